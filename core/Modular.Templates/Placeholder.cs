@@ -1,0 +1,1 @@
+namespace Modular.Templates; internal static class Placeholder { }
