@@ -30,7 +30,10 @@ public interface IKernels
     /// <summary>residual += x; out = RmsNorm(residual). The fused pre-norm of every layer after the first.</summary>
     void AddRmsNorm(Tensor x, Tensor residual, Tensor weight, float eps, float weightOffset, Tensor output);
 
-    /// <summary>out = x W^T (+ bias). x [T,K], weight [N,K], bias [N] or null, out [T,N].</summary>
+    /// <summary>
+    /// out = x W^T (+ bias). x [T,K], weight [N,K], bias [N] or null, out [T,N]. out may be F32 while x is the
+    /// activation dtype (the LM head writes float32 logits).
+    /// </summary>
     void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor output);
 
     /// <summary>

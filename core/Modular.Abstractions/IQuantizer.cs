@@ -43,8 +43,9 @@ public interface IQuantizer
     string? Check(JsonElement quantizationConfig);
 
     /// <summary>
-    /// Loads the linear layer stored under <paramref name="prefix"/> (e.g. "model.layers.0.self_attn.q_proj"),
-    /// repacking it for <paramref name="backend"/>. <paramref name="bias"/> is the already-loaded bias or null.
+    /// Loads the linear layers stored under <paramref name="prefixes"/> (e.g. "model.layers.0.mlp.gate_proj",
+    /// "model.layers.0.mlp.up_proj") as one layer whose output features are theirs concatenated in order,
+    /// repacked for <paramref name="backend"/>. <paramref name="bias"/> is the already-loaded (concatenated) bias or null.
     /// </summary>
-    ILinear Load(IWeightSource source, string prefix, JsonElement quantizationConfig, IBackend backend, Tensor? bias);
+    ILinear Load(IWeightSource source, IReadOnlyList<string> prefixes, JsonElement quantizationConfig, IBackend backend, Tensor? bias);
 }

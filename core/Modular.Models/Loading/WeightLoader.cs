@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Modular.Abstractions;
+
+namespace Modular.Models.Loading;
+
+/// <summary>
+/// Moves checkpoint tensors onto a backend: checks each shape against the config, converts to the backend's
+/// weight dtype, and builds fused tensors (gate|up, experts) by uploading the parts into row slices.
+/// </summary>
+internal sealed class WeightLoader(Checkpoint checkpoint, IBackend backend, ModelConfig config, IQuantizer? quantizer)
+{
+    private readonly JsonElement _quantConfig = config.QuantizationConfig ?? default;
+
+    public long BytesLoaded { get; private set; }
+
+    /// <summary>Loads a whole tensor, checking its shape.</summary>
+    public Tensor Load(string name, params int[] shape)
+    {
+        var info = Info(name, shape);
+        var t = backend.Allocate(backend.WeightDType(info.DType), shape);
+        Upload(name, info, t);
+        return t;
+    }
+
+    /// <summary>Loads tensors of equal trailing shape stacked along rows into one tensor.</summary>
+    public Tensor LoadStacked(IReadOnlyList<string> names, int rowsEach, int cols)
+    {
+        var first = checkpoint.Info(names[0]);
+        var t = backend.Allocate(backend.WeightDType(first.DType), names.Count * rowsEach, cols);
+        for (int i = 0; i < names.Count; i++)
+            Upload(names[i], Info(names[i], rowsEach, cols), t.Slice(i * rowsEach, rowsEach));
+        return t;
+    }
+
+    /// <summary>Loads rows [start, start+count) of a tensor (splitting a fused checkpoint tensor).</summary>
+    public Tensor LoadRows(string name, int totalRows, int cols, int start, int count)
+    {
+        var info = Info(name, totalRows, cols);
+        var t = backend.Allocate(backend.WeightDType(info.DType), count, cols);
+        int elem = DTypes.SizeOf(info.DType);
+        var bytes = checkpoint.Bytes(name).Slice(start * cols * elem, count * cols * elem);
+        backend.Upload(bytes, info.DType, t);
+        BytesLoaded += bytes.Length;
+        return t;
+    }
+
+    /// <summary>Loads a 1-D bias, or null when the checkpoint has none and none is required.</summary>
+    public Tensor? Bias(string name, int n, bool required)
+    {
+        if (!checkpoint.Contains(name))
+        {
+            if (required) throw new ModelFileException(checkpoint.Directory, $"tensor '{name}' is missing from the checkpoint");
+            return null;
+        }
+        return Load(name, n);
+    }
+
+    /// <summary>
+    /// A linear layer from one or more checkpoint prefixes fused along the output dimension
+    /// (e.g. gate_proj + up_proj), dense or through the quantizer.
+    /// </summary>
+    public ILinear Linear(IReadOnlyList<string> prefixes, int[] outFeatures, int inFeatures, bool bias)
+    {
+        int total = 0;
+        foreach (var n in outFeatures) total += n;
+        Tensor? b = null;
+        if (bias)
+        {
+            var parts = new string[prefixes.Count];
+            for (int i = 0; i < parts.Length; i++) parts[i] = prefixes[i] + ".bias";
+            b = LoadConcat1D(parts, outFeatures);
+        }
+        if (quantizer is not null && !checkpoint.Contains(prefixes[0] + ".weight"))
+            return quantizer.Load(checkpoint, prefixes, _quantConfig, backend, b);
+        if (prefixes.Count == 1) return new DenseLinear(Load(prefixes[0] + ".weight", outFeatures[0], inFeatures), b);
+        var info = checkpoint.Info(prefixes[0] + ".weight");
+        var w = backend.Allocate(backend.WeightDType(info.DType), total, inFeatures);
+        int row = 0;
+        for (int i = 0; i < prefixes.Count; i++)
+        {
+            var name = prefixes[i] + ".weight";
+            Upload(name, Info(name, outFeatures[i], inFeatures), w.Slice(row, outFeatures[i]));
+            row += outFeatures[i];
+        }
+        return new DenseLinear(w, b);
+    }
+
+    private Tensor LoadConcat1D(string[] names, int[] sizes)
+    {
+        int total = 0;
+        foreach (var n in sizes) total += n;
+        var info = checkpoint.Info(names[0]);
+        var t = backend.Allocate(backend.WeightDType(info.DType), total);
+        int off = 0;
+        for (int i = 0; i < names.Length; i++)
+        {
+            Upload(names[i], Info(names[i], sizes[i]), t.View(total, 1).Slice(off, sizes[i]).View(sizes[i]));
+            off += sizes[i];
+        }
+        return t;
+    }
+
+    private TensorInfo Info(string name, params int[] shape)
+    {
+        var info = checkpoint.Info(name);
+        if (!info.Shape.AsSpan().SequenceEqual(shape))
+            throw new ModelFileException(checkpoint.File(name).Path,
+                $"tensor '{name}' has shape [{string.Join(",", info.Shape)}] but config.json implies [{string.Join(",", shape)}]");
+        if (!DTypes.IsFloat(info.DType))
+            throw new ModelFileException(checkpoint.File(name).Path, $"tensor '{name}' has dtype {info.DType}, expected a float type");
+        return info;
+    }
+
+    private void Upload(string name, TensorInfo info, Tensor dst)
+    {
+        var bytes = checkpoint.Bytes(name);
+        backend.Upload(bytes, info.DType, dst);
+        BytesLoaded += bytes.Length;
+    }
+}

@@ -1,0 +1,158 @@
+using Modular.Abstractions;
+using Modular.Models.Loading;
+
+namespace Modular.Models;
+
+/// <summary>Progress of a model load: a stage name and the fraction done.</summary>
+/// <param name="Stage">What is loading ("layer 3/32").</param>
+/// <param name="Fraction">0..1.</param>
+public readonly record struct LoadProgress(string Stage, double Fraction);
+
+/// <summary>
+/// A Llama-family decoder (Llama, Mistral, Qwen2/3, Gemma, Phi-3, Mixtral) whose weights live on one backend.
+/// The differences between the families are all data in <see cref="ModelConfig"/>; the forward pass is one
+/// code path (<see cref="ModelRunner"/>).
+/// </summary>
+public sealed class TransformerModel : IDisposable
+{
+    /// <summary>The configuration.</summary>
+    public required ModelConfig Config { get; init; }
+    /// <summary>The backend holding the weights.</summary>
+    public required IBackend Backend { get; init; }
+    /// <summary>Embedding table [V,H].</summary>
+    public required Tensor Embedding { get; init; }
+    /// <summary>Final RMSNorm weight [H].</summary>
+    public required Tensor FinalNorm { get; init; }
+    /// <summary>LM head (shares the embedding tensor when tied).</summary>
+    public required ILinear LmHead { get; init; }
+    /// <summary>Decoder layers.</summary>
+    public required LayerWeights[] Layers { get; init; }
+    /// <summary>RoPE cos/sin table [MaxPositions, RotaryDim].</summary>
+    public required Tensor CosSin { get; init; }
+    /// <summary>Directory the model came from.</summary>
+    public required string Directory { get; init; }
+    /// <summary>Bytes of checkpoint data read.</summary>
+    public long WeightBytes { get; init; }
+
+    /// <summary>
+    /// Loads a checkpoint directory onto <paramref name="backend"/>. <paramref name="quantizers"/> resolves a
+    /// <c>quant_method</c> to the plugin that reads it (null when no quant plugin is loaded).
+    /// </summary>
+    public static TransformerModel Load(string dir, IBackend backend, Func<string, IQuantizer?>? quantizers = null,
+        IProgress<LoadProgress>? progress = null, int? maxPositions = null)
+    {
+        var config = ModelConfig.Load(dir);
+        IQuantizer? quantizer = null;
+        if (config.QuantizationConfig is { } qc)
+        {
+            var method = qc.TryGetProperty("quant_method", out var m) ? m.GetString() ?? "" : "";
+            quantizer = quantizers?.Invoke(method)
+                ?? throw new ModelFileException(Path.Combine(dir, "config.json"),
+                    $"quantization_config.quant_method '{method}' is not supported by any loaded plugin (add the quant plugin to plugins.json; it reads gptq, awq, fp8)");
+            if (quantizer.Check(qc) is string why) throw new ModelFileException(Path.Combine(dir, "config.json"), why);
+        }
+        using var ck = Checkpoint.Open(dir);
+        var loader = new WeightLoader(ck, backend, config, quantizer);
+        var layers = new List<LayerWeights>();
+        Tensor? embedding = null, norm = null, cosSin = null;
+        ILinear? head = null;
+        try
+        {
+            int h = config.HiddenSize, d = config.HeadDim, hq = config.NumHeads * d, hk = config.NumKvHeads * d, inter = config.IntermediateSize;
+            embedding = loader.Load("model.embed_tokens.weight", config.VocabSize, h);
+            for (int i = 0; i < config.NumLayers; i++)
+            {
+                progress?.Report(new LoadProgress($"layer {i + 1}/{config.NumLayers}", (double)i / config.NumLayers));
+                layers.Add(LoadLayer(loader, config, $"model.layers.{i}", h, d, hq, hk, inter));
+            }
+            norm = loader.Load("model.norm.weight", h);
+            head = config.TieWordEmbeddings && !ck.Contains("lm_head.weight")
+                ? new DenseLinear(embedding, null, ownsWeight: false)
+                : loader.Linear(["lm_head"], [config.VocabSize], h, bias: false);
+            int positions = maxPositions ?? config.MaxPositionEmbeddings;
+            var table = RopeTable.Build(config.Rope, config.RotaryDim, positions, config.MaxPositionEmbeddings);
+            cosSin = backend.Allocate(DType.F32, positions, config.RotaryDim);
+            backend.Upload(System.Runtime.InteropServices.MemoryMarshal.AsBytes(table.AsSpan()), DType.F32, cosSin);
+            progress?.Report(new LoadProgress("done", 1));
+            return new TransformerModel
+            {
+                Config = config, Backend = backend, Embedding = embedding, FinalNorm = norm, LmHead = head,
+                Layers = layers.ToArray(), CosSin = cosSin, Directory = dir, WeightBytes = loader.BytesLoaded,
+            };
+        }
+        catch
+        {
+            foreach (var l in layers) l.Dispose();
+            embedding?.Dispose(); norm?.Dispose(); head?.Dispose(); cosSin?.Dispose();
+            throw;
+        }
+    }
+
+    private static LayerWeights LoadLayer(WeightLoader w, ModelConfig c, string p, int h, int d, int hq, int hk, int inter)
+    {
+        ILinear q, k, v;
+        if (c.FusedProjections)
+        {
+            // Phi-3 stores q|k|v stacked in one tensor: split the rows so each projection stays contiguous.
+            var name = p + ".self_attn.qkv_proj.weight";
+            int rows = hq + 2 * hk;
+            q = new DenseLinear(w.LoadRows(name, rows, h, 0, hq), null);
+            k = new DenseLinear(w.LoadRows(name, rows, h, hq, hk), null);
+            v = new DenseLinear(w.LoadRows(name, rows, h, hq + hk, hk), null);
+        }
+        else
+        {
+            q = w.Linear([p + ".self_attn.q_proj"], [hq], h, c.QkvBias);
+            k = w.Linear([p + ".self_attn.k_proj"], [hk], h, c.QkvBias);
+            v = w.Linear([p + ".self_attn.v_proj"], [hk], h, c.QkvBias);
+        }
+        var o = w.Linear([p + ".self_attn.o_proj"], [h], hq, c.OutputBias);
+        ILinear? gateUp = null, down = null, router = null;
+        Tensor? expertsGateUp = null, expertsDown = null;
+        if (c.NumExperts > 0)
+        {
+            var moe = p + ".block_sparse_moe";
+            router = w.Linear([moe + ".gate"], [c.NumExperts], h, bias: false);
+            var gu = new List<string>();
+            var dn = new List<string>();
+            for (int e = 0; e < c.NumExperts; e++)
+            {
+                gu.Add($"{moe}.experts.{e}.w1.weight");
+                gu.Add($"{moe}.experts.{e}.w3.weight");
+                dn.Add($"{moe}.experts.{e}.w2.weight");
+            }
+            expertsGateUp = w.LoadStacked(gu, inter, h).View(c.NumExperts, 2 * inter, h);
+            expertsDown = w.LoadStacked(dn, h, inter).View(c.NumExperts, h, inter);
+        }
+        else if (c.FusedProjections)
+        {
+            gateUp = w.Linear([p + ".mlp.gate_up_proj"], [2 * inter], h, c.MlpBias);
+            down = w.Linear([p + ".mlp.down_proj"], [h], inter, c.MlpBias);
+        }
+        else
+        {
+            gateUp = w.Linear([p + ".mlp.gate_proj", p + ".mlp.up_proj"], [inter, inter], h, c.MlpBias);
+            down = w.Linear([p + ".mlp.down_proj"], [h], inter, c.MlpBias);
+        }
+        return new LayerWeights
+        {
+            InputNorm = w.Load(p + ".input_layernorm.weight", h),
+            PostAttentionNorm = w.Load(p + ".post_attention_layernorm.weight", h),
+            Q = q, K = k, V = v, O = o,
+            QNorm = c.QkNorm ? w.Load(p + ".self_attn.q_norm.weight", d) : null,
+            KNorm = c.QkNorm ? w.Load(p + ".self_attn.k_norm.weight", d) : null,
+            GateUp = gateUp, Down = down, Router = router,
+            ExpertsGateUp = expertsGateUp, ExpertsDown = expertsDown,
+        };
+    }
+
+    /// <summary>Frees all weights.</summary>
+    public void Dispose()
+    {
+        foreach (var l in Layers) l.Dispose();
+        LmHead.Dispose();
+        Embedding.Dispose();
+        FinalNorm.Dispose();
+        CosSin.Dispose();
+    }
+}

@@ -1,0 +1,88 @@
+using Modular.Abstractions;
+
+namespace Modular.Models;
+
+/// <summary>
+/// Scratch tensors of a step, allocated for a token capacity that grows by doubling and handed out as row
+/// slices, so steady-state steps allocate no device memory.
+/// </summary>
+internal sealed class Workspace(TransformerModel model) : IDisposable
+{
+    internal sealed class StepTensors
+    {
+        public required Tensor Ids, Positions, Residual, Normed, Q, K, V, AttnOut, O, GateUp, Act, MlpOut;
+        public Tensor? RouterLogits;
+    }
+
+    private readonly List<Tensor> _owned = new();
+    private int _capacity;
+    private StepTensors? _full;
+    private int _rowCapacity, _logitCapacity;
+    private Tensor? _rowIndex, _gathered, _logits;
+
+    public StepTensors Step(int tokens)
+    {
+        if (tokens > _capacity) Grow(Math.Max(tokens, Math.Max(16, _capacity * 2)));
+        var f = _full!;
+        return new StepTensors
+        {
+            Ids = f.Ids.Slice(0, tokens), Positions = f.Positions.Slice(0, tokens),
+            Residual = f.Residual.Slice(0, tokens), Normed = f.Normed.Slice(0, tokens),
+            Q = f.Q.Slice(0, tokens), K = f.K.Slice(0, tokens), V = f.V.Slice(0, tokens),
+            AttnOut = f.AttnOut.Slice(0, tokens), O = f.O.Slice(0, tokens),
+            GateUp = f.GateUp.Slice(0, tokens), Act = f.Act.Slice(0, tokens), MlpOut = f.MlpOut.Slice(0, tokens),
+            RouterLogits = f.RouterLogits?.Slice(0, tokens),
+        };
+    }
+
+    public (Tensor Index, Tensor Gathered) Rows(int rows, int hidden)
+    {
+        if (rows > _rowCapacity)
+        {
+            _rowCapacity = Math.Max(rows, _rowCapacity * 2);
+            _rowIndex?.Dispose(); _gathered?.Dispose();
+            _rowIndex = model.Backend.Allocate(DType.I32, _rowCapacity);
+            _gathered = model.Backend.Allocate(model.Backend.ActivationDType, _rowCapacity, hidden);
+        }
+        return (_rowIndex!.Slice(0, rows), _gathered!.Slice(0, rows));
+    }
+
+    public Tensor Logits(int rows, int vocab)
+    {
+        if (rows > _logitCapacity)
+        {
+            _logitCapacity = Math.Max(rows, _logitCapacity * 2);
+            _logits?.Dispose();
+            // Logits stay float32 whatever the activation dtype: sampling and logprobs need the precision.
+            _logits = model.Backend.Allocate(DType.F32, _logitCapacity, vocab);
+        }
+        return _logits!.Slice(0, rows);
+    }
+
+    private void Grow(int capacity)
+    {
+        foreach (var t in _owned) t.Dispose();
+        _owned.Clear();
+        var c = model.Config;
+        var b = model.Backend;
+        var a = b.ActivationDType;
+        Tensor New(DType dt, params int[] shape) { var t = b.Allocate(dt, shape); _owned.Add(t); return t; }
+        int hq = c.NumHeads * c.HeadDim, hk = c.NumKvHeads * c.HeadDim, inter = c.IntermediateSize;
+        _full = new StepTensors
+        {
+            Ids = New(DType.I32, capacity), Positions = New(DType.I32, capacity),
+            Residual = New(a, capacity, c.HiddenSize), Normed = New(a, capacity, c.HiddenSize),
+            Q = New(a, capacity, hq), K = New(a, capacity, hk), V = New(a, capacity, hk),
+            AttnOut = New(a, capacity, hq), O = New(a, capacity, c.HiddenSize),
+            GateUp = New(a, capacity, 2 * inter), Act = New(a, capacity, inter), MlpOut = New(a, capacity, c.HiddenSize),
+            RouterLogits = c.NumExperts > 0 ? New(a, capacity, c.NumExperts) : null,
+        };
+        _capacity = capacity;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _owned) t.Dispose();
+        _rowIndex?.Dispose(); _gathered?.Dispose(); _logits?.Dispose();
+    }
+}
