@@ -63,6 +63,7 @@ public static class PluginHost
     /// Application configuration. A plugin's configuration is its plugins.json <c>settings</c> object overlaid by the
     /// section <c>plugins:&lt;name&gt;</c> of this configuration (so command line and environment can override).
     /// </param>
+    /// <returns>The loaded plugins, also registered in <paramref name="services"/> as a singleton.</returns>
     /// <exception cref="PluginLoadException">Any problem with plugins.json or a plugin; the message says which and what.</exception>
     public static LoadedPlugins Load(string pluginsJsonPath, IServiceCollection services, IConfiguration configuration)
     {
@@ -85,7 +86,10 @@ public static class PluginHost
 
         foreach (var plugin in loaded)
             Register(plugin, services, configuration, config.SourcePath);
-        return new LoadedPlugins(config, loaded);
+        var result = new LoadedPlugins(config, loaded);
+        // So that the engine can resolve it and call SelectBackend with the built provider.
+        services.AddSingleton(result);
+        return result;
     }
 
     private static LoadedPlugin LoadOne(PluginEntry entry, string source)

@@ -207,9 +207,13 @@ public static class PluginsConfigReader
 
     private static string FirstSentence(string message)
     {
-        // System.Text.Json appends its own "Path: $ | LineNumber: ..." suffix; we print our own location instead.
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
+        // System.Text.Json appends its own "Path: $ | LineNumber: ..." suffix (0-based); we print our own location instead.
+        foreach (var marker in (ReadOnlySpan<string>)[" Path:", " LineNumber:"])
+        {
+            var cut = message.IndexOf(marker, StringComparison.Ordinal);
+            if (cut > 0) message = message[..cut];
+        }
+        return message;
     }
 
     private static PluginLoadException Error(string source, string at, string what) =>

@@ -62,6 +62,7 @@ public sealed class PluginsConfigReaderTests
         var e = ParseFails(json);
         Assert.Contains(Source, e.Message);
         Assert.Contains($"malformed JSON at {path} (line", e.Message);
+        Assert.DoesNotContain("LineNumber:", e.Message); // only our 1-based location, not System.Text.Json's 0-based one
         Assert.Equal(Source, e.FilePath);
     }
 
