@@ -1,0 +1,167 @@
+using Modular.Abstractions;
+using Modular.Backends.Cuda.Native;
+
+namespace Modular.Backends.Cuda;
+
+/// <summary>
+/// Paged attention on the GPU. <see cref="Prepare"/> packs the step's metadata (token-to-sequence map, query
+/// starts, sequence lengths, block tables, slot mapping) into one pinned buffer and uploads it with one copy;
+/// <see cref="Forward"/> stores the new K/V at their slots, then runs one kernel for every query row of the mixed
+/// batch. When the batch has too few (row, head) pairs to fill the device and contexts are long (decode), the key
+/// range is split across blocks and the partial softmaxes are merged by a second kernel (split-K).
+/// </summary>
+internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend
+{
+    private const int MaxHeadDim = 256;
+    private const int MaxSplits = 32;
+    private const int MinKeysPerSplit = 128;
+
+    private PinnedHostBuffer? _hostMeta;
+    private DeviceBuffer? _deviceMeta;
+    private CudaEvent? _uploaded;
+
+    public KvCache CreateCache(KvCacheSpec spec) => new CudaKvCache(backend, spec);
+
+    public void Prepare(AttentionMetadata metadata)
+    {
+        int t = metadata.NumTokens, s = metadata.NumSeqs;
+        Validate(metadata);
+        backend.Bind();
+        long ints = t + (s + 1) + s + metadata.BlockTables.Length + t;
+        long bytes = ints * 4;
+        // The previous step's upload reads the pinned buffer until it has run.
+        if (_uploaded is not null) CudaCheck.Driver(CudaDriver.cuEventSynchronize(_uploaded.DangerousGetHandle()), "cuEventSynchronize");
+        if (_hostMeta is null || _hostMeta.Bytes < bytes)
+        {
+            _hostMeta?.Dispose();
+            _hostMeta = new PinnedHostBuffer(backend.Context, Math.Max(bytes * 2, 1 << 16));
+        }
+        if (_deviceMeta is null || _deviceMeta.Bytes < bytes)
+        {
+            _deviceMeta?.Dispose();
+            _deviceMeta = new DeviceBuffer(backend.Context, backend.Stream, Math.Max(bytes * 2, 1 << 16));
+        }
+        var host = new Span<int>(_hostMeta.Pointer, (int)ints);
+        int at = 0;
+        for (int seq = 0; seq < s; seq++)
+            for (int row = metadata.QueryStartLoc[seq]; row < metadata.QueryStartLoc[seq + 1]; row++)
+                host[at + row] = seq;
+        at += t;
+        int qStart = at;
+        metadata.QueryStartLoc.AsSpan(0, s + 1).CopyTo(host[at..]);
+        at += s + 1;
+        int seqLens = at;
+        metadata.SeqLens.AsSpan(0, s).CopyTo(host[at..]);
+        at += s;
+        int tables = at;
+        metadata.BlockTables.CopyTo(host[at..]);
+        at += metadata.BlockTables.Length;
+        int slots = at;
+        metadata.SlotMapping.AsSpan(0, t).CopyTo(host[at..]);
+        CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(_deviceMeta.Pointer, _hostMeta.Pointer, (nuint)bytes, backend.Stream.Raw),
+            "cuMemcpyHtoDAsync(attention metadata)");
+        _uploaded ??= new CudaEvent(backend.Context);
+        _uploaded.Record(backend.Stream);
+
+        int maxSeqLen = metadata.MaxSeqLen, maxQuery = metadata.MaxQueryLen;
+        if (maxSeqLen <= 0) foreach (var len in metadata.SeqLens.AsSpan(0, s)) maxSeqLen = Math.Max(maxSeqLen, len);
+        if (maxQuery <= 0)
+            for (int seq = 0; seq < s; seq++) maxQuery = Math.Max(maxQuery, metadata.QueryStartLoc[seq + 1] - metadata.QueryStartLoc[seq]);
+        ulong b = _deviceMeta.Pointer;
+        metadata.DeviceState = new StepState(
+            TokenSeq: b, QueryStart: b + (ulong)qStart * 4, SeqLens: b + (ulong)seqLens * 4,
+            BlockTables: b + (ulong)tables * 4, Slots: b + (ulong)slots * 4, MaxSeqLen: maxSeqLen, MaxQueryLen: maxQuery);
+    }
+
+    public void Forward(int layer, Tensor q, Tensor k, Tensor v, KvCache cache, AttentionMetadata metadata,
+        in AttentionParams p, Tensor output)
+    {
+        if (cache is not CudaKvCache kv) throw new ArgumentException($"cuda attention: cache is a {cache.GetType().Name}, not this backend's", nameof(cache));
+        if (metadata.DeviceState is not StepState st)
+            throw new InvalidOperationException("cuda attention: Forward before Prepare for this step's AttentionMetadata");
+        var qv = Bf16(q, nameof(q));
+        var kt = Bf16(k, nameof(k));
+        var vt = Bf16(v, nameof(v));
+        var o = Bf16(output, nameof(output));
+        int t = metadata.NumTokens, d = p.HeadDim;
+        var spec = kv.Spec;
+        if ((uint)layer >= (uint)spec.NumLayers) throw new ArgumentOutOfRangeException(nameof(layer), $"cuda attention: layer {layer} of a {spec.NumLayers}-layer cache");
+        if (d > MaxHeadDim || d <= 0) throw new NotSupportedException($"cuda attention: HeadDim {d} is outside 1..{MaxHeadDim}");
+        if (p.NumKvHeads != spec.NumKvHeads || d != spec.HeadDim)
+            throw new ArgumentException($"cuda attention: params (kv heads {p.NumKvHeads}, head dim {d}) differ from the cache ({spec.NumKvHeads}, {spec.HeadDim})");
+        if (p.NumHeads % p.NumKvHeads != 0) throw new ArgumentException($"cuda attention: NumHeads {p.NumHeads} is not a multiple of NumKvHeads {p.NumKvHeads}");
+        if (qv.Length != (long)t * p.NumHeads * d || o.Length != qv.Length)
+            throw new ArgumentException($"cuda attention: q {qv} and output {o} must be [{t},{p.NumHeads * d}]");
+        if (kt.Length != (long)t * p.NumKvHeads * d || vt.Length != kt.Length)
+            throw new ArgumentException($"cuda attention: k {kt} and v {vt} must be [{t},{p.NumKvHeads * d}]");
+        if (t == 0) return;
+        backend.Bind();
+        var lib = backend.Library;
+        int rowElems = p.NumKvHeads * d;
+        ulong kc = kv.KeyPointer(layer), vc = kv.ValuePointer(layer);
+        backend.Launch(lib.ReshapeAndCache, (uint)t, 1, 1, 128, 0,
+            backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems), "reshape_and_cache_bf16");
+
+        int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
+        int splits = ChooseSplits((long)t * p.NumHeads, visible);
+        int chunk = (visible + splits - 1) / splits;
+        ulong partM = 0, partL = 0, partAcc = 0;
+        if (splits > 1)
+        {
+            long rows = (long)t * p.NumHeads * splits;
+            long mBytes = Runtime.ScratchArena.Align(rows * 4);
+            partM = backend.Scratch.Acquire(2 * mBytes + rows * d * 4);
+            partL = partM + (ulong)mBytes;
+            partAcc = partL + (ulong)mBytes;
+        }
+        backend.Launch(lib.PagedAttention, (uint)t, (uint)p.NumHeads, (uint)splits, 128, 0,
+            backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.TokenSeq).Ptr(st.QueryStart).Ptr(st.SeqLens)
+                .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads).Int(d)
+                .Float(p.Scale).Int(p.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc),
+            "paged_attention_bf16");
+        if (splits > 1)
+            backend.Launch(lib.PagedAttentionCombine, (uint)t, (uint)p.NumHeads, 1, 128, 0,
+                backend.Args().Ptr(partM).Ptr(partL).Ptr(partAcc).Ptr(o.Pointer).Int(p.NumHeads).Int(d).Int(splits),
+                "paged_attention_combine_bf16");
+    }
+
+    /// <summary>
+    /// Splits the key range when (row, head) blocks alone would leave most multiprocessors idle: aim for about two
+    /// blocks per SM, each split keeping at least <see cref="MinKeysPerSplit"/> keys.
+    /// </summary>
+    internal int ChooseSplits(long rowHeads, int visibleKeys)
+    {
+        long target = 2L * backend.MultiprocessorCount;
+        if (rowHeads >= target || visibleKeys < 2 * MinKeysPerSplit) return 1;
+        long byOccupancy = (target + rowHeads - 1) / rowHeads;
+        long byLength = visibleKeys / MinKeysPerSplit;
+        return (int)Math.Clamp(Math.Min(byOccupancy, byLength), 1, MaxSplits);
+    }
+
+    private static void Validate(AttentionMetadata m)
+    {
+        if (m.QueryStartLoc.Length < m.NumSeqs + 1 || m.QueryStartLoc[m.NumSeqs] != m.NumTokens)
+            throw new ArgumentException($"cuda attention: QueryStartLoc must have NumSeqs+1 = {m.NumSeqs + 1} entries ending at NumTokens {m.NumTokens}");
+        if (m.SeqLens.Length < m.NumSeqs) throw new ArgumentException($"cuda attention: SeqLens has {m.SeqLens.Length} entries for {m.NumSeqs} sequences");
+        if (m.SlotMapping.Length < m.NumTokens) throw new ArgumentException($"cuda attention: SlotMapping has {m.SlotMapping.Length} entries for {m.NumTokens} tokens");
+        if (m.BlockTables.Length < m.NumSeqs * m.MaxBlocksPerSeq)
+            throw new ArgumentException($"cuda attention: BlockTables has {m.BlockTables.Length} entries, needs NumSeqs*MaxBlocksPerSeq = {m.NumSeqs * m.MaxBlocksPerSeq}");
+        for (int s = 0; s < m.NumSeqs; s++)
+        {
+            int q = m.QueryStartLoc[s + 1] - m.QueryStartLoc[s];
+            if (q < 0 || q > m.SeqLens[s])
+                throw new ArgumentException($"cuda attention: sequence {s} has {q} query tokens but SeqLens {m.SeqLens[s]}");
+        }
+    }
+
+    private CudaTensor Bf16(Tensor t, string name)
+    {
+        var c = backend.Own(t, name);
+        if (c.DType != DType.BF16) throw new NotSupportedException($"cuda attention: {name} is {c}; this backend computes in BF16");
+        return c;
+    }
+
+    /// <summary>Device addresses of one step's metadata, stored in <see cref="AttentionMetadata.DeviceState"/>.</summary>
+    private sealed record StepState(ulong TokenSeq, ulong QueryStart, ulong SeqLens, ulong BlockTables, ulong Slots,
+        int MaxSeqLen, int MaxQueryLen);
+}

@@ -1,0 +1,207 @@
+using Modular.Abstractions;
+using Modular.Backends.Cuda.Native;
+using Modular.Backends.Cuda.Runtime;
+
+namespace Modular.Backends.Cuda;
+
+/// <summary>
+/// <see cref="IKernels"/> on the GPU: each op checks shapes and dtypes on the host (messages name the op, the
+/// argument and the shapes), then enqueues one or a few kernels on the backend's stream.
+/// </summary>
+internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels
+{
+    private const uint RowThreads = 256;
+
+    public void Embedding(Tensor table, Tensor ids, float scale, Tensor output)
+    {
+        var tb = Bf16(table, "Embedding", nameof(table));
+        var id = I32(ids, "Embedding", nameof(ids));
+        var o = Bf16(output, "Embedding", nameof(output));
+        int hidden = (int)tb.RowLength;
+        if (o.Length != id.Length * hidden)
+            throw Shape("Embedding", $"output {o} must be [{id.Length},{hidden}] for ids {id} and table {tb}");
+        backend.Bind();
+        backend.Launch(backend.Library.EmbeddingBf16, (uint)id.Length, 1, 1, RowThreads, 0,
+            backend.Args().Ptr(tb.Pointer).Ptr(id.Pointer).Float(scale).Ptr(o.Pointer).Int(hidden).Int(tb.Rows), "embedding_bf16");
+    }
+
+    public void RmsNorm(Tensor x, Tensor weight, float eps, float weightOffset, Tensor output)
+    {
+        var xv = Bf16(x, "RmsNorm", nameof(x));
+        var w = Bf16(weight, "RmsNorm", nameof(weight));
+        var o = Bf16(output, "RmsNorm", nameof(output));
+        int hidden = (int)w.Length;
+        CheckRows("RmsNorm", xv, o, hidden);
+        backend.Bind();
+        backend.Launch(backend.Library.RmsNormBf16, (uint)(xv.Length / hidden), 1, 1, RowThreadsFor(hidden), 0,
+            backend.Args().Ptr(xv.Pointer).Ptr(w.Pointer).Ptr(o.Pointer).Int(hidden).Float(eps).Float(weightOffset), "rmsnorm_bf16");
+    }
+
+    public void AddRmsNorm(Tensor x, Tensor residual, Tensor weight, float eps, float weightOffset, Tensor output)
+    {
+        var xv = Bf16(x, "AddRmsNorm", nameof(x));
+        var r = Bf16(residual, "AddRmsNorm", nameof(residual));
+        var w = Bf16(weight, "AddRmsNorm", nameof(weight));
+        var o = Bf16(output, "AddRmsNorm", nameof(output));
+        int hidden = (int)w.Length;
+        CheckRows("AddRmsNorm", xv, o, hidden);
+        if (r.Length != xv.Length) throw Shape("AddRmsNorm", $"residual {r} must match x {xv}");
+        backend.Bind();
+        backend.Launch(backend.Library.AddRmsNormBf16, (uint)(xv.Length / hidden), 1, 1, RowThreadsFor(hidden), 0,
+            backend.Args().Ptr(xv.Pointer).Ptr(r.Pointer).Ptr(w.Pointer).Ptr(o.Pointer).Int(hidden).Float(eps).Float(weightOffset),
+            "add_rmsnorm_bf16");
+    }
+
+    public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor output)
+    {
+        var xv = Bf16(x, "Linear", nameof(x));
+        var w = Bf16(weight, "Linear", nameof(weight));
+        var o = Bf16(output, "Linear", nameof(output));
+        if (w.Shape.Length != 2) throw Shape("Linear", $"weight {w} must be [N,K]");
+        int n = w.Shape[0], k = w.Shape[1];
+        if (xv.Length % k != 0) throw Shape("Linear", $"x {xv} rows must have K={k} elements (weight {w})");
+        int t = (int)(xv.Length / k);
+        if (o.Length != (long)t * n) throw Shape("Linear", $"output {o} must be [{t},{n}] for x {xv} and weight {w}");
+        CudaTensor? b = null;
+        if (bias is not null)
+        {
+            b = Bf16(bias, "Linear", nameof(bias));
+            if (b.Length != n) throw Shape("Linear", $"bias {b} must have N={n} elements");
+        }
+        if (t == 0) return;
+        backend.Bind();
+        // Row-major y[T,N] = x[T,K] W[N,K]^T is column-major y^T[N,T] = W^T(as stored, K x N col-major)^T * x^T.
+        float alpha = 1f, beta = 0f;
+        CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, n, t, k,
+            &alpha, w.Pointer, Cublas.R16BF, k, xv.Pointer, Cublas.R16BF, k,
+            &beta, o.Pointer, Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
+            $"cublasGemmEx(Linear x {xv} weight {w})");
+        if (b is not null)
+            backend.LaunchElementwise(backend.Library.BiasAddBf16, o.Length,
+                backend.Args().Ptr(o.Pointer).Ptr(b.Pointer).Long(t).Int(n), "bias_add_bf16");
+    }
+
+    public void Rope(Tensor q, Tensor k, Tensor positions, Tensor cosSin, int headDim)
+    {
+        var qv = Bf16(q, "Rope", nameof(q));
+        var kv = Bf16(k, "Rope", nameof(k));
+        var pos = I32(positions, "Rope", nameof(positions));
+        var cs = backend.Own(cosSin, nameof(cosSin));
+        if (cs.Shape.Length != 2) throw Shape("Rope", $"cosSin {cs} must be [maxPos, rot]");
+        int rot = cs.Shape[1];
+        if (rot % 2 != 0 || rot > headDim) throw Shape("Rope", $"cosSin {cs}: rotary dims {rot} must be even and at most headDim {headDim}");
+        int tokens = (int)pos.Length;
+        if (tokens == 0) return;
+        if (qv.Length % ((long)tokens * headDim) != 0 || kv.Length % ((long)tokens * headDim) != 0)
+            throw Shape("Rope", $"q {qv} and k {kv} must be [{tokens}, heads*{headDim}]");
+        int hq = (int)(qv.Length / tokens / headDim), hk = (int)(kv.Length / tokens / headDim);
+        nint fn = cs.DType switch
+        {
+            DType.F32 => backend.Library.RopeF32Table,
+            DType.BF16 => backend.Library.RopeBf16Table,
+            _ => throw new NotSupportedException($"cuda Rope: cosSin {cs} must be F32 or BF16"),
+        };
+        backend.Bind();
+        backend.LaunchElementwise(fn, (long)tokens * (hq + hk) * (rot / 2),
+            backend.Args().Ptr(qv.Pointer).Ptr(kv.Pointer).Ptr(pos.Pointer).Ptr(cs.Pointer)
+                .Int(tokens).Int(hq).Int(hk).Int(headDim).Int(rot), "rope");
+    }
+
+    public void ActAndMul(Tensor gateUp, Activation activation, Tensor output)
+    {
+        var g = Bf16(gateUp, "ActAndMul", nameof(gateUp));
+        var o = Bf16(output, "ActAndMul", nameof(output));
+        int tokens = g.Rows;
+        if (g.Shape.Length < 2 || g.RowLength % 2 != 0) throw Shape("ActAndMul", $"gateUp {g} must be [T, 2I]");
+        int inter = (int)(g.RowLength / 2);
+        if (o.Length != (long)tokens * inter) throw Shape("ActAndMul", $"output {o} must be [{tokens},{inter}] for gateUp {g}");
+        backend.Bind();
+        backend.LaunchElementwise(backend.Library.ActAndMulBf16, o.Length,
+            backend.Args().Ptr(g.Pointer).Ptr(o.Pointer).Long(tokens).Int(inter).Int((int)activation), "act_and_mul_bf16");
+    }
+
+    public void Add(Tensor a, Tensor b, Tensor output)
+    {
+        var av = Bf16(a, "Add", nameof(a));
+        var bv = Bf16(b, "Add", nameof(b));
+        var o = Bf16(output, "Add", nameof(output));
+        if (av.Length != bv.Length || av.Length != o.Length) throw Shape("Add", $"a {av}, b {bv} and output {o} must have one length");
+        backend.Bind();
+        backend.LaunchElementwise(backend.Library.AddBf16, o.Length,
+            backend.Args().Ptr(av.Pointer).Ptr(bv.Pointer).Ptr(o.Pointer).Long(o.Length), "add_bf16");
+    }
+
+    public void GatherRows(Tensor x, Tensor rows, Tensor output)
+    {
+        var xv = backend.Own(x, nameof(x));
+        var r = I32(rows, "GatherRows", nameof(rows));
+        var o = backend.Own(output, nameof(output));
+        if (o.DType != xv.DType || o.Length != r.Length * xv.RowLength)
+            throw Shape("GatherRows", $"output {o} must be {xv.DType}[{r.Length},{xv.RowLength}] for x {xv} and rows {r}");
+        long rowBytes = xv.RowLength * DTypes.SizeOf(xv.DType);
+        backend.Bind();
+        bool words = rowBytes % 4 == 0;
+        backend.Launch(words ? backend.Library.GatherRowsB32 : backend.Library.GatherRowsB8, (uint)r.Length, 1, 1, RowThreads, 0,
+            backend.Args().Ptr(xv.Pointer).Ptr(r.Pointer).Ptr(o.Pointer).Int((int)(words ? rowBytes / 4 : rowBytes)).Int(xv.Rows),
+            "gather_rows");
+    }
+
+    public void Moe(Tensor x, Tensor routerLogits, Tensor gateUp, Tensor down, int topK, bool renormalize,
+        Activation activation, Tensor output)
+    {
+        var xv = Bf16(x, "Moe", nameof(x));
+        var logits = Bf16(routerLogits, "Moe", nameof(routerLogits));
+        var gu = Bf16(gateUp, "Moe", nameof(gateUp));
+        var dn = Bf16(down, "Moe", nameof(down));
+        var o = Bf16(output, "Moe", nameof(output));
+        if (gu.Shape.Length != 3 || dn.Shape.Length != 3) throw Shape("Moe", $"gateUp {gu} must be [E,2I,H] and down {dn} [E,H,I]");
+        int experts = gu.Shape[0], inter = gu.Shape[1] / 2, hidden = gu.Shape[2];
+        if (dn.Shape[0] != experts || dn.Shape[1] != hidden || dn.Shape[2] != inter)
+            throw Shape("Moe", $"down {dn} must be [{experts},{hidden},{inter}] for gateUp {gu}");
+        int tokens = (int)(xv.Length / hidden);
+        if (xv.Length != (long)tokens * hidden || o.Length != xv.Length) throw Shape("Moe", $"x {xv} and output {o} must be [T,{hidden}]");
+        if (logits.Length != (long)tokens * experts) throw Shape("Moe", $"routerLogits {logits} must be [{tokens},{experts}]");
+        if (topK < 1 || topK > experts) throw new ArgumentOutOfRangeException(nameof(topK), $"cuda Moe: topK {topK} must be in [1, {experts}]");
+        if (tokens == 0) return;
+        backend.Bind();
+        long pairs = (long)tokens * topK;
+        long idsBytes = ScratchArena.Align(pairs * 4), wBytes = ScratchArena.Align(pairs * 4);
+        ulong basePtr = backend.Scratch.Acquire(idsBytes + wBytes + pairs * inter * 4);
+        ulong ids = basePtr, weights = basePtr + (ulong)idsBytes, interBuf = weights + (ulong)wBytes;
+        var lib = backend.Library;
+        backend.Launch(lib.MoeRoute, (uint)((tokens + 127) / 128), 1, 1, 128, 0,
+            backend.Args().Ptr(logits.Pointer).Int(tokens).Int(experts).Int(topK).Int(renormalize ? 1 : 0).Ptr(ids).Ptr(weights),
+            "moe_route_bf16");
+        const int warps = 8;
+        backend.Launch(lib.MoeGateUp, (uint)pairs, (uint)((inter + warps - 1) / warps), 1, warps * 32, 0,
+            backend.Args().Ptr(xv.Pointer).Ptr(gu.Pointer).Ptr(ids).Int(topK).Int(hidden).Int(inter).Int((int)activation).Ptr(interBuf),
+            "moe_gate_up_bf16");
+        backend.Launch(lib.MoeDown, (uint)tokens, (uint)((hidden + warps - 1) / warps), 1, warps * 32, 0,
+            backend.Args().Ptr(interBuf).Ptr(dn.Pointer).Ptr(ids).Ptr(weights).Int(topK).Int(hidden).Int(inter).Ptr(o.Pointer),
+            "moe_down_bf16");
+    }
+
+    private static uint RowThreadsFor(int hidden) => hidden >= 1024 ? 512u : hidden >= 256 ? 256u : 128u;
+
+    private static void CheckRows(string op, CudaTensor x, CudaTensor o, int hidden)
+    {
+        if (hidden == 0 || x.Length % hidden != 0) throw Shape(op, $"x {x} rows must have H={hidden} elements (the weight's length)");
+        if (o.Length != x.Length) throw Shape(op, $"output {o} must match x {x}");
+    }
+
+    private CudaTensor Bf16(Tensor t, string op, string name)
+    {
+        var c = backend.Own(t, name);
+        if (c.DType != DType.BF16) throw new NotSupportedException($"cuda {op}: {name} is {c}; this backend computes in BF16");
+        return c;
+    }
+
+    private CudaTensor I32(Tensor t, string op, string name)
+    {
+        var c = backend.Own(t, name);
+        if (c.DType != DType.I32) throw new ArgumentException($"cuda {op}: {name} is {c}; expected I32", name);
+        return c;
+    }
+
+    private static ArgumentException Shape(string op, string what) => new($"cuda {op}: {what}");
+}

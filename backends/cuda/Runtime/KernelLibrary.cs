@@ -1,0 +1,81 @@
+using System.Text;
+using Modular.Backends.Cuda.Native;
+
+namespace Modular.Backends.Cuda.Runtime;
+
+/// <summary>
+/// The backend's CUDA C kernels: the embedded .cu sources joined into one translation unit (common.cuh first),
+/// compiled by NVRTC for the device's sm_XX (cached on disk), loaded as one module, and every kernel looked up once.
+/// </summary>
+internal sealed class KernelLibrary : IDisposable
+{
+    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu"];
+
+    private readonly CudaModule _module;
+
+    internal KernelLibrary(CudaContext context, string arch)
+    {
+        var source = LoadSource();
+        var cubin = KernelCompiler.Compile(source, "modular_kernels", arch, out var fromCache);
+        FromCache = fromCache;
+        _module = new CudaModule(context, cubin);
+        ConvertBf16F32 = _module.GetFunction("convert_bf16_f32");
+        ConvertF16F32 = _module.GetFunction("convert_f16_f32");
+        AddBf16 = _module.GetFunction("add_bf16");
+        BiasAddBf16 = _module.GetFunction("bias_add_bf16");
+        EmbeddingBf16 = _module.GetFunction("embedding_bf16");
+        GatherRowsB32 = _module.GetFunction("gather_rows_b32");
+        GatherRowsB8 = _module.GetFunction("gather_rows_b8");
+        ActAndMulBf16 = _module.GetFunction("act_and_mul_bf16");
+        RmsNormBf16 = _module.GetFunction("rmsnorm_bf16");
+        AddRmsNormBf16 = _module.GetFunction("add_rmsnorm_bf16");
+        RopeF32Table = _module.GetFunction("rope_bf16_f32table");
+        RopeBf16Table = _module.GetFunction("rope_bf16_bf16table");
+        MoeRoute = _module.GetFunction("moe_route_bf16");
+        MoeGateUp = _module.GetFunction("moe_gate_up_bf16");
+        MoeDown = _module.GetFunction("moe_down_bf16");
+        ReshapeAndCache = _module.GetFunction("reshape_and_cache_bf16");
+        PagedAttention = _module.GetFunction("paged_attention_bf16");
+        PagedAttentionCombine = _module.GetFunction("paged_attention_combine_bf16");
+    }
+
+    /// <summary>True when the cubin came from the on-disk cache.</summary>
+    internal bool FromCache { get; }
+
+    internal nint ConvertBf16F32 { get; }
+    internal nint ConvertF16F32 { get; }
+    internal nint AddBf16 { get; }
+    internal nint BiasAddBf16 { get; }
+    internal nint EmbeddingBf16 { get; }
+    internal nint GatherRowsB32 { get; }
+    internal nint GatherRowsB8 { get; }
+    internal nint ActAndMulBf16 { get; }
+    internal nint RmsNormBf16 { get; }
+    internal nint AddRmsNormBf16 { get; }
+    internal nint RopeF32Table { get; }
+    internal nint RopeBf16Table { get; }
+    internal nint MoeRoute { get; }
+    internal nint MoeGateUp { get; }
+    internal nint MoeDown { get; }
+    internal nint ReshapeAndCache { get; }
+    internal nint PagedAttention { get; }
+    internal nint PagedAttentionCombine { get; }
+
+    /// <summary>The joined kernel source, as compiled.</summary>
+    internal static string LoadSource()
+    {
+        var asm = typeof(KernelLibrary).Assembly;
+        var sb = new StringBuilder();
+        foreach (var file in SourceOrder)
+        {
+            var name = "Modular.Backends.Cuda.Kernels." + file;
+            using var stream = asm.GetManifestResourceStream(name)
+                ?? throw new InvalidOperationException($"embedded kernel source '{name}' is missing from {asm.GetName().Name}");
+            using var reader = new StreamReader(stream);
+            sb.Append("// ---- ").Append(file).Append(" ----\n").Append(reader.ReadToEnd()).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    public void Dispose() => _module.Dispose();
+}
