@@ -1,0 +1,51 @@
+using System.CommandLine;
+using Modular.Abstractions;
+using Modular.Hosting;
+using Modular.Models;
+using Spectre.Console;
+
+namespace Modular.Cli;
+
+/// <summary>Options shared by the commands, and the model/backend loading every command does the same way.</summary>
+internal static class CliOptions
+{
+    public static Option<string?> Plugins() => new("--plugins") { Description = "plugins.json to load (default: $MODULAR_PLUGINS, ./plugins.json, or the repository's)" };
+    public static Option<string?> Backend() => new("--backend") { Description = "backend plugin name, or auto (default: plugins.json's choice)" };
+    public static Option<string?> Model() => new("--model") { Description = "Hugging Face checkpoint directory (default: the bundled bard-2m)" };
+    public static Option<int> Threads() => new("--threads") { Description = "CPU backend threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+
+    /// <summary>The bundled default model: models/bard-2m in a folder above the program.</summary>
+    public static string DefaultModel()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var p = Path.Combine(dir.FullName, "models", "bard-2m");
+            if (File.Exists(Path.Combine(p, "config.json"))) return p;
+        }
+        throw new InvalidOperationException("the bundled model models/bard-2m was not found above " + AppContext.BaseDirectory + "; pass --model");
+    }
+
+    public static PluginRuntime OpenRuntime(string? plugins, string? backend, int threads)
+    {
+        var runtime = PluginRuntime.Open(plugins ?? PluginRuntime.DefaultPluginsJson(), backend, new BackendOptions(Threads: threads));
+        Console.Error.WriteLine($"[modular] {runtime.Selection.Reason}; device: {runtime.Backend.Info.Name}");
+        return runtime;
+    }
+
+    /// <summary>Loads a model, with a progress bar when stderr is a terminal.</summary>
+    public static TransformerModel LoadModel(string dir, PluginRuntime runtime, int? maxPositions = null)
+    {
+        if (Console.IsErrorRedirected)
+            return TransformerModel.Load(dir, runtime.Backend, runtime.Quantizer, null, maxPositions);
+        TransformerModel? model = null;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask($"loading {Path.GetFileName(Path.GetFullPath(dir))}", maxValue: 1);
+            var progress = new Progress<LoadProgress>(p => { task.Value = p.Fraction; task.Description = p.Stage; });
+            model = TransformerModel.Load(dir, runtime.Backend, runtime.Quantizer, progress, maxPositions);
+            task.Value = 1;
+        });
+        return model!;
+    }
+}

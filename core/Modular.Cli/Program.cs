@@ -1,0 +1,17 @@
+using System.CommandLine;
+using Modular.Cli.Commands;
+
+var root = new RootCommand("modular: LLM inference and serving engine")
+{
+    VerifyGoldenCommand.Create(),
+    VerifyTokenizerCommand.Create(),
+};
+try
+{
+    return await root.Parse(args).InvokeAsync();
+}
+catch (Exception e) when (e is Modular.Hosting.PluginLoadException or Modular.Models.Loading.ModelFileException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
