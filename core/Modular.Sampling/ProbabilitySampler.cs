@@ -19,7 +19,13 @@ internal sealed class ProbabilitySampler
 
     private int[] _topIds = [];
     private float[] _topValues = [];
+    // Candidate keys: inverted probability bits above, token id below, so ascending keys mean descending
+    // probability with ties to the lower id (bits of a non-negative float order like the float).
     private ulong[] _keys = [];
+    private ulong[] _boundary = [];
+    // Top 12 bits of a key (sign, exponent, 3 mantissa bits): probability bands 1/8 of an octave wide.
+    private const int BucketShift = 52;
+    private readonly double[] _bucketMass = new double[1 << (64 - BucketShift)];
 
     /// <summary>
     /// Draws a token from <paramref name="logits"/> (processed logits, overwritten with probabilities).
@@ -55,10 +61,34 @@ internal sealed class ProbabilitySampler
 
     /// <summary>
     /// Top-p: keeps the most likely tokens until the mass before the next one reaches top_p (so the smallest set
-    /// whose mass is at least top_p), then samples within it. Only tokens above a threshold whose mass already
-    /// covers top_p are sorted, never the whole vocabulary unless the distribution is nearly flat.
+    /// whose mass is at least top_p), then samples within it. Never sorts the vocabulary: candidates above a
+    /// threshold whose mass already covers top_p are bucketed by the top bits of their probability, and only the
+    /// bucket where the cumulative mass crosses top_p is sorted to place the exact cut.
     /// </summary>
-    private int SampleNucleus(Span<float> probs, float topP, double u)
+    private int SampleNucleus(ReadOnlySpan<float> probs, float topP, double u)
+    {
+        var keys = FindNucleus(probs, topP, out ulong cutoff, out double kept);
+
+        // Draw among the nucleus (keys up to the cut) in id order.
+        double x = u * kept;
+        int last = -1;
+        foreach (ulong k in keys)
+        {
+            if (k > cutoff) continue;
+            int id = KeyId(k);
+            float pi = probs[id];
+            if (x < pi) return id;
+            x -= pi;
+            last = id;
+        }
+        return last; // rounding left x just past the end: take the last kept token
+    }
+
+    /// <summary>
+    /// Locates the nucleus: returns the candidate keys (in id order) and the largest key inside it; the nucleus is
+    /// every candidate whose key is at most <paramref name="cutoff"/>, and <paramref name="kept"/> is its mass.
+    /// </summary>
+    internal ReadOnlySpan<ulong> FindNucleus(ReadOnlySpan<float> probs, float topP, out ulong cutoff, out double kept)
     {
         double total = TensorPrimitives.Sum(probs);
         double target = topP * total;
@@ -68,27 +98,40 @@ internal sealed class ProbabilitySampler
             double mass = CollectCandidates(probs, threshold, out count);
             if (mass >= target || threshold == 0f) break;
         }
-
-        // Keys sort ascending by descending probability, then ascending id (bits of a non-negative float are monotonic).
         var keys = _keys.AsSpan(0, count);
-        keys.Sort();
-        double kept = 0;
-        int nucleus = 0;
-        while (nucleus < count && kept < target)
+
+        // Coarse pass: mass per bucket; buckets ascend as probability descends.
+        var bucketMass = _bucketMass;
+        Array.Clear(bucketMass);
+        foreach (ulong k in keys) bucketMass[k >> BucketShift] += probs[KeyId(k)];
+        double before = 0;
+        int crossing = -1;
+        for (int b = 0; b < bucketMass.Length; b++)
         {
-            kept += probs[KeyId(keys[nucleus])];
-            nucleus++;
+            if (before + bucketMass[b] >= target) { crossing = b; break; }
+            before += bucketMass[b];
         }
 
-        double x = u * kept;
-        for (int i = 0; i < nucleus; i++)
+        // Fine pass: order the crossing bucket (by descending probability, then id) and cut inside it. When
+        // rounding kept every bucket below the target, the whole candidate set is the nucleus.
+        kept = before;
+        cutoff = ulong.MaxValue;
+        if (crossing >= 0)
         {
-            int id = KeyId(keys[i]);
-            float pi = probs[id];
-            if (x < pi) return id;
-            x -= pi;
+            if (_boundary.Length < count) _boundary = new ulong[Math.Max(count, 2 * _boundary.Length)];
+            int m = 0;
+            foreach (ulong k in keys)
+                if ((int)(k >> BucketShift) == crossing) _boundary[m++] = k;
+            var inBucket = _boundary.AsSpan(0, m);
+            inBucket.Sort();
+            for (int i = 0; i < m && kept < target; i++)
+            {
+                kept += probs[KeyId(inBucket[i])];
+                cutoff = inBucket[i];
+            }
         }
-        return KeyId(keys[nucleus - 1]); // rounding left x just past the end: take the last kept token
+
+        return keys;
     }
 
     private double CollectCandidates(ReadOnlySpan<float> probs, float threshold, out int count)
@@ -117,7 +160,7 @@ internal sealed class ProbabilitySampler
         return mass;
     }
 
-    private static int KeyId(ulong key) => (int)(uint)key;
+    internal static int KeyId(ulong key) => (int)(uint)key;
 
     /// <summary>Inverse-CDF draw over the whole row in id order, skipping blocks by their vectorized sums.</summary>
     private static int SampleFullRow(ReadOnlySpan<float> probs, double u)
