@@ -24,6 +24,11 @@ internal sealed class ByteFallbackBpeEncoder : ISegmentEncoder
     private readonly char? _metaspace;
     private readonly PrependScheme _prepend;
     private readonly bool _split;
+    // Word-boundary mark that is safe to pre-split on (see CanSplitBeforeMark), or null.
+    private readonly char? _boundary;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private int _cacheSize;
+    private const int MaxCachedWordLength = 48, MaxCacheEntries = 200_000;
 
     // Work buffers, one set per thread: encoding runs concurrently for different requests.
     [ThreadStatic] private static Workspace? t_work;
@@ -35,6 +40,11 @@ internal sealed class ByteFallbackBpeEncoder : ISegmentEncoder
         _metaspace = spec.Metaspace;
         _prepend = spec.MetaspacePrepend;
         _split = spec.MetaspaceSplit;
+        char? mark = spec.Metaspace;
+        foreach (var step in spec.Normalizers)
+            if (step is NormalizerStep.Replace { From: " ", To.Length: 1 } r) mark = r.To[0];
+        // ignore_merges looks the whole unsplit word up first, so pre-splitting would change it: keep HF's order then.
+        _boundary = !spec.IgnoreMerges && mark is char m && CanSplitBeforeMark(spec.Vocab, m) ? m : null;
         _fuseUnk = spec.FuseUnknown;
         _ignoreMerges = spec.IgnoreMerges;
         _byteFallback = spec.ByteFallback;
@@ -58,6 +68,20 @@ internal sealed class ByteFallbackBpeEncoder : ISegmentEncoder
         }
     }
 
+    /// <summary>
+    /// Hugging Face runs BPE over the whole segment when Metaspace has <c>split: false</c> (transformers' Llama), which
+    /// is quadratic-ish in prompt length and uncacheable. When no vocabulary token has a non-mark character right
+    /// before a mark (true of Llama-2/Mistral: only runs like "▁▁▁" contain inner marks), no merge can span a
+    /// "x|▁" boundary, so splitting there gives identical ids, short words, and a useful word cache.
+    /// </summary>
+    private static bool CanSplitBeforeMark(Dictionary<string, int> vocab, char mark)
+    {
+        foreach (var token in vocab.Keys)
+            for (int i = 1; i < token.Length; i++)
+                if (token[i] == mark && token[i - 1] != mark) return false;
+        return true;
+    }
+
     private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 
     public void Encode(string text, bool atTextStart, List<int> ids)
@@ -79,6 +103,14 @@ internal sealed class ByteFallbackBpeEncoder : ISegmentEncoder
                 return;
             }
         }
+        if (_boundary is char b)
+        {
+            int start = 0;
+            for (int i = 1; i < text.Length; i++)
+                if (text[i] == b && text[i - 1] != b) { EncodeWord(text.AsSpan(start, i - start), ids); start = i; }
+            EncodeWord(text.AsSpan(start), ids);
+            return;
+        }
         EncodeWord(text, ids);
     }
 
@@ -90,11 +122,21 @@ internal sealed class ByteFallbackBpeEncoder : ISegmentEncoder
             output.Add(whole);
             return;
         }
+        bool cacheable = word.Length <= MaxCachedWordLength;
+        if (cacheable && _cache.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(word, out var cached))
+        {
+            output.AddRange(cached);
+            return;
+        }
         var w = t_work ??= new Workspace();
         w.Reset(word.Length * 4);
         BuildSymbols(word, w);
         MergeAll(w);
+        int first = output.Count;
         for (int i = 0; i >= 0 && i < w.Count; i = w.Next[i]) output.Add(w.Ids[i]);
+        // ConcurrentDictionary.Count takes every lock, so the size is tracked separately (approximately is enough).
+        if (cacheable && _cacheSize < MaxCacheEntries && _cache.TryAdd(word.ToString(), output.GetRange(first, output.Count - first).ToArray()))
+            Interlocked.Increment(ref _cacheSize);
     }
 
     // Initial symbols: one per Unicode scalar; unknown scalars become byte tokens (or the unknown token).
