@@ -5,6 +5,7 @@ var root = new RootCommand("modular: LLM inference and serving engine")
 {
     VerifyGoldenCommand.Create(),
     VerifyTokenizerCommand.Create(),
+    new Command("bench", "Benchmarks: latency, throughput, serve") { BenchLatencyCommand.Create() },
 };
 try
 {

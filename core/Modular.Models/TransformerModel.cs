@@ -52,7 +52,18 @@ public sealed class TransformerModel : IDisposable
             if (quantizer.Check(qc) is string why) throw new ModelFileException(Path.Combine(dir, "config.json"), why);
         }
         using var ck = Checkpoint.Open(dir);
-        var loader = new WeightLoader(ck, backend, config, quantizer);
+        return Load(config, ck, name => ck.Contains(name) ? ck.File(name).Path : dir, dir, backend, quantizer, progress, maxPositions);
+    }
+
+    /// <summary>
+    /// Loads weights of <paramref name="config"/>'s shapes from any source (a checkpoint, or generated dummy weights).
+    /// <paramref name="origin"/> names where a tensor comes from, for error messages.
+    /// </summary>
+    public static TransformerModel Load(ModelConfig config, IWeightSource ck, Func<string, string> origin, string name,
+        IBackend backend, IQuantizer? quantizer, IProgress<LoadProgress>? progress = null, int? maxPositions = null)
+    {
+        var dir = name;
+        var loader = new WeightLoader(ck, origin, backend, config, quantizer);
         var layers = new List<LayerWeights>();
         Tensor? embedding = null, norm = null, cosSin = null;
         ILinear? head = null;

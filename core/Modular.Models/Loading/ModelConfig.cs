@@ -73,6 +73,15 @@ public sealed record ModelConfig
     /// <summary>Dimensions of each head that rotate.</summary>
     public int RotaryDim => (int)(HeadDim * Rope.PartialRotaryFactor) / 2 * 2;
 
+    /// <summary>Parses config.json text; <paramref name="source"/> names it in errors.</summary>
+    public static ModelConfig Parse(string json, string source)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 32 }); }
+        catch (JsonException e) { throw new ModelFileException(source, "not valid JSON: " + e.Message); }
+        using (doc) return ModelConfigReader.Read(source, doc.RootElement, null);
+    }
+
     /// <summary>Reads <c>config.json</c> (and <c>generation_config.json</c>) from a checkpoint directory.</summary>
     public static ModelConfig Load(string dir)
     {

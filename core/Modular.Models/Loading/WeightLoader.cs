@@ -7,7 +7,7 @@ namespace Modular.Models.Loading;
 /// Moves checkpoint tensors onto a backend: checks each shape against the config, converts to the backend's
 /// weight dtype, and builds fused tensors (gate|up, experts) by uploading the parts into row slices.
 /// </summary>
-internal sealed class WeightLoader(Checkpoint checkpoint, IBackend backend, ModelConfig config, IQuantizer? quantizer)
+internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string> origin, IBackend backend, ModelConfig config, IQuantizer? quantizer)
 {
     private readonly JsonElement _quantConfig = config.QuantizationConfig ?? default;
 
@@ -49,7 +49,7 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IBackend backend, Mode
     {
         if (!checkpoint.Contains(name))
         {
-            if (required) throw new ModelFileException(checkpoint.Directory, $"tensor '{name}' is missing from the checkpoint");
+            if (required) throw new ModelFileException(origin(name), $"tensor '{name}' is missing from the checkpoint");
             return null;
         }
         return Load(name, n);
@@ -104,10 +104,10 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IBackend backend, Mode
     {
         var info = checkpoint.Info(name);
         if (!info.Shape.AsSpan().SequenceEqual(shape))
-            throw new ModelFileException(checkpoint.File(name).Path,
+            throw new ModelFileException(origin(name),
                 $"tensor '{name}' has shape [{string.Join(",", info.Shape)}] but config.json implies [{string.Join(",", shape)}]");
         if (!DTypes.IsFloat(info.DType))
-            throw new ModelFileException(checkpoint.File(name).Path, $"tensor '{name}' has dtype {info.DType}, expected a float type");
+            throw new ModelFileException(origin(name), $"tensor '{name}' has dtype {info.DType}, expected a float type");
         return info;
     }
 
