@@ -1,0 +1,54 @@
+namespace Modular.Conformance.Suites;
+
+/// <summary>
+/// Paged attention: prefill, decode, mixed batches, GQA ratios 1/3/8, sliding windows, block sizes 8/16/32 and
+/// contexts near 2k (which on GPUs takes the split-K decode path). Every step's output is checked.
+/// </summary>
+public abstract class AttentionSuite(BackendFixture fixture) : SuiteBase(fixture)
+{
+    private void Check(string name, AttentionScenario sc) =>
+        Verify($"Attention.{name}", sc.Describe(), sc.Run, sc.Reference());
+
+    [Fact, Trait("tier", "required")]
+    public void Prefill() => Check("prefill", new(Data, Act, 4, 4, 64, 16, 0, [5], [17], [33]));
+
+    [Fact, Trait("tier", "required")]
+    public void Decode() => Check("decode", new(Data, Act, 4, 2, 64, 16, 0, [40, 1, 1, 1], [100, 1, 1, 1], [7, 1, 1, 1]));
+
+    [Fact, Trait("tier", "required")]
+    public void MixedBatch() => Check("mixed", new(Data, Act, 4, 2, 64, 16, 0,
+        [20, 20, 10, 1, 1], [60, 1, 1, 1, 1], [0, 0, 3, 1, 1], [1, 1, 1, 1, 1]));
+
+    [Theory, Trait("tier", "required")]
+    [InlineData(4, 4, 64)]
+    [InlineData(6, 2, 64)]
+    [InlineData(8, 1, 128)]
+    public void GqaRatio(int hq, int hk, int headDim) =>
+        Check($"gqa{hq / hk}", new(Data, Act, hq, hk, headDim, 16, 0, [37, 1, 1], [0, 12, 1], [5, 5, 5]));
+
+    [Theory, Trait("tier", "required")]
+    [InlineData(16, 16)]
+    [InlineData(5, 8)]
+    public void SlidingWindow(int window, int blockSize) =>
+        Check($"window{window}", new(Data, Act, 4, 2, 64, blockSize, window, [25, 10, 1, 1], [40, 1, 1, 1], [3, 1, 1, 1]));
+
+    [Theory, Trait("tier", "required")]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(32)]
+    public void BlockSize(int blockSize) =>
+        Check($"block{blockSize}", new(Data, Act, 4, 2, 64, blockSize, 0, [45, 1, 1], [9, 30, 1], [1, 1, 1]));
+
+    [Fact, Trait("tier", "required")]
+    public void LongContext() =>
+        Check("long2k", new(Data, Act, 4, 1, 64, 16, 0, [1024, 976, 1, 1], [1500, 1, 1, 1]));
+
+    [Fact, Trait("tier", "required")]
+    public void DecodeBatchLongContext() =>
+        Check("decode-batch-600", new(Data, Act, 8, 2, 128, 16, 0,
+            [600, 1, 1], [550, 1, 1], [580, 1, 1], [610, 1, 1], [300, 1, 1], [620, 1, 1], [590, 1, 1], [500, 1, 1]));
+
+    [Fact, Trait("tier", "optional")]
+    public void CopyBlockKeepsContents() =>
+        Check("copy-block", new(Data, Act, 4, 2, 64, 8, 0, [20, 1, 1], [9, 1, 1]) { CopyBlockBeforeLastStep = true });
+}

@@ -1,0 +1,52 @@
+using Modular.Abstractions;
+using Modular.Backends.Cuda;
+using static Modular.Conformance.HostData;
+
+namespace Modular.Conformance.Suites;
+
+/// <summary>Optional tier for the cuda backend only: CUDA graph capture/replay and the kernel cache.</summary>
+public abstract class CudaSpecificSuite(BackendFixture fixture) : SuiteBase(fixture)
+{
+    private CudaBackend Cuda()
+    {
+        Assert.SkipUnless(Fixture.Name == "cuda", "cuda-specific tests run only with MODULAR_BACKEND=cuda");
+        return (CudaBackend)Target;
+    }
+
+    [Fact, Trait("tier", "optional")]
+    public void GraphReplayMatchesDirectLaunches()
+    {
+        var b = Cuda();
+        const int t = 8, h = 512;
+        var x = Round(Data.Uniform(t * h), DType.BF16);
+        var r = Round(Data.Uniform(t * h), DType.BF16);
+        var w = Round(Data.Uniform(h), DType.BF16);
+        using var xt = Put(b, x, DType.BF16, t, h);
+        using var wt = Put(b, w, DType.BF16, h);
+        using var rDirect = Put(b, r, DType.BF16, t, h);
+        using var oDirect = b.Allocate(DType.BF16, t, h);
+        b.Kernels.AddRmsNorm(xt, rDirect, wt, 1e-5f, 0, oDirect);
+        b.Kernels.Add(oDirect, xt, oDirect);
+        var expected = Get(oDirect);
+
+        using var rGraph = Put(b, r, DType.BF16, t, h);
+        using var oGraph = b.Allocate(DType.BF16, t, h);
+        using var graph = b.Capture(() =>
+        {
+            b.Kernels.AddRmsNorm(xt, rGraph, wt, 1e-5f, 0, oGraph);
+            b.Kernels.Add(oGraph, xt, oGraph);
+        });
+        // Capture records without running: the output is still zero until the first replay.
+        Assert.True(Get(oGraph).AsSpan().IndexOfAnyExcept(0f) < 0, "capture ran the work instead of recording it");
+        graph.Replay();
+        Checks.Exact(b.Name, "CudaGraph replay", $"AddRmsNorm+Add [{t},{h}]", Get(oGraph).AsSpan(), expected.AsSpan());
+    }
+
+    [Fact, Trait("tier", "optional")]
+    public void ReportsDevice()
+    {
+        var b = Cuda();
+        Checks.Note($"cuda: {b.DeviceName}, {b.DriverVersion}, {b.MultiprocessorCount} SMs, kernels from cache: {b.KernelsFromCache}");
+        Assert.Equal(DType.BF16, b.ActivationDType);
+    }
+}
