@@ -128,6 +128,15 @@ public sealed class HfLibraryReferenceTests : IDisposable
     }
 
     [Fact]
+    public void Llama2TransformersPipeline_MatchesLibrary_IncludingSpecialTokensInText()
+    {
+        // Covers what goldens.json does not: "<s>" inside text, text starting with "▁", astral characters.
+        var report = TokenizerGoldens.Verify(Modular.Testing.Fixtures.Shared("tokenizers", "llama2"), Reference, "llama2_transformers_pipeline");
+        Assert.Equal(41, report.Cases);
+        Assert.True(report.Passed, report.ToString());
+    }
+
+    [Fact]
     public void Llama2TokenizerJsonAsWritten_MatchesLibrary()
     {
         // Without tokenizer_config.json there is no LlamaTokenizer class, so tokenizer.json runs exactly as written.
