@@ -8,7 +8,7 @@ namespace Modular.Backends.Cpu;
 /// float32 reference implementations of <see cref="IKernels"/>. Inner loops are TensorPrimitives calls (SIMD);
 /// work is split across cores only when it is large enough to pay for the fork.
 /// </summary>
-internal sealed unsafe class CpuKernels(CpuBackend backend) : IKernels
+internal sealed unsafe partial class CpuKernels(CpuBackend backend) : IKernels, IQuantizedKernels
 {
     /// <summary>Below this many multiply-adds an op runs on the calling thread.</summary>
     private const long ParallelThreshold = 1 << 15;
