@@ -1,1 +1,0 @@
-namespace Modular.Templates; internal static class Placeholder { }
