@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Modular.Tokenization;
 
 /// <summary>One step of tokenizer.json's <c>normalizer</c>, applied in order to each plain text segment.</summary>
@@ -70,10 +68,4 @@ internal sealed class TokenizerSpec
     // post-processor (single sequence)
     public List<int> TemplatePrefix { get; set; } = [];
     public List<int> TemplateSuffix { get; set; } = [];
-}
-
-/// <summary>Small helpers shared by the readers.</summary>
-internal static class TextUtil
-{
-    public static readonly UTF8Encoding StrictUtf8 = new(false, true);
 }
