@@ -1,0 +1,219 @@
+using Modular.Plugins.Guided.Lexing;
+using Modular.Plugins.Guided.Parsing;
+
+namespace Modular.Plugins.Guided.Json;
+
+/// <summary>Expects a value of <see cref="Node"/> (never an anyOf node: those are expanded when pushed).</summary>
+public sealed record ValueFrame(SchemaNode Node, Frame? Parent) : Frame
+{
+    /// <summary>Pushes a value of <paramref name="node"/> on <paramref name="parent"/>, expanding alternatives.</summary>
+    public static void Push(SchemaNode node, Frame? parent, List<Frame?> output)
+    {
+        if (node.AnyOf is { } alts)
+        {
+            foreach (var a in alts) Push(a, parent, output);
+            return;
+        }
+        output.Add(new ValueFrame(node, parent));
+    }
+
+    /// <inheritdoc />
+    public override void Expected(LexemeTable table, List<int> output)
+    {
+        output.AddRange(Node.Scalars);
+        if (Node.Object is not null) output.Add(table.OpenBrace);
+        if (Node.Array is not null) output.Add(table.OpenBracket);
+    }
+
+    /// <inheritdoc />
+    public override void Advance(LexemeTable table, int lexeme, List<Frame?> output)
+    {
+        if (System.Array.IndexOf(Node.Scalars, lexeme) >= 0) output.Add(Parent);
+        if (lexeme == table.OpenBrace && Node.Object is { } obj)
+            output.Add(new ObjectFrame(obj, ObjectFrame.Open, Bits.Empty, 0, null, Parent));
+        if (lexeme == table.OpenBracket && Node.Array is { } arr)
+        {
+            if (arr.MinItems == 0) output.Add(new ArrayFrame(arr, ArrayFrame.CloseOnly, 0, Parent));
+            if (arr.MaxItems > 0 && arr.Item(0) is { } first)
+                Push(first, new ArrayFrame(arr, ArrayFrame.AfterValue, 1, Parent), output);
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Equals(ValueFrame? other) => other is not null && ReferenceEquals(Node, other.Node) && Equals(Parent, other.Parent);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Node), Parent);
+}
+
+/// <summary>Inside an object: which members were seen and what comes next.</summary>
+public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int Count, SchemaNode? Pending, Frame? Parent) : Frame
+{
+    /// <summary>After '{': a key or '}'.</summary>
+    public const byte Open = 0;
+    /// <summary>After a key: ':'.</summary>
+    public const byte AfterKey = 1;
+    /// <summary>After a member value: ',' or '}'.</summary>
+    public const byte AfterValue = 2;
+    /// <summary>After ',': a key.</summary>
+    public const byte AfterComma = 3;
+
+    private bool CanClose()
+    {
+        if (Count < Shape.MinProperties) return false;
+        foreach (var r in Shape.Required) if (!Seen.Get(r)) return false;
+        foreach (var (key, needs) in Shape.Dependencies)
+            if (Seen.Get(key))
+                foreach (var n in needs) if (!Seen.Get(n)) return false;
+        return true;
+    }
+
+    private void Keys(List<int> output)
+    {
+        if (Count >= Shape.MaxProperties) return;
+        for (int i = 0; i < Shape.Names.Length; i++) if (!Seen.Get(i)) output.Add(Shape.NameLexemes[i]);
+        foreach (var (lex, _) in Shape.Patterns) output.Add(lex);
+        if (Shape.OtherLexeme >= 0) output.Add(Shape.OtherLexeme);
+    }
+
+    /// <inheritdoc />
+    public override void Expected(LexemeTable table, List<int> output)
+    {
+        switch (Phase)
+        {
+            case Open:
+                Keys(output);
+                if (CanClose()) output.Add(table.CloseBrace);
+                break;
+            case AfterKey:
+                output.Add(table.Colon);
+                break;
+            case AfterValue:
+                if (CanClose()) output.Add(table.CloseBrace);
+                int before = output.Count;
+                Keys(output);
+                // Only offer ',' when some key can follow it.
+                bool anyKey = output.Count > before;
+                output.RemoveRange(before, output.Count - before);
+                if (anyKey) output.Add(table.Comma);
+                break;
+            case AfterComma:
+                Keys(output);
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Advance(LexemeTable table, int lexeme, List<Frame?> output)
+    {
+        switch (Phase)
+        {
+            case Open or AfterComma:
+                if (lexeme == table.CloseBrace && Phase == Open && CanClose()) { output.Add(Parent); return; }
+                if (Count >= Shape.MaxProperties || !Shape.Meaning.TryGetValue(lexeme, out int meaning)) return;
+                if (meaning >= 0)
+                {
+                    if (Seen.Get(meaning)) return;
+                    output.Add(this with { Phase = AfterKey, Seen = Seen.With(meaning), Pending = Shape.Values[meaning] });
+                }
+                else if (meaning == -1) output.Add(this with { Phase = AfterKey, Pending = Shape.OtherValue });
+                else output.Add(this with { Phase = AfterKey, Pending = Shape.Patterns[-meaning - 2].Value });
+                return;
+            case AfterKey:
+                if (lexeme != table.Colon || Pending is null) return;
+                ValueFrame.Push(Pending, this with { Phase = AfterValue, Count = Count + 1, Pending = null }, output);
+                return;
+            case AfterValue:
+                if (lexeme == table.CloseBrace && CanClose()) output.Add(Parent);
+                else if (lexeme == table.Comma) output.Add(this with { Phase = AfterComma });
+                return;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Equals(ObjectFrame? other) =>
+        other is not null && ReferenceEquals(Shape, other.Shape) && Phase == other.Phase && Count == other.Count &&
+        ReferenceEquals(Pending, other.Pending) && Seen.Equals(other.Seen) && Equals(Parent, other.Parent);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Count, Seen, Parent);
+}
+
+/// <summary>Inside an array: how many items so far.</summary>
+public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? Parent) : Frame
+{
+    /// <summary>Right after '[' of an array that may be empty: only ']'.</summary>
+    public const byte CloseOnly = 0;
+    /// <summary>After an item (<see cref="Index"/> items so far): ',' or ']'.</summary>
+    public const byte AfterValue = 1;
+
+    /// <inheritdoc />
+    public override void Expected(LexemeTable table, List<int> output)
+    {
+        if (Phase == CloseOnly) { output.Add(table.CloseBracket); return; }
+        if (Index >= Shape.MinItems) output.Add(table.CloseBracket);
+        if (Index < Shape.MaxItems && Shape.Item(Index) is not null) output.Add(table.Comma);
+    }
+
+    /// <inheritdoc />
+    public override void Advance(LexemeTable table, int lexeme, List<Frame?> output)
+    {
+        if (lexeme == table.CloseBracket && (Phase == CloseOnly || Index >= Shape.MinItems)) { output.Add(Parent); return; }
+        if (Phase == AfterValue && lexeme == table.Comma && Index < Shape.MaxItems && Shape.Item(Index) is { } item)
+            ValueFrame.Push(item, this with { Index = Index + 1 }, output);
+    }
+
+    /// <inheritdoc />
+    public bool Equals(ArrayFrame? other) =>
+        other is not null && ReferenceEquals(Shape, other.Shape) && Phase == other.Phase && Index == other.Index && Equals(Parent, other.Parent);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Index, Parent);
+}
+
+/// <summary>An immutable bit set (seen object members).</summary>
+public sealed class Bits : IEquatable<Bits>
+{
+    private readonly ulong[] _words;
+
+    private Bits(ulong[] words) => _words = words;
+
+    /// <summary>The empty set.</summary>
+    public static Bits Empty { get; } = new([]);
+
+    /// <summary>True when bit <paramref name="i"/> is set.</summary>
+    public bool Get(int i) => (i >> 6) < _words.Length && (_words[i >> 6] & (1UL << (i & 63))) != 0;
+
+    /// <summary>A copy with bit <paramref name="i"/> set.</summary>
+    public Bits With(int i)
+    {
+        var w = new ulong[Math.Max(_words.Length, (i >> 6) + 1)];
+        _words.CopyTo(w, 0);
+        w[i >> 6] |= 1UL << (i & 63);
+        return new Bits(w);
+    }
+
+    /// <inheritdoc />
+    public bool Equals(Bits? other)
+    {
+        if (other is null) return false;
+        int n = Math.Max(_words.Length, other._words.Length);
+        for (int i = 0; i < n; i++)
+        {
+            ulong a = i < _words.Length ? _words[i] : 0, b = i < other._words.Length ? other._words[i] : 0;
+            if (a != b) return false;
+        }
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as Bits);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        ulong h = 0;
+        foreach (var w in _words) h = h * 31 + w;
+        return h.GetHashCode();
+    }
+}

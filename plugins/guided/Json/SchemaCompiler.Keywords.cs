@@ -1,0 +1,347 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Modular.Abstractions;
+using Modular.Plugins.Guided.Automata;
+using Modular.Plugins.Guided.Lexing;
+
+namespace Modular.Plugins.Guided.Json;
+
+public sealed partial class SchemaCompiler
+{
+    /// <summary>Keywords that only annotate (or are containers handled elsewhere) and are skipped.</summary>
+    private static readonly HashSet<string> Annotations =
+    [
+        "$schema", "$id", "id", "$comment", "$defs", "definitions", "title", "description", "default", "examples",
+        "example", "deprecated", "readOnly", "writeOnly", "contentMediaType", "contentEncoding", "contentSchema",
+        "$anchor", "discriminator", "xml", "externalDocs", "$vocabulary", "markdownDescription", "errorMessage",
+    ];
+
+    /// <summary>Validation keywords this decoder cannot enforce.</summary>
+    private static readonly HashSet<string> Unsupported =
+    [
+        "if", "then", "else", "contains", "minContains", "maxContains", "dependentSchemas", "unevaluatedProperties",
+        "unevaluatedItems", "$dynamicRef", "$recursiveRef", "$dynamicAnchor", "$recursiveAnchor",
+    ];
+
+    private void Collect(SchemaRef r, SchemaDraft d, HashSet<string> active, int depth)
+    {
+        var e = r.Element;
+        if (e.ValueKind == JsonValueKind.True) return;
+        if (e.ValueKind == JsonValueKind.False) { d.False = true; return; }
+        if (e.ValueKind != JsonValueKind.Object) throw new GuidedSpecException($"schema at {r.Path} must be an object or a boolean, not {e.ValueKind}");
+        if (depth > MaxDepth) throw new GuidedSpecException($"$ref/allOf chain deeper than {MaxDepth} at {r.Path}");
+        if (!active.Add(r.Path)) throw new GuidedSpecException($"circular $ref/allOf without an intervening value at {r.Path}");
+        // Draft-4 exclusiveMinimum/Maximum are booleans that modify minimum/maximum.
+        bool exMin = e.TryGetProperty("exclusiveMinimum", out var xm) && xm.ValueKind == JsonValueKind.True;
+        bool exMax = e.TryGetProperty("exclusiveMaximum", out var xM) && xM.ValueKind == JsonValueKind.True;
+        foreach (var p in e.EnumerateObject())
+        {
+            string path = r.Path + "/" + Escape(p.Name);
+            var v = p.Value;
+            switch (p.Name)
+            {
+                case "$ref":
+                    Collect(Resolve(v, path), d, active, depth + 1);
+                    break;
+                case "allOf":
+                    int i = 0;
+                    foreach (var m in ArrayOf(v, path)) Collect(new SchemaRef(m, $"{path}/{i++}"), d, active, depth + 1);
+                    break;
+                case "anyOf" or "oneOf":
+                    var alts = new List<SchemaRef>();
+                    int k = 0;
+                    foreach (var m in ArrayOf(v, path)) alts.Add(new SchemaRef(m, $"{path}/{k++}"));
+                    if (alts.Count == 0) throw new GuidedSpecException($"'{p.Name}' at {path} is empty");
+                    d.Disjunctions.Add((path, alts));
+                    break;
+                case "not":
+                    if (v.ValueKind == JsonValueKind.Object && !v.EnumerateObject().Any() || v.ValueKind == JsonValueKind.True) d.False = true;
+                    else if (v.ValueKind != JsonValueKind.False) throw new GuidedSpecException($"unsupported keyword 'not' at {path} (only not: {{}} is supported)");
+                    break;
+                case "type":
+                    d.Types &= TypesOf(v, path);
+                    break;
+                case "nullable":
+                    d.Nullable |= v.ValueKind == JsonValueKind.True;
+                    break;
+                case "enum":
+                    IntersectEnum(d, ArrayOf(v, path).ToList(), path);
+                    break;
+                case "const":
+                    IntersectEnum(d, [v], path);
+                    break;
+                case "pattern":
+                    d.Patterns.Add((StringOf(v, path), path));
+                    break;
+                case "format":
+                    if (v.ValueKind == JsonValueKind.String) d.Formats.Add((v.GetString()!, path));
+                    break;
+                case "minLength": d.MinLength = Math.Max(d.MinLength, IntOf(v, path)); break;
+                case "maxLength": d.MaxLength = Math.Min(d.MaxLength, IntOf(v, path)); break;
+                case "minimum": TightenLower(d, v, exMin, path); break;
+                case "maximum": TightenUpper(d, v, exMax, path); break;
+                case "exclusiveMinimum": if (v.ValueKind == JsonValueKind.Number) TightenLower(d, v, true, path); break;
+                case "exclusiveMaximum": if (v.ValueKind == JsonValueKind.Number) TightenUpper(d, v, true, path); break;
+                case "multipleOf":
+                    var mv = DecimalOf(v, path);
+                    if (d.MultipleOf is { } old && old.Value != mv) throw new GuidedSpecException($"unsupported keyword 'multipleOf' at {path}: two different multipleOf");
+                    d.MultipleOf = (mv, path);
+                    break;
+                case "properties":
+                    foreach (var prop in ObjectOf(v, path)) d.AddProperty(prop.Name, new SchemaRef(prop.Value, path + "/" + Escape(prop.Name)));
+                    break;
+                case "required":
+                    foreach (var n in ArrayOf(v, path)) { var s = StringOf(n, path); if (!d.Required.Contains(s)) d.Required.Add(s); }
+                    break;
+                case "additionalProperties":
+                    if (v.ValueKind == JsonValueKind.False) d.AdditionalFalse = true;
+                    else d.Additional.Add(new SchemaRef(v, path));
+                    break;
+                case "patternProperties":
+                    foreach (var pp in ObjectOf(v, path)) d.PatternProperties.Add((pp.Name, path, new SchemaRef(pp.Value, path + "/" + Escape(pp.Name))));
+                    break;
+                case "propertyNames":
+                    d.PropertyNames.Add(new SchemaRef(v, path));
+                    break;
+                case "minProperties": d.MinProperties = Math.Max(d.MinProperties, IntOf(v, path)); break;
+                case "maxProperties": d.MaxProperties = Math.Min(d.MaxProperties, IntOf(v, path)); break;
+                case "dependencies" or "dependentRequired":
+                    foreach (var dep in ObjectOf(v, path))
+                    {
+                        if (dep.Value.ValueKind != JsonValueKind.Array)
+                            throw new GuidedSpecException($"unsupported keyword '{p.Name}' with a schema at {path}/{Escape(dep.Name)} (only property lists are supported)");
+                        d.Dependencies.Add((dep.Name, dep.Value.EnumerateArray().Select(x => StringOf(x, path)).ToArray()));
+                    }
+                    break;
+                case "items":
+                    if (v.ValueKind == JsonValueKind.Array)
+                    {
+                        AddPrefix(d, v, path);
+                        if (e.TryGetProperty("additionalItems", out var ai))
+                        {
+                            if (ai.ValueKind == JsonValueKind.False) d.ItemsFalse = true;
+                            else d.Items.Add(new SchemaRef(ai, r.Path + "/additionalItems"));
+                        }
+                    }
+                    else if (v.ValueKind == JsonValueKind.False) d.ItemsFalse = true;
+                    else d.Items.Add(new SchemaRef(v, path));
+                    break;
+                case "prefixItems": AddPrefix(d, v, path); break;
+                case "additionalItems": break; // handled with array-form items
+                case "minItems": d.MinItems = Math.Max(d.MinItems, IntOf(v, path)); break;
+                case "maxItems": d.MaxItems = Math.Min(d.MaxItems, IntOf(v, path)); break;
+                case "uniqueItems":
+                    if (v.ValueKind == JsonValueKind.True) throw new GuidedSpecException($"unsupported keyword 'uniqueItems' at {path}");
+                    break;
+                case "exclusiveMinimumDraft4": break;
+                default:
+                    if (Unsupported.Contains(p.Name)) throw new GuidedSpecException($"unsupported keyword '{p.Name}' at {path}");
+                    // Annotations and unknown keywords do not constrain the value (JSON Schema ignores unknown keywords).
+                    break;
+            }
+        }
+        active.Remove(r.Path);
+    }
+
+    private static void AddPrefix(SchemaDraft d, JsonElement v, string path)
+    {
+        int i = 0;
+        foreach (var m in ArrayOf(v, path))
+        {
+            if (d.Prefix.Count <= i) d.Prefix.Add(new List<SchemaRef>());
+            d.Prefix[i].Add(new SchemaRef(m, $"{path}/{i}"));
+            i++;
+        }
+    }
+
+    private static void IntersectEnum(SchemaDraft d, List<JsonElement> values, string path)
+    {
+        if (d.Enum is null) { d.Enum = values; d.EnumPath = path; return; }
+        d.Enum = d.Enum.Where(a => values.Any(b => JsonText.Compact(a) == JsonText.Compact(b))).ToList();
+    }
+
+    private static void TightenLower(SchemaDraft d, JsonElement v, bool exclusive, string path)
+    {
+        var x = DecimalOf(v, path);
+        if (d.Minimum is { } m && (m.Value > x || (m.Value == x && m.Exclusive))) return;
+        d.Minimum = (x, x.ToString(CultureInfo.InvariantCulture), exclusive);
+    }
+
+    private static void TightenUpper(SchemaDraft d, JsonElement v, bool exclusive, string path)
+    {
+        var x = DecimalOf(v, path);
+        if (d.Maximum is { } m && (m.Value < x || (m.Value == x && m.Exclusive))) return;
+        d.Maximum = (x, x.ToString(CultureInfo.InvariantCulture), exclusive);
+    }
+
+    private static JsonTypes TypesOf(JsonElement v, string path)
+    {
+        if (v.ValueKind == JsonValueKind.Array)
+        {
+            var t = JsonTypes.None;
+            foreach (var x in v.EnumerateArray()) t |= TypesOf(x, path);
+            return t;
+        }
+        return StringOf(v, path) switch
+        {
+            "null" => JsonTypes.Null,
+            "boolean" => JsonTypes.Boolean,
+            "integer" => JsonTypes.Integer,
+            "number" => JsonTypes.Integer | JsonTypes.Fraction,
+            "string" => JsonTypes.String,
+            "array" => JsonTypes.Array,
+            "object" => JsonTypes.Object,
+            "any" => JsonTypes.All,
+            var s => throw new GuidedSpecException($"unknown type '{s}' at {path}"),
+        };
+    }
+
+    private SchemaRef Resolve(JsonElement v, string path)
+    {
+        var refText = StringOf(v, path);
+        if (!refText.StartsWith('#')) throw new GuidedSpecException($"unsupported keyword '$ref' at {path}: only local references (#/...) are supported, not '{refText}'");
+        var pointer = Uri.UnescapeDataString(refText[1..]);
+        if (pointer.Length > 0 && pointer[0] != '/') throw new GuidedSpecException($"unsupported keyword '$ref' at {path}: anchor references ('{refText}') are not supported");
+        var cur = _root;
+        foreach (var raw in pointer.Split('/').Skip(1))
+        {
+            var part = raw.Replace("~1", "/").Replace("~0", "~");
+            if (cur.ValueKind == JsonValueKind.Object && cur.TryGetProperty(part, out var next)) cur = next;
+            else if (cur.ValueKind == JsonValueKind.Array && int.TryParse(part, out int idx) && idx >= 0 && idx < cur.GetArrayLength()) cur = cur[idx];
+            else throw new GuidedSpecException($"'$ref' at {path}: '{refText}' does not resolve");
+        }
+        return new SchemaRef(cur, "#" + pointer);
+    }
+
+    private ObjectShape? ObjectOf(SchemaDraft d, string path)
+    {
+        var names = d.Properties.Select(p => p.Name).ToList();
+        var schemas = d.Properties.Select(p => new List<SchemaRef>(p.Schemas)).ToList();
+        var patterns = d.PatternProperties.Select(pp => (pp.Pattern, pp.Path, pp.Schema, Dfa: PatternDfa(pp.Pattern, pp.Path))).ToList();
+        // Names that must be present but are not declared get the schema other names would get.
+        foreach (var n in d.Required.Concat(d.Dependencies.SelectMany(x => x.Needs.Append(x.Key))))
+        {
+            if (names.Contains(n)) continue;
+            var bytes = Encoding.UTF8.GetBytes(n);
+            var matching = patterns.Where(p => p.Dfa.Matches(bytes)).Select(p => p.Schema).ToList();
+            if (matching.Count == 0 && d.AdditionalFalse)
+            {
+                if (d.Required.Contains(n)) return null; // required but forbidden: no object is valid
+                continue;
+            }
+            names.Add(n);
+            schemas.Add(matching.Count > 0 ? matching : d.Additional.Count > 0 ? [.. d.Additional] : []);
+        }
+        // A declared name that also matches a patternProperties pattern must satisfy both.
+        for (int i = 0; i < names.Count; i++)
+        {
+            var bytes = Encoding.UTF8.GetBytes(names[i]);
+            foreach (var p in patterns) if (p.Dfa.Matches(bytes)) schemas[i].Add(p.Schema);
+        }
+        var nameLex = new int[names.Count];
+        var values = new SchemaNode[names.Count];
+        var meaning = new Dictionary<int, int>();
+        for (int i = 0; i < names.Count; i++)
+        {
+            nameLex[i] = _table.Literal(JsonStringDfa.Quote(names[i]));
+            values[i] = schemas[i].Count == 0 ? Any : Build(schemas[i], "");
+            meaning[nameLex[i]] = i;
+        }
+        var declared = names.Select(Encoding.UTF8.GetBytes).ToList();
+        string declaredKey = string.Join("\u0001", names);
+        ByteDfa Declared() => _table.Content("names:" + declaredKey, () => DfaBuilder.Literals(declared));
+        var (nameCheck, nameKey, minLen, maxLen) = PropertyNameConstraint(d, path);
+
+        var patternShapes = new List<(int, SchemaNode)>();
+        for (int j = 0; j < patterns.Count; j++)
+        {
+            var p = patterns[j];
+            int lex = StringLexeme([(p.Pattern, p.Path)], minLen, maxLen, "notnames:" + declaredKey + "\u0002" + nameKey,
+                () => nameCheck is null ? DfaOps.Intersect(AnyContent(), Declared(), negateB: true) : DfaOps.Intersect(nameCheck(), Declared(), negateB: true));
+            if (meaning.ContainsKey(lex)) continue;
+            meaning[lex] = -(patternShapes.Count + 2);
+            patternShapes.Add((lex, Build([p.Schema], "")));
+        }
+        int other = -1;
+        SchemaNode? otherValue = null;
+        if (!d.AdditionalFalse)
+        {
+            var patternKey = string.Join("\u0001", patterns.Select(p => p.Pattern));
+            other = StringLexeme([], minLen, maxLen, "other:" + declaredKey + "\u0002" + patternKey + "\u0002" + nameKey, () =>
+            {
+                var c = nameCheck is null ? AnyContent() : nameCheck();
+                c = DfaOps.Intersect(c, Declared(), negateB: true);
+                foreach (var p in patterns) c = DfaOps.Intersect(c, p.Dfa, negateB: true);
+                return c;
+            });
+            otherValue = d.Additional.Count > 0 ? Build([.. d.Additional], "") : Any;
+            if (meaning.ContainsKey(other)) other = -1;
+            else meaning[other] = -1;
+        }
+        var deps = d.Dependencies.Select(x => (names.IndexOf(x.Key), x.Needs.Select(n => names.IndexOf(n)).Where(i => i >= 0).ToArray()))
+            .Where(x => x.Item1 >= 0).ToArray();
+        return new ObjectShape
+        {
+            Names = names.ToArray(), Values = values, NameLexemes = nameLex,
+            Required = d.Required.Select(n => names.IndexOf(n)).Where(i => i >= 0).ToArray(),
+            Patterns = patternShapes.ToArray(), OtherLexeme = other, OtherValue = otherValue,
+            MinProperties = d.MinProperties, MaxProperties = d.MaxProperties, Dependencies = deps, Meaning = meaning,
+        };
+    }
+
+    /// <summary>propertyNames as a content automaton for undeclared names (pattern, format, enum, lengths).</summary>
+    private (Func<ByteDfa>? Check, string Key, int Min, int Max) PropertyNameConstraint(SchemaDraft d, string path)
+    {
+        if (d.PropertyNames.Count == 0) return (null, "", 0, int.MaxValue);
+        var pd = new SchemaDraft();
+        foreach (var r in d.PropertyNames) Collect(r, pd, new HashSet<string>(), 0);
+        if (pd.Disjunctions.Count > 0) throw new GuidedSpecException($"unsupported keyword 'propertyNames' with anyOf/oneOf at {path}");
+        var patterns = pd.Patterns.Concat(pd.Formats.Where(f => Formats.Pattern(f.Format) is not null)
+            .Select(f => ("^(?:" + Formats.Pattern(f.Format) + ")$", f.Path))).ToList();
+        var enumNames = pd.Enum?.Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList();
+        string key = "pn:" + string.Join("\u0001", patterns.Select(p => p.Item1)) + "\u0002" + (enumNames is null ? "" : string.Join("\u0001", enumNames));
+        ByteDfa Check()
+        {
+            var c = AnyContent();
+            foreach (var (p, pp) in patterns) c = DfaOps.Intersect(c, PatternDfa(p, pp));
+            if (enumNames is not null) c = DfaOps.Intersect(c, DfaBuilder.Literals(enumNames.Select(Encoding.UTF8.GetBytes)));
+            return c;
+        }
+        return (Check, key, pd.MinLength, pd.MaxLength >= 100_000 ? int.MaxValue : pd.MaxLength);
+    }
+
+    private ArrayShape ArrayOf(SchemaDraft d)
+    {
+        var prefix = d.Prefix.Select(list => Build(list, "")).ToArray();
+        SchemaNode? items = d.ItemsFalse ? null : d.Items.Count > 0 ? Build([.. d.Items], "") : Any;
+        int max = d.MaxItems;
+        if (items is null) max = Math.Min(max, prefix.Length);
+        return new ArrayShape { Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max };
+    }
+
+    private static string Escape(string name) => name.Replace("~", "~0").Replace("/", "~1");
+
+    private static IEnumerable<JsonElement> ArrayOf(JsonElement v, string path) =>
+        v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : throw new GuidedSpecException($"{path} must be an array");
+
+    private static IEnumerable<JsonProperty> ObjectOf(JsonElement v, string path) =>
+        v.ValueKind == JsonValueKind.Object ? v.EnumerateObject() : throw new GuidedSpecException($"{path} must be an object");
+
+    private static string StringOf(JsonElement v, string path) =>
+        v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new GuidedSpecException($"{path} must be a string");
+
+    private static int IntOf(JsonElement v, string path)
+    {
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetDecimal(out var d) && d >= 0 && d == Math.Floor(d))
+            return d > int.MaxValue ? int.MaxValue : (int)d;
+        throw new GuidedSpecException($"{path} must be a non-negative integer");
+    }
+
+    private static decimal DecimalOf(JsonElement v, string path)
+    {
+        if (v.ValueKind == JsonValueKind.Number && decimal.TryParse(v.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return d;
+        if (v.ValueKind == JsonValueKind.Number) return v.GetDouble() > 0 ? decimal.MaxValue : decimal.MinValue;
+        throw new GuidedSpecException($"{path} must be a number");
+    }
+}

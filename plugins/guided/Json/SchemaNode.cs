@@ -1,0 +1,59 @@
+namespace Modular.Plugins.Guided.Json;
+
+/// <summary>A compiled JSON Schema (sub)schema: what a JSON value at this position may be.</summary>
+public sealed class SchemaNode
+{
+    /// <summary>JSON pointer of the schema this node came from (for messages).</summary>
+    public required string Path { get; init; }
+    /// <summary>When set, the value must match one of these (anyOf/oneOf, type unions with shapes); other fields unused.</summary>
+    public SchemaNode[]? AnyOf { get; set; }
+    /// <summary>Lexemes that are a whole value (strings, numbers, literals, enum members).</summary>
+    public int[] Scalars { get; set; } = [];
+    /// <summary>Object shape when objects are allowed.</summary>
+    public ObjectShape? Object { get; set; }
+    /// <summary>Array shape when arrays are allowed.</summary>
+    public ArrayShape? Array { get; set; }
+}
+
+/// <summary>What an object's members may be.</summary>
+public sealed class ObjectShape
+{
+    /// <summary>Declared property names (schema order; required names not declared are added).</summary>
+    public required string[] Names { get; init; }
+    /// <summary>Schema of each declared property.</summary>
+    public required SchemaNode[] Values { get; init; }
+    /// <summary>Key lexeme of each declared property.</summary>
+    public required int[] NameLexemes { get; init; }
+    /// <summary>Indexes of required properties.</summary>
+    public required int[] Required { get; init; }
+    /// <summary>Key lexemes matching patternProperties (not declared names), with their value schemas.</summary>
+    public required (int Lexeme, SchemaNode Value)[] Patterns { get; init; }
+    /// <summary>Key lexeme for other names (-1 when additionalProperties is false).</summary>
+    public int OtherLexeme { get; init; } = -1;
+    /// <summary>Schema of other properties.</summary>
+    public SchemaNode? OtherValue { get; init; }
+    /// <summary>minProperties.</summary>
+    public int MinProperties { get; init; }
+    /// <summary>maxProperties.</summary>
+    public int MaxProperties { get; init; } = int.MaxValue;
+    /// <summary>Property dependencies: when Names[Key] is present, all of Needs must be too.</summary>
+    public (int Key, int[] Needs)[] Dependencies { get; init; } = [];
+    /// <summary>Key lexeme → meaning: declared index ≥ 0, pattern -(j+2), other -1.</summary>
+    public required Dictionary<int, int> Meaning { get; init; }
+}
+
+/// <summary>What an array's items may be.</summary>
+public sealed class ArrayShape
+{
+    /// <summary>prefixItems (tuple positions).</summary>
+    public required SchemaNode[] Prefix { get; init; }
+    /// <summary>Schema of later items, or null when no more are allowed.</summary>
+    public SchemaNode? Items { get; init; }
+    /// <summary>minItems.</summary>
+    public int MinItems { get; init; }
+    /// <summary>maxItems.</summary>
+    public int MaxItems { get; init; } = int.MaxValue;
+
+    /// <summary>Schema of item <paramref name="index"/>, or null when not allowed.</summary>
+    public SchemaNode? Item(int index) => index < Prefix.Length ? Prefix[index] : Items;
+}

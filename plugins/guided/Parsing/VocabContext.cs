@@ -1,0 +1,160 @@
+using System.Buffers;
+using Modular.Abstractions;
+using Modular.Plugins.Guided.Lexing;
+
+namespace Modular.Plugins.Guided.Parsing;
+
+/// <summary>
+/// Everything shared by the constraints compiled for one vocabulary: the token trie (built once), the interned
+/// lexemes, the union lexer and its per-state mask entries. Thread-safe.
+/// </summary>
+public sealed class VocabContext
+{
+    private readonly int[] _eos;
+
+    /// <summary>Builds the trie and empty caches for <paramref name="vocabulary"/>.</summary>
+    public VocabContext(ITokenVocabulary vocabulary, int maxWhitespace)
+    {
+        Vocabulary = vocabulary;
+        Trie = new TokenTrie(vocabulary);
+        Table = new LexemeTable(maxWhitespace);
+        Lexer = new Lexer(Table);
+        _eos = vocabulary.EosIds.Where(i => i >= 0 && i < vocabulary.Count).ToArray();
+    }
+
+    /// <summary>The vocabulary.</summary>
+    public ITokenVocabulary Vocabulary { get; }
+    /// <summary>Byte trie of the tokens.</summary>
+    public TokenTrie Trie { get; }
+    /// <summary>Interned lexemes.</summary>
+    public LexemeTable Table { get; }
+    /// <summary>Union lexer.</summary>
+    public Lexer Lexer { get; }
+    /// <summary>End-of-sequence ids.</summary>
+    public IReadOnlyList<int> EosIds => _eos;
+    /// <summary>Mask length in 64-bit words.</summary>
+    public int MaskWords => (Vocabulary.Count + 63) >> 6;
+
+    private MaskEntry Entry(int union)
+    {
+        var s = Lexer[union];
+        return s.Entry ??= MaskEntryBuilder.Build(Lexer, Trie, union);
+    }
+
+    /// <summary>Advances <paramref name="cur"/> by one byte; false (cursor unchanged) when the byte is not allowed.</summary>
+    public bool Step(ref Cursor cur, byte b)
+    {
+        if (cur.Union < 0) return false;
+        int t = Lexer.Step(cur.Union, b);
+        if (t >= 0) return Enter(ref cur, cur.State, t, cur.Count);
+        if (cur.AtStart || Lexer[cur.Union].Accepting.Length == 0) return false;
+        var next = cur.State.Complete(Lexer, cur.Union, cur.Count);
+        if (next is null || next.StartUnion < 0) return false;
+        t = Lexer.Step(next.StartUnion, b);
+        return t >= 0 && Enter(ref cur, next, t, 0);
+    }
+
+    private bool Enter(ref Cursor cur, ParseState state, int t, int count)
+    {
+        int nu = t & Automata.ByteDfa.StateMask;
+        int nc = count + ((t & Automata.ByteDfa.CountFlag) != 0 ? 1 : 0);
+        if (!Lexer.Viable(nu, nc)) return false;
+        cur = new Cursor(state, nu, nc, false);
+        return true;
+    }
+
+    /// <summary>True when the output so far is complete.</summary>
+    public bool IsComplete(in Cursor cur)
+    {
+        if (cur.AtStart) return cur.State.HasDone;
+        if (Lexer[cur.Union].Accepting.Length == 0) return false;
+        return cur.State.Complete(Lexer, cur.Union, cur.Count)?.HasDone == true;
+    }
+
+    /// <summary>True when only EOS can follow.</summary>
+    public bool IsTerminated(in Cursor cur)
+    {
+        if (cur.AtStart) return cur.State.HasDone && cur.State.StartUnion < 0;
+        if (!Lexer[cur.Union].Terminal) return false;
+        var next = cur.State.Complete(Lexer, cur.Union, cur.Count);
+        return next is not null && next.HasDone && next.StartUnion < 0;
+    }
+
+    /// <summary>Sets the bits of every token allowed from <paramref name="cur"/> (EOS included when complete).</summary>
+    public void FillMask(in Cursor cur, Span<ulong> mask)
+    {
+        mask.Clear();
+        AddMask(cur.State, cur.Union, cur.Count, cur.AtStart, mask);
+        if (IsComplete(cur))
+            foreach (var e in _eos) mask[e >> 6] |= 1UL << (e & 63);
+    }
+
+    private void AddMask(ParseState state, int union, int count, bool atStart, Span<ulong> mask)
+    {
+        if (union < 0) return;
+        var entry = Entry(union);
+        if (entry.AlwaysBits is { } bits) Or(mask, bits);
+        else foreach (var t in entry.AlwaysList!) mask[t >> 6] |= 1UL << (t & 63);
+
+        if (entry.CheckedBits is { } cb)
+        {
+            if (count <= entry.MinSlack) Or(mask, cb);
+            else
+                for (int i = 0; i < entry.CheckedTokens.Length; i++)
+                {
+                    var (e, d) = entry.CheckedInfo[i];
+                    if (count + d <= Lexer[e].MaxCount) { int t = entry.CheckedTokens[i]; mask[t >> 6] |= 1UL << (t & 63); }
+                }
+        }
+        foreach (var (end, delta, tokens) in entry.TerminalGroups)
+        {
+            if (!Lexer.AcceptsWithCount(end, count + delta)) continue;
+            foreach (var t in tokens) mask[t >> 6] |= 1UL << (t & 63);
+        }
+        foreach (var (exit, delta, root) in entry.Exits)
+        {
+            var next = state.Complete(Lexer, exit, count + delta);
+            if (next is null || next.StartUnion < 0) continue;
+            WalkRemainder(root, new Cursor(next, next.StartUnion, 0, true), mask);
+        }
+        if (!atStart && Lexer[union].Accepting.Length > 0)
+        {
+            var next = state.Complete(Lexer, union, count);
+            if (next is null || next.StartUnion < 0) return;
+            var rented = ArrayPool<ulong>.Shared.Rent(mask.Length);
+            var tmp = rented.AsSpan(0, mask.Length);
+            tmp.Clear();
+            AddMask(next, next.StartUnion, 0, true, tmp);
+            // Maximal munch: a byte that continues the current lexeme cannot start the next one.
+            foreach (var b in entry.ContinueBytes)
+                foreach (var t in Trie.ByFirstByte[b]) tmp[t >> 6] &= ~(1UL << (t & 63));
+            Or(mask, tmp);
+            ArrayPool<ulong>.Shared.Return(rented);
+        }
+    }
+
+    private void WalkRemainder(RemainderNode node, Cursor cur, Span<ulong> mask)
+    {
+        for (int i = 0; i < node.Labels.Length; i++)
+        {
+            var c = cur;
+            if (!Step(ref c, node.Labels[i])) continue;
+            var child = node.Children[i];
+            foreach (var t in child.Tokens) mask[t >> 6] |= 1UL << (t & 63);
+            if (child.Labels.Length > 0) WalkRemainder(child, c, mask);
+        }
+    }
+
+    private static void Or(Span<ulong> mask, ReadOnlySpan<ulong> bits)
+    {
+        int n = Math.Min(mask.Length, bits.Length);
+        for (int i = 0; i < n; i++) mask[i] |= bits[i];
+    }
+}
+
+/// <summary>Position inside a constrained output: parser state plus the lexer state of the current lexeme.</summary>
+/// <param name="State">Parser configurations at the start of the current lexeme.</param>
+/// <param name="Union">Union lexer state (-1: nothing can follow).</param>
+/// <param name="Count">Code points of the current lexeme so far (for length bounds).</param>
+/// <param name="AtStart">No byte of the current lexeme consumed yet.</param>
+public readonly record struct Cursor(ParseState State, int Union, int Count, bool AtStart);
