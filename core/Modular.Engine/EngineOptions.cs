@@ -1,0 +1,35 @@
+namespace Modular.Engine;
+
+/// <summary>Engine settings, with vLLM's names and defaults where it has them.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Token slots per KV block.</summary>
+    public int BlockSize { get; init; } = 16;
+    /// <summary>Bytes of KV cache to allocate (CPU: host memory); the pool gets as many blocks as fit.</summary>
+    public long KvCacheMemory { get; init; } = 512L << 20;
+    /// <summary>Exact number of KV blocks, overriding <see cref="KvCacheMemory"/> (tests, benchmarks).</summary>
+    public int? NumBlocks { get; init; }
+    /// <summary>Token budget of one step (prefill chunks plus decodes).</summary>
+    public int MaxNumBatchedTokens { get; init; } = 2048;
+    /// <summary>Most sequences running at once.</summary>
+    public int MaxNumSeqs { get; init; } = 256;
+    /// <summary>Longest sequence (prompt + output); null means the model's max_position_embeddings.</summary>
+    public int? MaxModelLen { get; init; }
+    /// <summary>Scheduling policy name: "fcfs" or "priority".</summary>
+    public string Policy { get; init; } = "fcfs";
+    /// <summary>Automatic prefix caching.</summary>
+    public bool EnablePrefixCaching { get; init; } = true;
+
+    /// <summary>Returns the first invalid setting and why, or null.</summary>
+    public string? Validate()
+    {
+        if (BlockSize < 1 || BlockSize > 1024) return $"block_size: must be in [1, 1024], got {BlockSize}";
+        if (NumBlocks is int nb && nb < 1) return $"num_blocks: must be at least 1, got {nb}";
+        if (NumBlocks is null && KvCacheMemory < 1) return $"kv_cache_memory: must be positive, got {KvCacheMemory}";
+        if (MaxNumBatchedTokens < 1) return $"max_num_batched_tokens: must be at least 1, got {MaxNumBatchedTokens}";
+        if (MaxNumSeqs < 1) return $"max_num_seqs: must be at least 1, got {MaxNumSeqs}";
+        if (MaxModelLen is int m && m < 1) return $"max_model_len: must be at least 1, got {m}";
+        if (!SchedulerPolicies.Names.Contains(Policy.ToLowerInvariant())) return $"policy: \"{Policy}\" is unknown; use one of: {string.Join(", ", SchedulerPolicies.Names)}";
+        return null;
+    }
+}
