@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Modular.Templates.Lexing;
 using Modular.Templates.Syntax;
 
@@ -42,7 +43,7 @@ internal sealed partial class Parser
 
     private void Enter(int offset, string construct)
     {
-        if (++_depth > MaxNesting)
+        if (++_depth > MaxNesting || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
             throw Error(offset, construct, $"the template nests more than {MaxNesting} levels deep");
     }
 

@@ -105,6 +105,41 @@ C = [
  ("err_compare_types", "{{ 1 < 'a' }}", {}),
 ]
 
+# Idioms seen in published chat templates, in templates written for these tests.
+parts_msgs = [{"role": "user", "content": [{"type": "text", "text": "Look:"}, {"type": "image"}, {"type": "text", "text": "what?"}]},
+              {"role": "assistant", "content": "A cat."}]
+tool_msgs = [{"role": "system", "content": "Sys"}, {"role": "user", "content": "Q"},
+             {"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": {"x": 1, "s": "é"}}}]},
+             {"role": "tool", "content": {"ok": True}}, {"role": "ipython", "content": "raw"}]
+alt_bad = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+C += [
+ ("idiom_date_default", "{%- if not date_string is defined %}\n    {%- if strftime_now is defined %}\n        {%- set date_string = 'dynamic' %}\n    {%- else %}\n        {%- set date_string = '26 Jul 2024' %}\n    {%- endif %}\n{%- endif %}\nDate: {{ date_string }}", {}),
+ ("idiom_date_given", "{%- if not date_string is defined %}{%- set date_string = 'x' %}{%- endif %}{{ date_string }}", {"date_string": "01 Jan 2025"}),
+ ("idiom_system_split", "{%- if messages[0]['role'] == 'system' %}\n    {%- set system_message = messages[0]['content']|trim %}\n    {%- set messages = messages[1:] %}\n{%- else %}\n    {%- set system_message = '' %}\n{%- endif %}\n[{{ system_message }}]{% for m in messages %}{{ m.role }};{% endfor %}", D),
+ ("idiom_alternation_ok", "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{{ '[INST] ' + message['content'] + ' [/INST]' if message['role'] == 'user' else message['content'] + eos_token }}{% endfor %}", {"messages": msgs[1:], "eos_token": "</s>"}),
+ ("idiom_alternation_bad", "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% endfor %}", {"messages": alt_bad}),
+ ("idiom_content_parts", "{%- for message in messages %}\n<{{ message.role }}>\n    {%- if message.content is string %}\n{{ message.content }}\n    {%- else %}\n        {%- for part in message.content if part.type == 'text' %}\n{{ part.text }}{{ ' ' if not loop.last }}\n        {%- endfor %}\n    {%- endif %}\n{%- endfor %}", {"messages": parts_msgs}),
+ ("idiom_tool_calls", "{%- for message in messages %}\n    {%- if message.role in ['ipython', 'tool'] %}\n{{ '<tool>' }}{% if message.content is mapping or message.content is iterable and message.content is not string %}{{ message.content | tojson }}{% else %}{{ message.content }}{% endif %}\n    {%- elif 'tool_calls' in message %}\n        {%- set tool_call = message.tool_calls[0].function %}\n{{- '{\"name\": \"' + tool_call.name + '\", ' }}{{- '\"parameters\": ' }}{{- tool_call.arguments | tojson }}{{- '}' }}\n    {%- else %}\n{{ message.role | capitalize }}: {{ message.content }}\n    {%- endif %}\n{% endfor %}", {"messages": tool_msgs}),
+ ("idiom_gemma_role", "{% for message in messages %}{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}", {"messages": msgs[1:]}),
+ ("idiom_ns_flags", "{% set ns = namespace(is_first=false, is_tool=false, system_prompt='') %}{%- for message in messages %}{%- if message['role'] == 'system' %}{% set ns.system_prompt = ns.system_prompt + message['content'] %}{%- endif %}{%- endfor %}{{ bos_token }}{{ ns.system_prompt }}{%- for message in messages %}{%- if message['role'] == 'user' %}{%- set ns.is_tool = false -%}{{ '<U>' + message['content'] }}{%- endif %}{%- if message['role'] == 'assistant' and message['content'] is not none %}{{ '<A>' + message['content'] + '<E>' }}{%- endif %}{%- endfor -%}{% if add_generation_prompt and not ns.is_tool %}{{ '<A>' }}{% endif %}", {"messages": msgs, "bos_token": "<B>", "add_generation_prompt": True}),
+ ("idiom_last_user_index", "{%- set ns = namespace(last=-1) %}{%- for m in messages %}{%- if m.role == 'user' %}{%- set ns.last = loop.index0 %}{%- endif %}{%- endfor %}{{ ns.last }} {{ (messages | selectattr('role', 'equalto', 'user') | list | last).content }}", D),
+ ("idiom_tools_json_lines", "{%- if tools is not none and tools | length > 0 %}{%- for tool in tools %}\n{{ tool | tojson(indent=4) }}\n{% endfor %}{%- endif %}", {"tools": [{"name": "a", "parameters": {"type": "object", "properties": {"q": {"type": "string", "enum": ["x", "y"]}}}}]}),
+ ("idiom_tools_none", "{%- if tools is not none and tools | length > 0 %}T{% else %}none{% endif %}", {"tools": None}),
+ ("idiom_multiline_strip", "{%- set content = message.content.strip() %}\n{%- if '</think>' in content %}\n    {%- set content = content.split('</think>')[-1] %}\n{%- endif %}\n{{- content -}}", {"message": {"content": "  <think>x</think>  answer  "}}),
+]
+
+C += [
+ ("misc_scoping", "[{{ loop }}]{% set x = 5 %}{% macro m() %}{{ x }}{% endmacro %}{% set x = 6 %}{{ m() }}{% for o in [1] %}{% macro n() %}{{ o }}{% endmacro %}{{ n() }}{% endfor %}", {}),
+ ("misc_format", "{{ '%.2f'|format(3.14159) }} {{ '%d items'|format(3) }} {{ 'Hi %s'|format(none) }} {{ '%5s|%-5s|'|format('a', 'b') }} {{ '%05d'|format(42) }} {{ '%s and %s' % ('x', 'y') }} {{ '%(a)s' % {'a': 1} }}", {}),
+ ("misc_chains", "{{ [3,1,2]|sort|first }} {{ messages|map(attribute='role')|unique|list }} {{ 'a' in ['a', 'b'] and not 'c' in ['a'] }} {{ s is not none and s is string }} {{ 10 // 3 * 3 }} {{ 2 * -1 }} {{ ('a', 'b')|join('-') }} {{ none|string }} {{ none|default('x', true) }} [{{ []|first }}] {{ {'a': 1}|items|list }} {{ 'abc'[1:] ~ 'x'[5:] }}", D),
+ ("misc_for_else_break", "{% for i in range(3) %}{{ i }}{% if i == 1 %}{% break %}{% endif %}{% else %}E{% endfor %}", {}),
+ ("misc_numbers", "{{ 1.0 == 1 }} {{ 0.1 * 3 }} {{ 2 ** -1 }} {{ 10 / 4 }} {{ 1e3 }} {{ 123456789.0 * 1e8 }} {{ 3 * 'ab' }} {{ true and 'x' or 'y' }} {{ 1 if true }} {{ -0.0 }} {{ 1/3 }} {{ 2**62 }} {{ 100000000000000000.0 }} {{ 1.5e-5 }} {{ 0.0001 }}", {}),
+ ("misc_ws_mix", "<\n{%- for m in messages %}\n  {{ m.role }}\n{%- endfor %}\n>\n{% for m in messages -%}\n   [{{ loop.index }}]\n{% endfor -%}\n.", D),
+ ("misc_set_conditional", "{% set a = b if b is defined else 'c' %}{{ a }}{% set b = 'bb' %}{% set a = b if b is defined else 'c' %}{{ a }}", {}),
+ ("misc_nested_data", "{% for m in data.msgs %}{% for c in m.calls %}{{ c.fn.name }}({{ c.fn.args|tojson }}){% if not loop.last %}, {% endif %}{% endfor %};{% endfor %}", {"data": {"msgs": [{"calls": [{"fn": {"name": "a", "args": {"k": [1, 2]}}}, {"fn": {"name": "b", "args": {}}}]}, {"calls": []}]}}),
+ ("misc_string_escapes", "{{ 'tab\\there' }}|{{ '\\u00e9\\x41' }}|{{ 'a\\'b' }}|{{ \"a\\\"b\" }}|{{ 'back\\\\slash' }}|{{ '\\d' }}", {}),
+]
+
 def main():
     env = make_env()
     out = []

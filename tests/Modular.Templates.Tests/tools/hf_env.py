@@ -1,5 +1,6 @@
 """A Jinja2 environment configured like transformers' chat-template renderer (used as the reference oracle)."""
 import json
+from datetime import datetime
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.ext import loopcontrols
 from jinja2.exceptions import TemplateError
@@ -17,6 +18,7 @@ def make_env():
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = _raise_exception
+    env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
     return env
 
 
