@@ -85,6 +85,8 @@ internal sealed unsafe partial class CpuKernels
             if (n <= 0 || k <= 0 || w.GroupSize <= 0 || w.ScaleBlockRows <= 0)
                 throw new ArgumentException($"quantized weight [{n},{k}]: group size {w.GroupSize} and scale block rows {w.ScaleBlockRows} must be positive");
             Expect(w.Data, DType.U8, (long)n * w.RowBytes, "Data");
+            if (w.GroupIndex is null && w.Groups != (k + w.GroupSize - 1) / w.GroupSize)
+                throw new ArgumentException($"quantized weight [{n},{k}]: {w.Groups} scale groups, but group size {w.GroupSize} implies {(k + w.GroupSize - 1) / w.GroupSize}");
             Expect(w.Scales, DType.F32, (long)((n + w.ScaleBlockRows - 1) / w.ScaleBlockRows) * w.Groups, "Scales");
             if (w.Zeros is not null)
             {

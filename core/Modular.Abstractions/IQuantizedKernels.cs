@@ -49,12 +49,15 @@ public enum ScaleGranularity
 /// F32 [N, Groups] zero points in code units, or null: integer formats then use the midpoint
 /// (8 for Int4, 128 for Int8, the symmetric convention); FP8 always passes null.
 /// </param>
-/// <param name="GroupSize">Inputs per scale group along K (K itself for per-channel or per-tensor scales).</param>
+/// <param name="GroupSize">
+/// Inputs per scale group along K (K itself for per-channel or per-tensor scales). Without a group index,
+/// <c>Groups = ceil(K / GroupSize)</c>.
+/// </param>
 /// <param name="ScaleBlockRows">Output rows sharing one row of <see cref="Scales"/>: 1 for per-channel and per-group, N for per-tensor, the block height for block-wise.</param>
 /// <param name="GroupIndex">
-/// I32 [K] group of each input, or null. Present for GPTQ act-order (<c>desc_act</c>), where inputs of one group
-/// are scattered along K; when present it replaces <c>k / GroupSize</c> and <see cref="GroupSize"/> only tells the
-/// number of groups.
+/// I32 [K] group of each input, in [0, Groups), or null. Present for GPTQ act-order (<c>desc_act</c>), where
+/// inputs of one group are scattered along K; when present it replaces <c>k / GroupSize</c>, and groups need not
+/// be of equal size (fusing layers whose act-order permutations differ yields one group per distinct combination).
 /// </param>
 public sealed record QuantizedWeight(
     QuantizedFormat Format,
@@ -67,8 +70,8 @@ public sealed record QuantizedWeight(
     int ScaleBlockRows = 1,
     Tensor? GroupIndex = null) : IDisposable
 {
-    /// <summary>Number of scale groups along K: ceil(K / GroupSize).</summary>
-    public int Groups => (InFeatures + GroupSize - 1) / GroupSize;
+    /// <summary>Number of scale groups along K: the column count of <see cref="Scales"/>.</summary>
+    public int Groups => Scales.Shape.Length == 0 ? 1 : Scales.Shape[^1];
 
     /// <summary>Bytes per row of <see cref="Data"/> for <paramref name="format"/> and K inputs.</summary>
     public static int RowBytesOf(QuantizedFormat format, int inFeatures) => format switch
