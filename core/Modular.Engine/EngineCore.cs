@@ -73,6 +73,7 @@ public sealed partial class EngineCore
         var state = Admit(request);
         state.Sink = sink;
         _requests.Add(request.RequestId, state);
+        Metrics.AddPromptTokens(state.PromptIds.Length);
         var first = NewSample(state, 0, new BlockTable { ExtraKey = BlockHasher.SaltKey(request.CacheSalt) }, null);
         state.Sequences.Add(first);
         Scheduler.AddWaiting(first);
@@ -216,7 +217,6 @@ public sealed partial class EngineCore
         if (_logits.Length < need) _logits = new float[need];
         _runner.Execute(batch, _logits);
 
-        int promptTokens = 0;
         _toSample.Clear();
         _touched.Clear();
         for (int i = 0; i < scheduled.Count; i++)
@@ -224,8 +224,6 @@ public sealed partial class EngineCore
             var s = scheduled[i];
             var seq = s.Sequence;
             if (s.WantsPromptLogits) RecordPromptLogprobs(s, _firstRow[i]);
-            if (s.Start < seq.PromptLength && seq.SampleIndex == 0)
-                promptTokens += Math.Min(s.Start + s.NumNewTokens, seq.PromptLength) - s.Start;
             seq.NumComputed = s.Start + s.NumNewTokens;
             Allocator.CacheFullBlocks(seq.Table, seq.Tokens, seq.NumComputed);
             if (!s.CompletesSequence) continue;
@@ -233,7 +231,7 @@ public sealed partial class EngineCore
             _toSample.Add((seq, row));
             if (seq.Request.ForkPending) ForkSamples(seq, row);
         }
-        Metrics.AddTokens(promptTokens, _toSample.Count);
+        Metrics.AddStepTokens(batch.TokenIds.Length, _toSample.Count);
         SampleAndUpdate(vocab);
         foreach (var state in _touched) Emit(state);
     }

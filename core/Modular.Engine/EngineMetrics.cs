@@ -15,7 +15,7 @@ public sealed class EngineMetrics
     private readonly LatencyHistogram _e2e = new(LatencyBuckets);
     private int _running, _waiting;
     private double _kvUsage;
-    private long _prefixQueries, _prefixHits, _preemptions, _promptTokens, _generationTokens, _steps;
+    private long _prefixQueries, _prefixHits, _preemptions, _promptTokens, _computedTokens, _generationTokens, _steps;
     private long _finished, _aborted, _failed;
 
     internal void SetGauges(int running, int waiting, double kvUsage, long prefixQueries, long prefixHits, long preemptions)
@@ -28,9 +28,14 @@ public sealed class EngineMetrics
         }
     }
 
-    internal void AddTokens(int prompt, int generation)
+    internal void AddPromptTokens(int prompt)
     {
-        lock (_gate) { _promptTokens += prompt; _generationTokens += generation; }
+        lock (_gate) _promptTokens += prompt;
+    }
+
+    internal void AddStepTokens(int computed, int generation)
+    {
+        lock (_gate) { _computedTokens += computed; _generationTokens += generation; }
     }
 
     internal void ObserveFirstToken(double seconds) { lock (_gate) _ttft.Observe(seconds); }
@@ -52,7 +57,7 @@ public sealed class EngineMetrics
     {
         lock (_gate)
             return new EngineMetricsSnapshot(_running, _waiting, _kvUsage, _prefixQueries, _prefixHits, _preemptions,
-                _promptTokens, _generationTokens, _steps, _finished, _aborted, _failed, _ttft.Copy(), _itl.Copy(), _e2e.Copy());
+                _promptTokens, _computedTokens, _generationTokens, _steps, _finished, _aborted, _failed, _ttft.Copy(), _itl.Copy(), _e2e.Copy());
     }
 }
 
@@ -63,7 +68,8 @@ public sealed class EngineMetrics
 /// <param name="PrefixCacheQueryTokens">Tokens looked up in the prefix cache.</param>
 /// <param name="PrefixCacheHitTokens">Tokens found there.</param>
 /// <param name="Preemptions">Sequences preempted (recompute).</param>
-/// <param name="PromptTokens">Prompt tokens received.</param>
+/// <param name="PromptTokens">Prompt tokens of admitted requests.</param>
+/// <param name="ComputedTokens">Tokens run through the model (prefill chunks, recomputation and decodes; prefix-cache hits excluded).</param>
 /// <param name="GenerationTokens">Tokens generated.</param>
 /// <param name="Steps">Engine steps run.</param>
 /// <param name="RequestsFinished">Requests that finished normally.</param>
@@ -73,7 +79,7 @@ public sealed class EngineMetrics
 /// <param name="InterTokenLatency">Gaps between consecutive tokens of a sample, seconds.</param>
 /// <param name="EndToEndLatency">Arrival to finish, seconds.</param>
 public sealed record EngineMetricsSnapshot(int Running, int Waiting, double KvCacheUsage, long PrefixCacheQueryTokens,
-    long PrefixCacheHitTokens, long Preemptions, long PromptTokens, long GenerationTokens, long Steps,
+    long PrefixCacheHitTokens, long Preemptions, long PromptTokens, long ComputedTokens, long GenerationTokens, long Steps,
     long RequestsFinished, long RequestsAborted, long RequestsFailed,
     HistogramSnapshot TimeToFirstToken, HistogramSnapshot InterTokenLatency, HistogramSnapshot EndToEndLatency)
 {

@@ -44,6 +44,8 @@ public sealed class BlockAllocator : IKvAllocator
     public long PrefixQueryTokens { get; private set; }
     /// <inheritdoc />
     public long PrefixHitTokens { get; private set; }
+    /// <summary>Copy-on-write block copies handed out so far.</summary>
+    public long CopyOnWriteCount { get; private set; }
     /// <summary>Full blocks currently registered in the prefix cache (held or free).</summary>
     public int CachedBlocks => _cached.Count;
     /// <summary>Fraction of the pool held by sequences, in [0, 1].</summary>
@@ -114,6 +116,7 @@ public sealed class BlockAllocator : IKvAllocator
         if (_refCount[block] <= 1) return null;
         if (_free.Count == 0) { outOfBlocks = true; return null; }
         int copy = TakeFree();
+        CopyOnWriteCount++;
         _refCount[block]--;
         table.Blocks[index] = copy;
         // The private copy is about to diverge; its hash (if any) is recomputed once it is full.
