@@ -52,11 +52,17 @@ internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels
             "add_rmsnorm_bf16");
     }
 
+    /// <summary>
+    /// y = x W^T (+ b) through cuBLAS: bf16 operands, float32 accumulation, output BF16 (activations) or F32
+    /// (the model runner's logits, so the vocabulary projection is not rounded to bf16).
+    /// </summary>
     public void Linear(Tensor x, Tensor weight, Tensor? bias, Tensor output)
     {
         var xv = Bf16(x, "Linear", nameof(x));
         var w = Bf16(weight, "Linear", nameof(weight));
-        var o = Bf16(output, "Linear", nameof(output));
+        var o = backend.Own(output, nameof(output));
+        if (o.DType is not (DType.BF16 or DType.F32))
+            throw new NotSupportedException($"cuda Linear: output is {o}; expected BF16 or F32");
         if (w.Shape.Length != 2) throw Shape("Linear", $"weight {w} must be [N,K]");
         int n = w.Shape[0], k = w.Shape[1];
         if (xv.Length % k != 0) throw Shape("Linear", $"x {xv} rows must have K={k} elements (weight {w})");
@@ -70,15 +76,16 @@ internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels
         }
         if (t == 0) return;
         backend.Bind();
+        bool f32Out = o.DType == DType.F32;
         // Row-major y[T,N] = x[T,K] W[N,K]^T is column-major y^T[N,T] = W^T(as stored, K x N col-major)^T * x^T.
         float alpha = 1f, beta = 0f;
         CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, n, t, k,
             &alpha, w.Pointer, Cublas.R16BF, k, xv.Pointer, Cublas.R16BF, k,
-            &beta, o.Pointer, Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
-            $"cublasGemmEx(Linear x {xv} weight {w})");
+            &beta, o.Pointer, f32Out ? Cublas.R32F : Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
+            $"cublasGemmEx(Linear x {xv} weight {w} -> {o})");
         if (b is not null)
-            backend.LaunchElementwise(backend.Library.BiasAddBf16, o.Length,
-                backend.Args().Ptr(o.Pointer).Ptr(b.Pointer).Long(t).Int(n), "bias_add_bf16");
+            backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
+                backend.Args().Ptr(o.Pointer).Ptr(b.Pointer).Long(t).Int(n), "bias_add");
     }
 
     public void Rope(Tensor q, Tensor k, Tensor positions, Tensor cosSin, int headDim)

@@ -26,6 +26,14 @@ extern "C" __global__ void bias_add_bf16(bf16_t* out, const bf16_t* __restrict__
         out[i] = f2bf(bf2f(out[i]) + bf2f(bias[i % cols]));
 }
 
+// out[r, c] += bias[c] for float32 outputs (logits) with a bf16 bias.
+extern "C" __global__ void bias_add_f32(float* out, const bf16_t* __restrict__ bias, long long rows, int cols)
+{
+    const long long n = rows * cols;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        out[i] += bf2f(bias[i % cols]);
+}
+
 // One block per token: out[t] = table[ids[t]] * scale. Out-of-range ids produce NaN rows so they cannot pass silently.
 extern "C" __global__ void embedding_bf16(const bf16_t* __restrict__ table, const int* __restrict__ ids, float scale,
                                           bf16_t* __restrict__ out, int hidden, int vocab)

@@ -23,6 +23,7 @@ internal sealed class KernelLibrary : IDisposable
         ConvertF16F32 = _module.GetFunction("convert_f16_f32");
         AddBf16 = _module.GetFunction("add_bf16");
         BiasAddBf16 = _module.GetFunction("bias_add_bf16");
+        BiasAddF32 = _module.GetFunction("bias_add_f32");
         EmbeddingBf16 = _module.GetFunction("embedding_bf16");
         GatherRowsB32 = _module.GetFunction("gather_rows_b32");
         GatherRowsB8 = _module.GetFunction("gather_rows_b8");
@@ -46,6 +47,7 @@ internal sealed class KernelLibrary : IDisposable
     internal nint ConvertF16F32 { get; }
     internal nint AddBf16 { get; }
     internal nint BiasAddBf16 { get; }
+    internal nint BiasAddF32 { get; }
     internal nint EmbeddingBf16 { get; }
     internal nint GatherRowsB32 { get; }
     internal nint GatherRowsB8 { get; }

@@ -94,6 +94,33 @@ public abstract class KernelSuite(BackendFixture fixture) : SuiteBase(fixture)
         }, ReferenceOps.Linear(x, w, bias, k, n));
     }
 
+    /// <summary>The model runner's vocabulary projection writes float32 logits from activation-dtype inputs.</summary>
+    [Theory, Trait("tier", "required")]
+    [InlineData(3, 256, 2048, false)]
+    [InlineData(17, 512, 1000, true)]
+    public void LinearF32Output(int tokens, int k, int n, bool withBias)
+    {
+        var x = Round(Data.Uniform((long)tokens * k), Act);
+        var w = Round(Data.Uniform((long)n * k, 1f / MathF.Sqrt(k)), Weight);
+        var bias = withBias ? Round(Data.Uniform(n), Weight) : null;
+        var oracle = ReferenceOps.Linear(x, w, bias, k, n);
+        var target = Target;
+        float[] Run(IBackend b)
+        {
+            using var xt = Put(b, x, b.ActivationDType, tokens, k);
+            using var wt = Put(b, w, b.WeightDType(DType.BF16), n, k);
+            using var bt = bias is null ? null : Put(b, bias, b.WeightDType(DType.BF16), n);
+            using var o = b.Allocate(DType.F32, tokens, n);
+            b.Kernels.Linear(xt, wt, bt, o);
+            return Get(o);
+        }
+        // Float32 output: only the accumulation order differs from the oracle, so the F32 tolerance applies.
+        string shape = $"x {Checks.Dims(tokens, k)} W {Checks.Dims(n, k)} bias {withBias} -> F32";
+        var got = Run(target);
+        Checks.Close(target.Name, "Linear.F32out", shape, got, oracle, Tolerance.For(DType.F32));
+        if (Fixture.Cpu is { } cpu) Checks.Close(target.Name, "Linear.F32out vs cpu", shape, got, Run(cpu), Tolerance.For(DType.F32));
+    }
+
     [Theory, Trait("tier", "required")]
     [InlineData(9, 4, 2, 64, 64)]
     [InlineData(33, 8, 8, 128, 128)]
