@@ -42,7 +42,7 @@ public sealed record SeqFrame(GRules Grammar, GSymbol[] Seq, int Pos, Frame? Par
     public override void Expected(LexemeTable table, List<int> output) => output.Add(Seq[Pos].Value);
 
     /// <inheritdoc />
-    public override void Advance(LexemeTable table, int lexeme, List<Frame?> output)
+    public override void Advance(LexemeTable table, int lexeme, int[] accepted, List<Frame?> output)
     {
         if (Seq[Pos].Value != lexeme) return;
         Normalize(Grammar, Seq, Pos + 1, Parent, output);

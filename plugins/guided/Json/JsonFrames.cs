@@ -26,7 +26,7 @@ public sealed record ValueFrame(SchemaNode Node, Frame? Parent) : Frame
     }
 
     /// <inheritdoc />
-    public override void Advance(LexemeTable table, int lexeme, List<Frame?> output)
+    public override void Advance(LexemeTable table, int lexeme, int[] accepted, List<Frame?> output)
     {
         if (System.Array.IndexOf(Node.Scalars, lexeme) >= 0) output.Add(Parent);
         if (lexeme == table.OpenBrace && Node.Object is { } obj)
@@ -68,12 +68,38 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
         return true;
     }
 
+    /// <summary>
+    /// Key lexemes. Seen names stay expected so that "any other key" cannot match them again: a declared name that
+    /// matches suppresses the other/pattern meanings, and a seen one is then rejected.
+    /// </summary>
     private void Keys(List<int> output)
     {
-        if (Count >= Shape.MaxProperties) return;
-        for (int i = 0; i < Shape.Names.Length; i++) if (!Seen.Get(i)) output.Add(Shape.NameLexemes[i]);
+        if (!AnyKey()) return;
+        output.AddRange(Shape.NameLexemes);
         foreach (var (lex, _) in Shape.Patterns) output.Add(lex);
         if (Shape.OtherLexeme >= 0) output.Add(Shape.OtherLexeme);
+    }
+
+    private bool AnyKey()
+    {
+        if (Count >= Shape.MaxProperties) return false;
+        if (Shape.Patterns.Length > 0 || Shape.OtherLexeme >= 0) return true;
+        for (int i = 0; i < Shape.Names.Length; i++) if (!Seen.Get(i)) return true;
+        return false;
+    }
+
+    private bool DeclaredAmong(int[] accepted)
+    {
+        foreach (var a in accepted)
+            if (Shape.Meaning.TryGetValue(a, out int m) && m >= 0) return true;
+        return false;
+    }
+
+    private bool PatternAmong(int[] accepted)
+    {
+        foreach (var a in accepted)
+            if (Shape.Meaning.TryGetValue(a, out int m) && m <= -2) return true;
+        return false;
     }
 
     /// <inheritdoc />
@@ -90,12 +116,8 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
                 break;
             case AfterValue:
                 if (CanClose()) output.Add(table.CloseBrace);
-                int before = output.Count;
-                Keys(output);
                 // Only offer ',' when some key can follow it.
-                bool anyKey = output.Count > before;
-                output.RemoveRange(before, output.Count - before);
-                if (anyKey) output.Add(table.Comma);
+                if (AnyKey()) output.Add(table.Comma);
                 break;
             case AfterComma:
                 Keys(output);
@@ -104,7 +126,7 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
     }
 
     /// <inheritdoc />
-    public override void Advance(LexemeTable table, int lexeme, List<Frame?> output)
+    public override void Advance(LexemeTable table, int lexeme, int[] accepted, List<Frame?> output)
     {
         switch (Phase)
         {
@@ -116,7 +138,8 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
                     if (Seen.Get(meaning)) return;
                     output.Add(this with { Phase = AfterKey, Seen = Seen.With(meaning), Pending = Shape.Values[meaning] });
                 }
-                else if (meaning == -1) output.Add(this with { Phase = AfterKey, Pending = Shape.OtherValue });
+                else if (DeclaredAmong(accepted)) return;
+                else if (meaning == -1) { if (!PatternAmong(accepted)) output.Add(this with { Phase = AfterKey, Pending = Shape.OtherValue }); }
                 else output.Add(this with { Phase = AfterKey, Pending = Shape.Patterns[-meaning - 2].Value });
                 return;
             case AfterKey:
@@ -156,7 +179,7 @@ public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? 
     }
 
     /// <inheritdoc />
-    public override void Advance(LexemeTable table, int lexeme, List<Frame?> output)
+    public override void Advance(LexemeTable table, int lexeme, int[] accepted, List<Frame?> output)
     {
         if (lexeme == table.CloseBracket && (Phase == CloseOnly || Index >= Shape.MinItems)) { output.Add(Parent); return; }
         if (Phase == AfterValue && lexeme == table.Comma && Index < Shape.MaxItems && Shape.Item(Index) is { } item)

@@ -248,17 +248,15 @@ public sealed partial class SchemaCompiler
             values[i] = schemas[i].Count == 0 ? Any : Build(schemas[i], "");
             meaning[nameLex[i]] = i;
         }
-        var declared = names.Select(Encoding.UTF8.GetBytes).ToList();
-        string declaredKey = string.Join("\u0001", names);
-        ByteDfa Declared() => _table.Content("names:" + declaredKey, () => DfaBuilder.Literals(declared));
         var (nameCheck, nameKey, minLen, maxLen) = PropertyNameConstraint(d, path);
 
         var patternShapes = new List<(int, SchemaNode)>();
         for (int j = 0; j < patterns.Count; j++)
         {
             var p = patterns[j];
-            int lex = StringLexeme([(p.Pattern, p.Path)], minLen, maxLen, "notnames:" + declaredKey + "\u0002" + nameKey,
-                () => nameCheck is null ? DfaOps.Intersect(AnyContent(), Declared(), negateB: true) : DfaOps.Intersect(nameCheck(), Declared(), negateB: true));
+            // Declared names are not cut out of the language: the object frame lets a declared name win instead,
+            // which keeps the key automata shared (and their token masks cached) across objects.
+            int lex = StringLexeme([(p.Pattern, p.Path)], minLen, maxLen, nameKey, nameCheck);
             if (meaning.ContainsKey(lex)) continue;
             meaning[lex] = -(patternShapes.Count + 2);
             patternShapes.Add((lex, Build([p.Schema], "")));
@@ -267,14 +265,7 @@ public sealed partial class SchemaCompiler
         SchemaNode? otherValue = null;
         if (!d.AdditionalFalse)
         {
-            var patternKey = string.Join("\u0001", patterns.Select(p => p.Pattern));
-            other = StringLexeme([], minLen, maxLen, "other:" + declaredKey + "\u0002" + patternKey + "\u0002" + nameKey, () =>
-            {
-                var c = nameCheck is null ? AnyContent() : nameCheck();
-                c = DfaOps.Intersect(c, Declared(), negateB: true);
-                foreach (var p in patterns) c = DfaOps.Intersect(c, p.Dfa, negateB: true);
-                return c;
-            });
+            other = StringLexeme([], minLen, maxLen, nameKey, nameCheck);
             otherValue = d.Additional.Count > 0 ? Build([.. d.Additional], "") : Any;
             if (meaning.ContainsKey(other)) other = -1;
             else meaning[other] = -1;

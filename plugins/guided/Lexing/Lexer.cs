@@ -47,6 +47,10 @@ public sealed class UnionState
     public bool HasCounted { get; }
     /// <summary>Cached token mask data (see <see cref="MaskEntry"/>).</summary>
     internal MaskEntry? Entry;
+    /// <summary>Singleton states of each pair (for masks computed per lexeme), filled lazily.</summary>
+    internal int[]? Singles;
+    /// <summary>Bytes that continue some alive lexeme, filled lazily.</summary>
+    internal byte[]? ContinueBytes;
 }
 
 /// <summary>The union lexer over interned lexemes for one vocabulary.</summary>
@@ -91,6 +95,27 @@ public sealed class Lexer
         t = Compute(s, b);
         s.Trans[b] = t;
         return t;
+    }
+
+    /// <summary>The singleton states {pair} of each alive pair of <paramref name="state"/>.</summary>
+    public int[] Singles(int state)
+    {
+        var s = this[state];
+        if (s.Singles is { } done) return done;
+        var singles = new int[s.Pairs.Length];
+        for (int i = 0; i < singles.Length; i++) singles[i] = s.Pairs.Length == 1 ? state : Intern([s.Pairs[i]]);
+        s.Singles = singles;
+        return singles;
+    }
+
+    /// <summary>Bytes on which <paramref name="state"/> has a transition.</summary>
+    public byte[] ContinueBytes(int state)
+    {
+        var s = this[state];
+        if (s.ContinueBytes is { } done) return done;
+        var list = new List<byte>();
+        for (int b = 0; b < 256; b++) if (Step(state, (byte)b) >= 0) list.Add((byte)b);
+        return s.ContinueBytes = list.ToArray();
     }
 
     private int Compute(UnionState s, byte b)

@@ -12,8 +12,11 @@ public abstract record Frame
     /// <summary>Adds the lexemes this frame accepts next.</summary>
     public abstract void Expected(LexemeTable table, List<int> output);
 
-    /// <summary>Adds the configurations after <paramref name="lexeme"/>; adds nothing when it is not expected.</summary>
-    public abstract void Advance(LexemeTable table, int lexeme, List<Frame?> output);
+    /// <summary>
+    /// Adds the configurations after <paramref name="lexeme"/>; adds nothing when it is not expected.
+    /// <paramref name="accepted"/> is every lexeme that matched the same text (a declared key beats "any other key").
+    /// </summary>
+    public abstract void Advance(LexemeTable table, int lexeme, int[] accepted, List<Frame?> output);
 }
 
 /// <summary>Expects one of a fixed set of lexemes, then pops (regex and choice constraints).</summary>
@@ -23,7 +26,7 @@ public sealed record LexemeFrame(int[] Lexemes, Frame? Parent) : Frame
     public override void Expected(LexemeTable table, List<int> output) => output.AddRange(Lexemes);
 
     /// <inheritdoc />
-    public override void Advance(LexemeTable table, int lexeme, List<Frame?> output)
+    public override void Advance(LexemeTable table, int lexeme, int[] accepted, List<Frame?> output)
     {
         if (Array.IndexOf(Lexemes, lexeme) >= 0) output.Add(Parent);
     }
@@ -92,12 +95,15 @@ public sealed class ParseState
             if (_completions.TryGetValue(key, out var memo)) return memo;
         }
         var output = new List<Frame?>();
+        var accepted = new List<int>(u.Accepting.Length);
         foreach (var lexId in u.Accepting)
         {
             var lex = lexer.Table[lexId];
-            if (count < lex.MinCount || count > lex.MaxCount) continue;
-            foreach (var c in Configs) c?.Advance(lexer.Table, lexId, output);
+            if (count >= lex.MinCount && count <= lex.MaxCount) accepted.Add(lexId);
         }
+        var acc = accepted.ToArray();
+        foreach (var lexId in acc)
+            foreach (var c in Configs) c?.Advance(lexer.Table, lexId, acc, output);
         var result = Create(output, lexer);
         lock (_completions) _completions[key] = result;
         return result;

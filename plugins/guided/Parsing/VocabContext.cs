@@ -92,6 +92,12 @@ public sealed class VocabContext
     private void AddMask(ParseState state, int union, int count, bool atStart, Span<ulong> mask)
     {
         if (union < 0) return;
+        var singles = Lexer.Singles(union);
+        if (singles.Length > 1)
+        {
+            AddMaskOfUnion(state, union, singles, count, atStart, mask);
+            return;
+        }
         var entry = Entry(union);
         if (entry.AlwaysBits is { } bits) Or(mask, bits);
         else foreach (var t in entry.AlwaysList!) mask[t >> 6] |= 1UL << (t & 63);
@@ -126,11 +132,69 @@ public sealed class VocabContext
             tmp.Clear();
             AddMask(next, next.StartUnion, 0, true, tmp);
             // Maximal munch: a byte that continues the current lexeme cannot start the next one.
-            foreach (var b in entry.ContinueBytes)
+            foreach (var b in Lexer.ContinueBytes(union))
                 foreach (var t in Trie.ByFirstByte[b]) tmp[t >> 6] &= ~(1UL << (t & 63));
             Or(mask, tmp);
             ArrayPool<ulong>.Shared.Return(rented);
         }
+    }
+
+    /// <summary>
+    /// Mask of a state where several lexemes are alive: tokens that stay inside some lexeme come from each lexeme's
+    /// own cached entry (shared widely: "any string" is one entry per vocabulary); tokens that end a lexeme inside the
+    /// token are few and are checked exactly, byte by byte, against the whole union (which decides, for example,
+    /// that a declared key wins over "any other key").
+    /// </summary>
+    private void AddMaskOfUnion(ParseState state, int union, int[] singles, int count, bool atStart, Span<ulong> mask)
+    {
+        var start = new Cursor(state, union, count, atStart);
+        foreach (var s in singles)
+        {
+            var entry = Entry(s);
+            if (entry.AlwaysBits is { } bits) Or(mask, bits);
+            else foreach (var t in entry.AlwaysList!) mask[t >> 6] |= 1UL << (t & 63);
+            if (entry.CheckedBits is { } cb)
+            {
+                if (count <= entry.MinSlack) Or(mask, cb);
+                else
+                    for (int i = 0; i < entry.CheckedTokens.Length; i++)
+                    {
+                        var (e, d) = entry.CheckedInfo[i];
+                        if (count + d <= Lexer[e].MaxCount) { int t = entry.CheckedTokens[i]; mask[t >> 6] |= 1UL << (t & 63); }
+                    }
+            }
+            foreach (var (_, _, tokens) in entry.TerminalGroups)
+                foreach (var t in tokens) CheckToken(start, t, mask);
+            foreach (var (_, _, root) in entry.Exits) CheckSubtree(start, root, mask);
+        }
+        if (!atStart && Lexer[union].Accepting.Length > 0)
+        {
+            var next = state.Complete(Lexer, union, count);
+            if (next is null || next.StartUnion < 0) return;
+            var rented = ArrayPool<ulong>.Shared.Rent(mask.Length);
+            var tmp = rented.AsSpan(0, mask.Length);
+            tmp.Clear();
+            AddMask(next, next.StartUnion, 0, true, tmp);
+            foreach (var b in Lexer.ContinueBytes(union))
+                foreach (var t in Trie.ByFirstByte[b]) tmp[t >> 6] &= ~(1UL << (t & 63));
+            Or(mask, tmp);
+            ArrayPool<ulong>.Shared.Return(rented);
+        }
+    }
+
+    private void CheckToken(Cursor start, int token, Span<ulong> mask)
+    {
+        if ((mask[token >> 6] & (1UL << (token & 63))) != 0) return;
+        var c = start;
+        foreach (var b in Trie.Bytes[token]!)
+            if (!Step(ref c, b)) return;
+        mask[token >> 6] |= 1UL << (token & 63);
+    }
+
+    private void CheckSubtree(Cursor start, RemainderNode node, Span<ulong> mask)
+    {
+        foreach (var t in node.Tokens) CheckToken(start, t, mask);
+        foreach (var child in node.Children) CheckSubtree(start, child, mask);
     }
 
     private void WalkRemainder(RemainderNode node, Cursor cur, Span<ulong> mask)

@@ -1,0 +1,26 @@
+using Modular.Plugins.Guided;
+
+namespace Modular.Guided.Tests;
+
+/// <summary>JSON Schema fixtures (JSONSchemaBench) through the guided decoder with the llama3_1 vocabulary.</summary>
+public sealed class FixtureSweepTests(ITestOutputHelper output)
+{
+    /// <summary>A fixed, evenly spread sample of schemas; prints the per-folder table and holds the targets.</summary>
+    [Fact]
+    public void SampleOfSchemasMeetsTargets()
+    {
+        var vocab = ByteLevelVocabulary.Llama3();
+        var folder = Modular.Testing.Fixtures.Shared("jsonschema");
+        int sample = int.TryParse(Environment.GetEnvironmentVariable("GUIDED_SWEEP_SAMPLE"), out var n) ? n : 150;
+        var report = GuidedCheck.Run(vocab, folder, new GuidedCheckOptions { Sample = sample == 0 ? null : sample, MaxExamples = 200 });
+        output.WriteLine(report.ToTable());
+        foreach (var e in report.Examples) output.WriteLine(e);
+        Console.WriteLine(report.ToTable());
+        foreach (var e in report.Examples) Console.WriteLine(e);
+        var t = report.Total;
+        Assert.Equal(0, t.MaskMismatches);
+        Assert.True(t.Coverage >= 90, $"coverage {t.Coverage:F1}%");
+        Assert.Equal(t.Valid, t.ValidAccepted);
+        Assert.True(t.InvalidRate >= 97, $"invalid rejected {t.InvalidRate:F1}%");
+    }
+}
