@@ -49,6 +49,8 @@ public sealed class UnionState
     internal MaskEntry? Entry;
     /// <summary>Singleton states of each pair (for masks computed per lexeme), filled lazily.</summary>
     internal int[]? Singles;
+    /// <summary>Tokens that end or leave the lexeme while several pairs are still alive (checked exactly).</summary>
+    internal int[]? MultiRegionTokens;
     /// <summary>Bytes that continue some alive lexeme, filled lazily.</summary>
     internal byte[]? ContinueBytes;
 }

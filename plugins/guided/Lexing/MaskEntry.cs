@@ -111,13 +111,15 @@ internal static class MaskEntryBuilder
                 if (nd > ns.MaxCount) continue; // no count can make this prefix fit
                 for (int tok = trie.TokenAt[child]; tok >= 0; tok = trie.NextSameBytes[tok])
                 {
-                    if (!ns.HasCounted || (!ns.Terminal && ns.MaxCount == int.MaxValue)) always.Add(tok);
-                    else if (!ns.Terminal) { checkedTokens.Add(tok); checkedInfo.Add((nu, nd)); }
-                    else
+                    if (ns.Terminal)
                     {
-                        if (!terminal.TryGetValue((nu, nd), out var list)) terminal[(nu, nd)] = list = new List<int>();
+                        // The lexeme must end here: the parser decides (and the count, when bounded).
+                        var tk = (nu, ns.HasCounted ? nd : 0);
+                        if (!terminal.TryGetValue(tk, out var list)) terminal[tk] = list = new List<int>();
                         list.Add(tok);
                     }
+                    else if (!ns.HasCounted || ns.MaxCount == int.MaxValue) always.Add(tok);
+                    else { checkedTokens.Add(tok); checkedInfo.Add((nu, nd)); }
                 }
                 if (trie.EdgeCount[child] > 0) stack.Push((child, nu, nd));
             }

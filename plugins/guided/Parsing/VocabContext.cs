@@ -59,8 +59,17 @@ public sealed class VocabContext
         int nu = t & Automata.ByteDfa.StateMask;
         int nc = count + ((t & Automata.ByteDfa.CountFlag) != 0 ? 1 : 0);
         if (!Lexer.Viable(nu, nc)) return false;
+        if (Lexer[nu].Terminal && !EndsWell(state, nu, nc)) return false;
         cur = new Cursor(state, nu, nc, false);
         return true;
+    }
+
+    /// <summary>True when the lexeme ending in terminal state <paramref name="union"/> is accepted by the parser.</summary>
+    private bool EndsWell(ParseState state, int union, int count)
+    {
+        if (Lexer[union].HasCounted && !Lexer.AcceptsWithCount(union, count)) return false;
+        var next = state.Complete(Lexer, union, count);
+        return next is not null && (next.StartUnion >= 0 || next.HasDone);
     }
 
     /// <summary>True when the output so far is complete.</summary>
@@ -98,6 +107,13 @@ public sealed class VocabContext
             AddMaskOfUnion(state, union, singles, count, atStart, mask);
             return;
         }
+        AddMaskOfSingle(state, union, count, mask);
+        if (!atStart && Lexer[union].Accepting.Length > 0) AddAfterLexeme(state, union, count, mask);
+    }
+
+    /// <summary>Tokens that stay in, or end part-way through, the lexeme of a one-lexeme state.</summary>
+    private void AddMaskOfSingle(ParseState state, int union, int count, Span<ulong> mask)
+    {
         var entry = Entry(union);
         if (entry.AlwaysBits is { } bits) Or(mask, bits);
         else foreach (var t in entry.AlwaysList!) mask[t >> 6] |= 1UL << (t & 63);
@@ -114,7 +130,7 @@ public sealed class VocabContext
         }
         foreach (var (end, delta, tokens) in entry.TerminalGroups)
         {
-            if (!Lexer.AcceptsWithCount(end, count + delta)) continue;
+            if (!EndsWell(state, end, count + delta)) continue;
             foreach (var t in tokens) mask[t >> 6] |= 1UL << (t & 63);
         }
         foreach (var (exit, delta, root) in entry.Exits)
@@ -123,7 +139,11 @@ public sealed class VocabContext
             if (next is null || next.StartUnion < 0) continue;
             WalkRemainder(root, new Cursor(next, next.StartUnion, 0, true), mask);
         }
-        if (!atStart && Lexer[union].Accepting.Length > 0)
+    }
+
+    /// <summary>Tokens that end the current lexeme at their first byte: the mask of the state after it.</summary>
+    private void AddAfterLexeme(ParseState state, int union, int count, Span<ulong> mask)
+    {
         {
             var next = state.Complete(Lexer, union, count);
             if (next is null || next.StartUnion < 0) return;
@@ -147,39 +167,46 @@ public sealed class VocabContext
     /// </summary>
     private void AddMaskOfUnion(ParseState state, int union, int[] singles, int count, bool atStart, Span<ulong> mask)
     {
+        // Each lexeme's own entry is exact for tokens whose path leaves the multi-lexeme region before ending;
+        // the few tokens that end (or leave their lexeme) while several lexemes are alive are redone exactly.
+        foreach (var s in singles) AddMaskOfSingle(state, s, count, mask);
         var start = new Cursor(state, union, count, atStart);
-        foreach (var s in singles)
+        foreach (var t in MultiRegion(union))
         {
-            var entry = Entry(s);
-            if (entry.AlwaysBits is { } bits) Or(mask, bits);
-            else foreach (var t in entry.AlwaysList!) mask[t >> 6] |= 1UL << (t & 63);
-            if (entry.CheckedBits is { } cb)
+            mask[t >> 6] &= ~(1UL << (t & 63));
+            CheckToken(start, t, mask);
+        }
+        if (!atStart && Lexer[union].Accepting.Length > 0) AddAfterLexeme(state, union, count, mask);
+    }
+
+    private int[] MultiRegion(int union)
+    {
+        var u = Lexer[union];
+        if (u.MultiRegionTokens is { } done) return done;
+        var tokens = new List<int>();
+        var stack = new Stack<(int Node, int U)>();
+        stack.Push((0, union));
+        while (stack.Count > 0)
+        {
+            var (node, w) = stack.Pop();
+            var ws = Lexer[w];
+            int first = Trie.FirstEdge[node], n = Trie.EdgeCount[node];
+            for (int k = 0; k < n; k++)
             {
-                if (count <= entry.MinSlack) Or(mask, cb);
-                else
-                    for (int i = 0; i < entry.CheckedTokens.Length; i++)
-                    {
-                        var (e, d) = entry.CheckedInfo[i];
-                        if (count + d <= Lexer[e].MaxCount) { int t = entry.CheckedTokens[i]; mask[t >> 6] |= 1UL << (t & 63); }
-                    }
+                int child = Trie.EdgeTarget[first + k];
+                int t = Lexer.Step(w, Trie.EdgeByte[first + k]);
+                if (t < 0)
+                {
+                    if (node != 0 && ws.Accepting.Length > 0) Trie.CollectSubtree(child, tokens);
+                    continue;
+                }
+                int nw = t & Automata.ByteDfa.StateMask;
+                if (Lexer[nw].Pairs.Length < 2) continue;
+                for (int tok = Trie.TokenAt[child]; tok >= 0; tok = Trie.NextSameBytes[tok]) tokens.Add(tok);
+                if (Trie.EdgeCount[child] > 0) stack.Push((child, nw));
             }
-            foreach (var (_, _, tokens) in entry.TerminalGroups)
-                foreach (var t in tokens) CheckToken(start, t, mask);
-            foreach (var (_, _, root) in entry.Exits) CheckSubtree(start, root, mask);
         }
-        if (!atStart && Lexer[union].Accepting.Length > 0)
-        {
-            var next = state.Complete(Lexer, union, count);
-            if (next is null || next.StartUnion < 0) return;
-            var rented = ArrayPool<ulong>.Shared.Rent(mask.Length);
-            var tmp = rented.AsSpan(0, mask.Length);
-            tmp.Clear();
-            AddMask(next, next.StartUnion, 0, true, tmp);
-            foreach (var b in Lexer.ContinueBytes(union))
-                foreach (var t in Trie.ByFirstByte[b]) tmp[t >> 6] &= ~(1UL << (t & 63));
-            Or(mask, tmp);
-            ArrayPool<ulong>.Shared.Return(rented);
-        }
+        return u.MultiRegionTokens = tokens.ToArray();
     }
 
     private void CheckToken(Cursor start, int token, Span<ulong> mask)
