@@ -1,0 +1,73 @@
+using System.Runtime.InteropServices;
+using Modular.Abstractions;
+
+namespace Modular.Backends.Rocm;
+
+/// <summary>Host-side dtype conversions for uploads and downloads (float32 is the pivot).</summary>
+internal static class HostConvert
+{
+    /// <summary>Widens <paramref name="src"/> elements of <paramref name="type"/> to float32.</summary>
+    public static void ToF32(ReadOnlySpan<byte> src, DType type, Span<float> dst)
+    {
+        switch (type)
+        {
+            case DType.F32:
+                MemoryMarshal.Cast<byte, float>(src).CopyTo(dst);
+                break;
+            case DType.F16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src), dst);
+                break;
+            case DType.BF16:
+            {
+                var s = MemoryMarshal.Cast<byte, ushort>(src);
+                var d = MemoryMarshal.Cast<float, uint>(dst);
+                for (int i = 0; i < s.Length; i++) d[i] = (uint)s[i] << 16;
+                break;
+            }
+            case DType.F8E4M3:
+                for (int i = 0; i < src.Length; i++) dst[i] = Fp8E4M3ToF32(src[i]);
+                break;
+            default:
+                throw new NotSupportedException($"cannot convert {type} to float32");
+        }
+    }
+
+    /// <summary>Narrows float32 to <paramref name="type"/> bytes (F16 via Half, BF16 round-to-nearest-even).</summary>
+    public static void FromF32(ReadOnlySpan<float> src, DType type, Span<byte> dst)
+    {
+        switch (type)
+        {
+            case DType.F32:
+                MemoryMarshal.AsBytes(src).CopyTo(dst);
+                break;
+            case DType.F16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(src, MemoryMarshal.Cast<byte, Half>(dst));
+                break;
+            case DType.BF16:
+            {
+                var d = MemoryMarshal.Cast<byte, ushort>(dst);
+                for (int i = 0; i < src.Length; i++) d[i] = ToBf16(src[i]);
+                break;
+            }
+            default:
+                throw new NotSupportedException($"cannot convert float32 to {type}");
+        }
+    }
+
+    /// <summary>float32 to bfloat16 bits, round to nearest even; NaN stays NaN.</summary>
+    public static ushort ToBf16(float f)
+    {
+        uint u = BitConverter.SingleToUInt32Bits(f);
+        if (float.IsNaN(f)) return (ushort)((u >> 16) | 0x40);
+        return (ushort)((u + 0x7FFFu + ((u >> 16) & 1)) >> 16);
+    }
+
+    /// <summary>Decodes one FP8 e4m3fn byte (bias 7, no infinities, 0x7F/0xFF are NaN).</summary>
+    public static float Fp8E4M3ToF32(byte b)
+    {
+        int sign = b >> 7, exp = (b >> 3) & 0xF, man = b & 0x7;
+        if (exp == 0xF && man == 0x7) return float.NaN;
+        float v = exp == 0 ? man / 8f * MathF.Pow(2, -6) : (1 + man / 8f) * MathF.Pow(2, exp - 7);
+        return sign != 0 ? -v : v;
+    }
+}

@@ -1,0 +1,189 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+using Modular.Abstractions;
+using Modular.Backends.Rocm.Device;
+using Modular.Backends.Rocm.Kernels;
+
+namespace Modular.Backends.Rocm;
+
+/// <summary>
+/// A backend on any device ILGPU drives: OpenCL (ROCm's runtime on AMD GPUs, pocl on CPUs), CUDA when asked, or
+/// ILGPU's CPU simulator. Activations, KV cache and logits are float32; F16/BF16 weights stay 16-bit on the device
+/// and are widened inside the kernels (float32 accumulation everywhere). FP8 weights are stored as F16 (exact).
+/// </summary>
+public sealed class RocmBackend : IBackend
+{
+    private readonly Context _context;
+    private readonly MemoryBuffer1D<byte, Stride1D.Dense> _dummy;
+
+    /// <summary>Opens the device the options name (see <see cref="DeviceSelector"/>).</summary>
+    public RocmBackend(BackendOptions? options = null)
+    {
+        options ??= new BackendOptions();
+        var choice = DeviceSelector.Open(options);
+        _context = choice.Context;
+        try
+        {
+            Accelerator = choice.Device.CreateAccelerator(_context);
+            Family = choice.Family;
+            IsGpu = choice.IsGpu;
+            Stream = Accelerator.DefaultStream;
+            Loader = new KernelLoader(Accelerator, choice.RewriteGenericPointers);
+            _dummy = Accelerator.Allocate1D<byte>(16);
+            long mem = Accelerator.MemorySize;
+            Info = new DeviceInfo(choice.Describe(), $"ILGPU {typeof(Context).Assembly.GetName().Version} / {Accelerator.AcceleratorType}", mem, mem);
+            Kernels = new RocmKernels(this);
+            Attention = new RocmAttention(this);
+        }
+        catch
+        {
+            Accelerator?.Dispose();
+            _context.Dispose();
+            throw;
+        }
+    }
+
+    internal Accelerator Accelerator { get; }
+    internal AcceleratorStream Stream { get; }
+    internal KernelLoader Loader { get; }
+
+    /// <summary>The ILGPU runtime in use.</summary>
+    public AcceleratorFamily Family { get; }
+
+    /// <summary>True when the device is a GPU.</summary>
+    public bool IsGpu { get; }
+
+    /// <summary>Kernels compiled so far and seconds each took (driver compile time; pocl caches builds on disk).</summary>
+    public IReadOnlyList<(string Name, double Seconds)> CompiledKernels => Loader.Built;
+
+    /// <inheritdoc />
+    public string Name => "rocm";
+    /// <inheritdoc />
+    public DeviceInfo Info { get; }
+    /// <inheritdoc />
+    public DType ActivationDType => DType.F32;
+    /// <inheritdoc />
+    public IKernels Kernels { get; }
+    /// <inheritdoc />
+    public IAttentionBackend Attention { get; }
+
+    /// <inheritdoc />
+    public DType WeightDType(DType checkpoint) => checkpoint switch
+    {
+        DType.F16 or DType.BF16 or DType.F32 => checkpoint,
+        DType.F8E4M3 => DType.F16, // every e4m3 value is exactly representable in half precision
+        _ => checkpoint,
+    };
+
+    /// <summary>F32 everywhere; F16/BF16 as the weight operand of the ops that read weights.</summary>
+    public bool Supports(Op op, DType dtype) =>
+        dtype == DType.F32 || ((dtype is DType.F16 or DType.BF16) && (op is Op.Embedding or Op.RmsNorm or Op.Linear or Op.Moe));
+
+    /// <inheritdoc />
+    public Tensor Allocate(DType dtype, params int[] shape) => new RocmTensor(this, dtype, (int[])shape.Clone());
+
+    /// <inheritdoc />
+    public void Upload(ReadOnlySpan<byte> src, DType srcType, Tensor dst)
+    {
+        var t = Own(dst);
+        long count = src.Length / DTypes.SizeOf(srcType);
+        if (count != t.Length) throw new ArgumentException($"upload of {count} {srcType} elements into {t}");
+        if (count == 0) return;
+        if (srcType == t.DType)
+        {
+            CopyIn(src, t.Bytes);
+            return;
+        }
+        if (!DTypes.IsFloat(srcType) || t.DType is not (DType.F32 or DType.F16 or DType.BF16))
+            throw new NotSupportedException($"cannot convert {srcType} into {t}");
+        // Chunked through float32 so a tensor above 2^31 bytes still converts with bounded host memory.
+        const int chunk = 1 << 22;
+        int srcSize = DTypes.SizeOf(srcType), dstSize = DTypes.SizeOf(t.DType);
+        var f32 = new float[(int)Math.Min(chunk, count)];
+        var bytes = new byte[f32.Length * dstSize];
+        for (long i = 0; i < count; i += chunk)
+        {
+            int n = (int)Math.Min(chunk, count - i);
+            HostConvert.ToF32(src.Slice((int)(i * srcSize), n * srcSize), srcType, f32.AsSpan(0, n));
+            HostConvert.FromF32(f32.AsSpan(0, n), t.DType, bytes.AsSpan(0, n * dstSize));
+            CopyIn(bytes.AsSpan(0, n * dstSize), t.Bytes.SubView(i * dstSize, (long)n * dstSize));
+        }
+    }
+
+    private void CopyIn(ReadOnlySpan<byte> src, ArrayView<byte> dst)
+    {
+        // ILGPU copies from a ref; the span is pinned for the (synchronous) duration of the call.
+        ref byte first = ref MemoryMarshal.GetReference(src);
+        dst.CopyFromCPU(Stream, ref first, src.Length);
+    }
+
+    /// <inheritdoc />
+    public void DownloadF32(Tensor src, Span<float> dst)
+    {
+        var t = Own(src);
+        if (dst.Length < t.Length) throw new ArgumentException($"download of {t} into a span of {dst.Length} floats");
+        if (t.Length == 0) return;
+        if (t.DType == DType.F32)
+        {
+            t.Bytes.CopyToCPU(Stream, ref MemoryMarshal.GetReference(MemoryMarshal.AsBytes(dst)), t.ByteLength);
+            return;
+        }
+        if (t.DType is not (DType.F16 or DType.BF16)) throw new NotSupportedException($"cannot download {t} as float32");
+        var raw = new byte[t.ByteLength];
+        t.Bytes.CopyToCPU(Stream, ref raw[0], raw.Length);
+        HostConvert.ToF32(raw, t.DType, dst[..(int)t.Length]);
+    }
+
+    /// <inheritdoc />
+    public void DownloadI32(Tensor src, Span<int> dst)
+    {
+        var t = Own(src);
+        if (t.DType != DType.I32) throw new ArgumentException($"DownloadI32 of {t}");
+        if (dst.Length < t.Length) throw new ArgumentException($"download of {t} into a span of {dst.Length} ints");
+        if (t.Length == 0) return;
+        t.Bytes.CopyToCPU(Stream, ref MemoryMarshal.GetReference(MemoryMarshal.AsBytes(dst)), t.ByteLength);
+    }
+
+    /// <inheritdoc />
+    public void Copy(Tensor src, Tensor dst)
+    {
+        var s = Own(src); var d = Own(dst);
+        if (s.DType != d.DType || s.Length != d.Length) throw new ArgumentException($"copy {s} -> {d}");
+        if (s.Length == 0) return;
+        s.Bytes.CopyTo(Stream, d.Bytes);
+    }
+
+    /// <inheritdoc />
+    public void Synchronize() => Stream.Synchronize();
+
+    internal static RocmTensor Own(Tensor t) =>
+        t as RocmTensor ?? throw new ArgumentException($"tensor {t} belongs to backend '{t.Backend.Name}', not rocm");
+
+    /// <summary>A float tensor as kernels read it (weights in any stored float dtype).</summary>
+    internal FloatRef Float(Tensor t)
+    {
+        var r = Own(t);
+        return r.DType switch
+        {
+            DType.F32 => new FloatRef(r.F32, _dummy.View.AsContiguous().Cast<ushort>(), StorageKind.F32),
+            DType.F16 => new FloatRef(_dummy.View.AsContiguous().Cast<float>(), r.U16, StorageKind.F16),
+            DType.BF16 => new FloatRef(_dummy.View.AsContiguous().Cast<float>(), r.U16, StorageKind.BF16),
+            _ => throw new ArgumentException($"expected a float tensor, got {r}"),
+        };
+    }
+
+    /// <summary>A never-read float view for optional arguments (ILGPU needs a real buffer for every view).</summary>
+    internal FloatRef NoFloat => new(_dummy.View.AsContiguous().Cast<float>(), _dummy.View.AsContiguous().Cast<ushort>(), StorageKind.F32);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Accelerator.Synchronize();
+        (Attention as IDisposable)?.Dispose();
+        (Kernels as IDisposable)?.Dispose();
+        _dummy.Dispose();
+        Accelerator.Dispose();
+        _context.Dispose();
+    }
+}
