@@ -3,15 +3,17 @@ using Modular.Cli.Commands;
 
 var root = new RootCommand("modular: LLM inference and serving engine")
 {
+    GenerateCommand.Create(),
     VerifyGoldenCommand.Create(),
     VerifyTokenizerCommand.Create(),
-    new Command("bench", "Benchmarks: latency, throughput, serve") { BenchLatencyCommand.Create() },
+    new Command("bench", "Benchmarks: latency, throughput, serve") { BenchLatencyCommand.Create(), BenchThroughputCommand.Create() },
 };
 try
 {
     return await root.Parse(args).InvokeAsync();
 }
-catch (Exception e) when (e is Modular.Hosting.PluginLoadException or Modular.Models.Loading.ModelFileException)
+catch (Exception e) when (e is Modular.Hosting.PluginLoadException or Modular.Models.Loading.ModelFileException
+    or Modular.Tokenization.TokenizerLoadException or ArgumentException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.Text.Json;
+using Modular.Engine;
+using Modular.Tokenization;
+
+namespace Modular.Cli.Commands;
+
+/// <summary><c>modular bench throughput</c>: N prompts offline through the engine; requests/s and tokens/s.</summary>
+internal static class BenchThroughputCommand
+{
+    public static Command Create()
+    {
+        var model = CliOptions.Model();
+        var backend = CliOptions.Backend();
+        var plugins = CliOptions.Plugins();
+        var threads = CliOptions.Threads();
+        var loadFormat = new Option<string>("--load-format") { DefaultValueFactory = _ => "auto" };
+        var modelConfig = new Option<string?>("--model-config");
+        var numPrompts = new Option<int>("--num-prompts") { DefaultValueFactory = _ => 256 };
+        var input = new Option<int>("--input-len") { DefaultValueFactory = _ => 64 };
+        var output = new Option<int>("--output-len") { DefaultValueFactory = _ => 64 };
+        var dataset = new Option<string>("--dataset") { Description = "random, or a text corpus to cut prompts from (e.g. shakespeare.txt)", DefaultValueFactory = _ => "random" };
+        var maxSeqs = new Option<int>("--max-num-seqs") { DefaultValueFactory = _ => 256 };
+        var maxTokens = new Option<int>("--max-num-batched-tokens") { DefaultValueFactory = _ => 2048 };
+        var kvMem = new Option<long>("--kv-cache-memory") { Description = "KV cache bytes", DefaultValueFactory = _ => 512L << 20 };
+        var json = new Option<string?>("--json");
+        var cmd = new Command("throughput", "Offline throughput: N prompts with continuous batching")
+        { model, backend, plugins, threads, loadFormat, modelConfig, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, json };
+        cmd.SetAction(r =>
+        {
+            using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
+            int inLen = r.GetValue(input), outLen = r.GetValue(output);
+            var m = BenchLatencyCommand.LoadForBench(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, inLen + outLen + 16, out var name);
+            var dir = r.GetValue(model) ?? CliOptions.DefaultModel();
+            var tokenizer = r.GetValue(loadFormat) == "dummy" ? null : HfTokenizer.FromDirectory(dir);
+            var options = new EngineOptions
+            {
+                MaxNumSeqs = r.GetValue(maxSeqs), MaxNumBatchedTokens = r.GetValue(maxTokens), KvCacheMemory = r.GetValue(kvMem),
+                MaxModelLen = inLen + outLen + 16,
+            };
+            using var llm = LLM.Create(m, tokenizer, options, ownsModel: true);
+            var data = r.GetValue(dataset)!;
+            var prompts = data == "random" || tokenizer is null
+                ? ThroughputBench.RandomPrompts(m.Config.VocabSize, r.GetValue(numPrompts), inLen)
+                : ThroughputBench.CorpusPrompts(tokenizer, data, r.GetValue(numPrompts), inLen);
+            var result = ThroughputBench.Run(llm, prompts, outLen);
+            Console.WriteLine($"model {name} on {runtime.Backend.Info.Name}, max-num-seqs {options.MaxNumSeqs}, max-num-batched-tokens {options.MaxNumBatchedTokens}");
+            Console.WriteLine($"Throughput: {result.RequestsPerSecond:F2} requests/s, {result.TotalTokensPerSecond:F1} total tokens/s, {result.OutputTokensPerSecond:F1} output tokens/s");
+            Console.WriteLine($"{result.Requests} requests, {result.PromptTokens} prompt + {result.OutputTokens} output tokens in {result.Seconds:F2} s, {result.Preemptions} preemptions");
+            if (r.GetValue(json) is string path)
+                File.WriteAllText(path, JsonSerializer.Serialize(new
+                {
+                    bench = "throughput", model = name, device = runtime.Backend.Info.Name, date = DateTime.UtcNow.ToString("O"), commit = BenchInfo.Commit(),
+                    settings = new { num_prompts = result.Requests, input_len = inLen, output_len = outLen, options.MaxNumSeqs, options.MaxNumBatchedTokens, dataset = data },
+                    requests_per_s = result.RequestsPerSecond, total_tok_s = result.TotalTokensPerSecond, output_tok_s = result.OutputTokensPerSecond,
+                    seconds = result.Seconds, preemptions = result.Preemptions,
+                }, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        });
+        return cmd;
+    }
+}
