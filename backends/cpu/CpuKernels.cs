@@ -72,17 +72,7 @@ internal sealed unsafe partial class CpuKernels(CpuBackend backend) : IKernels, 
         const int block = 16;
         int blocks = (n + block - 1) / block;
         float* xp = xs.F32, wp = w.F32, op = o.F32;
-        For(blocks, (long)block * k * rows, bi =>
-        {
-            int n0 = bi * block, n1 = Math.Min(n, n0 + block);
-            for (int r = 0; r < rows; r++)
-            {
-                var xr = new ReadOnlySpan<float>(xp + (long)r * k, k);
-                float* orow = op + (long)r * n;
-                for (int j = n0; j < n1; j++)
-                    orow[j] = TensorPrimitives.Dot(xr, new ReadOnlySpan<float>(wp + (long)j * k, k)) + (b == null ? 0f : b[j]);
-            }
-        });
+        For(blocks, (long)block * k * rows, bi => GemmKernel.Rows(xp, rows, wp, bi * block, Math.Min(n, bi * block + block), k, op, n, b));
     }
 
     public void Rope(Tensor q, Tensor k, Tensor positions, Tensor cosSin, int headDim)
