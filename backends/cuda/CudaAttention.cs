@@ -114,7 +114,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             partL = partM + (ulong)mBytes;
             partAcc = partL + (ulong)mBytes;
         }
-        backend.Launch(lib.PagedAttention, (uint)t, (uint)p.NumHeads, (uint)splits, 128, 0,
+        backend.Launch(PickKernel(d), (uint)t, (uint)p.NumHeads, (uint)splits, 128, 0,
             backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.TokenSeq).Ptr(st.QueryStart).Ptr(st.SeqLens)
                 .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads).Int(d)
                 .Float(p.Scale).Int(p.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc),
@@ -124,6 +124,25 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
                 backend.Args().Ptr(partM).Ptr(partL).Ptr(partAcc).Ptr(o.Pointer).Int(p.NumHeads).Int(d).Int(splits),
                 "paged_attention_combine_bf16");
     }
+
+    /// <summary>
+    /// The grouped kernel (eight lanes per key, 16-byte loads) for head dims 64/128/256 - the ones real models use -
+    /// unless MODULAR_CUDA_ATTENTION=simple; the one-warp-per-key kernel for any other head dim up to 256.
+    /// </summary>
+    private nint PickKernel(int headDim)
+    {
+        var lib = backend.Library;
+        if (SimpleOnly) return lib.PagedAttention;
+        return headDim switch
+        {
+            64 => lib.PagedAttentionGrouped64,
+            128 => lib.PagedAttentionGrouped128,
+            256 => lib.PagedAttentionGrouped256,
+            _ => lib.PagedAttention,
+        };
+    }
+
+    private static readonly bool SimpleOnly = Environment.GetEnvironmentVariable("MODULAR_CUDA_ATTENTION") == "simple";
 
     /// <summary>
     /// Splits the key range when (row, head) blocks alone would leave most multiprocessors idle: aim for about two

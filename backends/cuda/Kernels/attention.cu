@@ -131,3 +131,135 @@ extern "C" __global__ void paged_attention_combine_bf16(const float* __restrict_
         out[row * headDim + d] = f2bf(L > 0.f ? a / L : 0.f);
     }
 }
+
+// ---- Grouped variant for head dims 64/128/256 ----
+// Eight lanes share one key: each holds HD/8 contiguous elements of q and of its V accumulator and reads K/V with
+// 16-byte loads, so a warp has four keys in flight instead of one and a dot product needs three shuffles instead
+// of five. Sixteen independent online-softmax streams per block are merged through shared memory at the end.
+// Same arguments and semantics as paged_attention_bf16 (splits and partials included).
+
+#define GRP_LANES 8
+#define GRP_STREAMS (ATT_WARPS * 32 / GRP_LANES)
+
+__device__ __forceinline__ void unpack8(const uint4 w, float* f)
+{
+    f[0] = __uint_as_float(w.x << 16); f[1] = __uint_as_float(w.x & 0xffff0000u);
+    f[2] = __uint_as_float(w.y << 16); f[3] = __uint_as_float(w.y & 0xffff0000u);
+    f[4] = __uint_as_float(w.z << 16); f[5] = __uint_as_float(w.z & 0xffff0000u);
+    f[6] = __uint_as_float(w.w << 16); f[7] = __uint_as_float(w.w & 0xffff0000u);
+}
+
+template <int HD>
+__device__ void paged_attention_grouped(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
+    const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
+    const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
+    int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
+    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
+{
+    constexpr int EPL = HD / GRP_LANES;   // elements per lane: 8, 16 or 32
+    constexpr int VEC = EPL / 8;          // 16-byte loads per lane per row
+    const int t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int grp = lane / GRP_LANES, gl = lane % GRP_LANES;
+    const int stream = warp * (32 / GRP_LANES) + grp;
+    const int s = tokenSeq[t];
+    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
+    const int pos = seqLens[s] - qLen + (t - q0);
+    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
+    const int kBegin = lo + split * chunk;
+    const int kEnd = min(pos + 1, kBegin + chunk);
+    const int kvh = h / (hq / hk);
+
+    float qv[EPL], acc[EPL], tmp[8];
+    const uint4* qp = reinterpret_cast<const uint4*>(q + ((long long)t * hq + h) * HD + gl * EPL);
+#pragma unroll
+    for (int v = 0; v < VEC; v++)
+    {
+        unpack8(qp[v], tmp);
+#pragma unroll
+        for (int e = 0; e < 8; e++) { qv[v * 8 + e] = tmp[e] * scale; acc[v * 8 + e] = 0.f; }
+    }
+    float m = NEG_INF, l = 0.f;
+    const int* bt = blockTables + (long long)s * maxBlocks;
+    const long long rowStride = (long long)hk * HD;
+    const long long headOffset = (long long)kvh * HD + gl * EPL;
+    // Whole warps iterate together (the shuffles need every lane); a group past the end just skips its update.
+    for (int base = kBegin + warp * (32 / GRP_LANES); base < kEnd; base += GRP_STREAMS)
+    {
+        const int j = base + grp;
+        const bool valid = j < kEnd;
+        float dot = 0.f;
+        long long slot = 0;
+        if (valid)
+        {
+            slot = (long long)bt[j / blockSize] * blockSize + j % blockSize;
+            const uint4* kp = reinterpret_cast<const uint4*>(kc + slot * rowStride + headOffset);
+#pragma unroll
+            for (int v = 0; v < VEC; v++)
+            {
+                unpack8(kp[v], tmp);
+#pragma unroll
+                for (int e = 0; e < 8; e++) dot += qv[v * 8 + e] * tmp[e];
+            }
+        }
+        dot += __shfl_xor_sync(0xffffffffu, dot, 4);
+        dot += __shfl_xor_sync(0xffffffffu, dot, 2);
+        dot += __shfl_xor_sync(0xffffffffu, dot, 1);
+        if (valid)
+        {
+            const float mNew = fmaxf(m, dot);
+            const float corr = expf(m - mNew);
+            const float p = expf(dot - mNew);
+            l = l * corr + p;
+            const uint4* vp = reinterpret_cast<const uint4*>(vc + slot * rowStride + headOffset);
+#pragma unroll
+            for (int v = 0; v < VEC; v++)
+            {
+                unpack8(vp[v], tmp);
+#pragma unroll
+                for (int e = 0; e < 8; e++) acc[v * 8 + e] = acc[v * 8 + e] * corr + p * tmp[e];
+            }
+            m = mNew;
+        }
+    }
+
+    __shared__ float sm[GRP_STREAMS], sl[GRP_STREAMS];
+    __shared__ float sacc[GRP_STREAMS][HD];
+    if (gl == 0) { sm[stream] = m; sl[stream] = l; }
+#pragma unroll
+    for (int e = 0; e < EPL; e++) sacc[stream][gl * EPL + e] = acc[e];
+    __syncthreads();
+
+    float M = NEG_INF;
+    for (int g = 0; g < GRP_STREAMS; g++) M = fmaxf(M, sm[g]);
+    float L = 0.f;
+    for (int g = 0; g < GRP_STREAMS; g++) L += sm[g] == NEG_INF ? 0.f : sl[g] * expf(sm[g] - M);
+    const long long row = (long long)t * hq + h;
+    for (int d = threadIdx.x; d < HD; d += blockDim.x)
+    {
+        float a = 0.f;
+        for (int g = 0; g < GRP_STREAMS; g++)
+            if (sm[g] != NEG_INF) a += sacc[g][d] * expf(sm[g] - M);
+        if (splits == 1) out[row * HD + d] = f2bf(L > 0.f ? a / L : 0.f);
+        else partAcc[(row * splits + split) * HD + d] = a;
+    }
+    if (splits > 1 && threadIdx.x == 0)
+    {
+        partM[row * splits + split] = M;
+        partL[row * splits + split] = L;
+    }
+}
+
+#define GROUPED_ATTENTION(HD)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32) paged_attention_grouped_##HD(                 \
+        const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
+        const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
+        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
+    {                                                                                                            \
+        paged_attention_grouped<HD>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, \
+                                    hq, hk, scale, window, splits, chunk, partM, partL, partAcc);                \
+    }
+
+GROUPED_ATTENTION(64)
+GROUPED_ATTENTION(128)
+GROUPED_ATTENTION(256)

@@ -38,6 +38,9 @@ internal sealed class KernelLibrary : IDisposable
         ReshapeAndCache = _module.GetFunction("reshape_and_cache_bf16");
         PagedAttention = _module.GetFunction("paged_attention_bf16");
         PagedAttentionCombine = _module.GetFunction("paged_attention_combine_bf16");
+        PagedAttentionGrouped64 = _module.GetFunction("paged_attention_grouped_64");
+        PagedAttentionGrouped128 = _module.GetFunction("paged_attention_grouped_128");
+        PagedAttentionGrouped256 = _module.GetFunction("paged_attention_grouped_256");
     }
 
     /// <summary>True when the cubin came from the on-disk cache.</summary>
@@ -62,6 +65,9 @@ internal sealed class KernelLibrary : IDisposable
     internal nint ReshapeAndCache { get; }
     internal nint PagedAttention { get; }
     internal nint PagedAttentionCombine { get; }
+    internal nint PagedAttentionGrouped64 { get; }
+    internal nint PagedAttentionGrouped128 { get; }
+    internal nint PagedAttentionGrouped256 { get; }
 
     /// <summary>The joined kernel source, as compiled.</summary>
     internal static string LoadSource()

@@ -23,8 +23,11 @@ public abstract class AttentionSuite(BackendFixture fixture) : SuiteBase(fixture
     [InlineData(4, 4, 64)]
     [InlineData(6, 2, 64)]
     [InlineData(8, 1, 128)]
+    [InlineData(4, 2, 256)]
+    [InlineData(4, 2, 96)]
+    [InlineData(4, 4, 32)]
     public void GqaRatio(int hq, int hk, int headDim) =>
-        Check($"gqa{hq / hk}", new(Data, Act, hq, hk, headDim, 16, 0, [37, 1, 1], [0, 12, 1], [5, 5, 5]));
+        Check($"gqa{hq / hk}-d{headDim}", new(Data, Act, hq, hk, headDim, 16, 0, [37, 1, 1], [0, 12, 1], [5, 5, 5]));
 
     [Theory, Trait("tier", "required")]
     [InlineData(16, 16)]
