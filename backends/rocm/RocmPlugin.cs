@@ -40,6 +40,9 @@ public sealed class RocmPlugin : IPlugin
 /// </summary>
 public sealed class RocmBackendProvider : IBackendProvider
 {
+    /// <summary>Settings key choosing the runtime: auto, opencl, cuda or cpu.</summary>
+    public const string AcceleratorSetting = DeviceSelector.AcceleratorSetting;
+
     /// <inheritdoc />
     public string Name => "rocm";
     /// <inheritdoc />

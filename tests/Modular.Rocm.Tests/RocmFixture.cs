@@ -1,0 +1,61 @@
+using Modular.Abstractions;
+using Modular.Backends.Cpu;
+using Modular.Backends.Rocm;
+
+[assembly: AssemblyFixture(typeof(Modular.Rocm.Tests.RocmFixture))]
+// One device queue per backend: tests must not drive it from several threads at once.
+[assembly: Xunit.v3.Parallelization(Mode = Xunit.Sdk.ParallelMode.None)]
+
+namespace Modular.Rocm.Tests;
+
+/// <summary>
+/// The devices under test, each opened once through the plugin's <see cref="IBackendProvider"/> (as the host and
+/// the conformance suite do): the OpenCL device (pocl here and in CI), ILGPU's CPU simulator as the fallback
+/// tier, and the CPU backend as the reference.
+/// </summary>
+public sealed class RocmFixture : IDisposable
+{
+    private readonly Lazy<(IBackend? Backend, string? Why)> _openCl = new(() => Open("opencl"));
+    private readonly Lazy<(IBackend? Backend, string? Why)> _simulator = new(() => Open("cpu"));
+
+    /// <summary>The float32 reference.</summary>
+    public CpuBackend Cpu { get; } = new(2);
+
+    /// <summary>The OpenCL backend; skips the calling test, with the reason, when this machine has no OpenCL device.</summary>
+    public IBackend OpenCL => Get(_openCl, "opencl");
+
+    /// <summary>The backend on ILGPU's CPU accelerator (always available).</summary>
+    public IBackend Simulator => Get(_simulator, "cpu");
+
+    /// <summary>The backend for a tier name ("opencl" or "cpu").</summary>
+    public IBackend Tier(string name) => name == "opencl" ? OpenCL : Simulator;
+
+    private static IBackend Get(Lazy<(IBackend? Backend, string? Why)> lazy, string name)
+    {
+        var (b, why) = lazy.Value;
+        Assert.SkipWhen(b is null, $"rocm backend with accelerator={name} is not available here: {why}");
+        return b!;
+    }
+
+    private static (IBackend?, string?) Open(string accelerator)
+    {
+        try
+        {
+            var provider = new RocmBackendProvider();
+            var settings = new Dictionary<string, string> { [RocmBackendProvider.AcceleratorSetting] = accelerator };
+            return (provider.Create(new BackendOptions(Settings: settings)), null);
+        }
+        catch (Exception e)
+        {
+            return (null, $"{e.GetType().Name}: {e.Message} (install an OpenCL runtime: apt-get install ocl-icd-libopencl1 pocl-opencl-icd)");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_openCl.IsValueCreated) _openCl.Value.Backend?.Dispose();
+        if (_simulator.IsValueCreated) _simulator.Value.Backend?.Dispose();
+        Cpu.Dispose();
+    }
+}
