@@ -1,0 +1,96 @@
+using System.Text.Json.Nodes;
+using Modular.Server.Http;
+using Modular.Testing;
+
+namespace Modular.Server.Tests;
+
+/// <summary>Bounded queue (429), graceful shutdown, admission gate and model naming.</summary>
+public sealed class OperationsTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_full_queue_answers_429_with_retry_after()
+    {
+        var (server, uri) = await ServerFixture.StartAsync(new ServerOptions
+        {
+            Models = [ModelSource.Parse(Fixtures.BundledModel)],
+            Port = 0,
+            Engine = ServerFixture.Engine with { MaxNumSeqs = 1 },
+            MaxQueuedRequests = 1,
+            EnableUi = false,
+        });
+        await using var _ = server;
+        using var http = ServerFixture.NewClient(uri, null);
+        var body = new { prompt = "ROMEO:", max_tokens = 400, ignore_eos = true };
+        var first = Enumerable.Range(0, 2).Select(_ => http.PostAsync("v1/completions", Api.Json(body), Ct)).ToArray();
+        // Wait until both are admitted, then a third must be refused.
+        for (int i = 0; i < 100 && server.InFlight < 2; i++) await Task.Delay(10, Ct);
+        using var third = await http.PostAsync("v1/completions", Api.Json(body), Ct);
+        Assert.Equal(429, (int)third.StatusCode);
+        Assert.True(third.Headers.RetryAfter is not null);
+        Api.AssertOpenAiError(JsonNode.Parse(await third.Content.ReadAsStringAsync(Ct)), "429");
+        foreach (var t in first) Assert.Equal(200, (int)(await t).StatusCode);
+        Assert.Equal("bard-2m", server.Models[0].Name); // the folder name
+        using var ui = await http.GetAsync("", Ct);
+        Assert.Equal(404, (int)ui.StatusCode); // --no-ui
+        await server.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Shutdown_drains_a_running_stream_and_then_refuses()
+    {
+        var (server, uri) = await ServerFixture.StartAsync(new ServerOptions
+        {
+            Models = [new ModelSource("bard", Fixtures.BundledModel)],
+            Port = 0,
+            Engine = ServerFixture.Engine,
+            DrainTimeout = TimeSpan.FromSeconds(20),
+        });
+        await using var _ = server;
+        using var http = ServerFixture.NewClient(uri, null);
+        using var page = await http.GetAsync("", Ct);
+        Assert.Contains("/v1/chat/completions", await page.Content.ReadAsStringAsync(Ct));
+
+        var body = new { model = "bard", prompt = "ROMEO:", max_tokens = 300, ignore_eos = true, stream = true };
+        using var r = await http.SendAsync(Api.StreamRequest("v1/completions", body), HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(200, (int)r.StatusCode);
+        var reading = Api.ReadEventsAsync(r, Ct);
+        await Task.Delay(50, Ct);
+        var stopping = server.StopAsync(Ct);
+        var events = await reading;
+        await stopping;
+        Assert.Equal("[DONE]", events[^1]);
+        var last = JsonNode.Parse(events[^2])!;
+        Assert.Equal("length", last["choices"]![0]!["finish_reason"]!.GetValue<string>());
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetAsync("health", Ct));
+    }
+
+    [Fact]
+    public void Admission_gate_bounds_and_drains()
+    {
+        var gate = new AdmissionGate(running: 2, maxQueued: 1);
+        var a = gate.Enter();
+        var b = gate.Enter();
+        var c = gate.Enter();
+        var e = Assert.Throws<ApiException>(() => gate.Enter());
+        Assert.Equal(429, e.Status);
+        Assert.NotNull(e.RetryAfterSeconds);
+        a.Dispose();
+        a.Dispose(); // idempotent
+        using (gate.Enter()) { }
+        gate.BeginDrain();
+        Assert.Equal(503, Assert.Throws<ApiException>(() => gate.Enter()).Status);
+        b.Dispose();
+        c.Dispose();
+        Assert.Equal(0, gate.InFlight);
+    }
+
+    [Fact]
+    public void Model_specs_parse_name_and_folder()
+    {
+        Assert.Equal(new ModelSource("bard", "/models/x"), ModelSource.Parse("bard=/models/x"));
+        Assert.Equal("bard-2m", ModelSource.Parse("/work/models/bard-2m/").Name);
+        Assert.Equal("a=b", ModelSource.Parse("/data/a=b").Name);
+    }
+}
