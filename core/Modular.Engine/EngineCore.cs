@@ -59,6 +59,10 @@ public sealed partial class EngineCore
     public EngineMetrics Metrics { get; } = new();
     /// <summary>Longest prompt + output.</summary>
     public int MaxModelLen { get; }
+    /// <summary>Seconds spent in the model's forward passes (engine thread; for profiling).</summary>
+    public double ModelSeconds { get; private set; }
+    /// <summary>Seconds spent sampling and updating sequences (engine thread; for profiling).</summary>
+    public double SampleSeconds { get; private set; }
     /// <summary>Requests not yet finished.</summary>
     public int NumUnfinishedRequests => _requests.Count;
     /// <summary>True while any request is unfinished.</summary>
@@ -215,7 +219,9 @@ public sealed partial class EngineCore
         int vocab = Config.VocabSize;
         int need = batch.LogitRows.Length * vocab;
         if (_logits.Length < need) _logits = new float[need];
+        long t0 = Stopwatch.GetTimestamp();
         _runner.Execute(batch, _logits);
+        ModelSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
 
         _toSample.Clear();
         _touched.Clear();
@@ -232,7 +238,9 @@ public sealed partial class EngineCore
             if (seq.Request.ForkPending) ForkSamples(seq, row);
         }
         Metrics.AddStepTokens(batch.TokenIds.Length, _toSample.Count);
+        t0 = Stopwatch.GetTimestamp();
         SampleAndUpdate(vocab);
+        SampleSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
         foreach (var state in _touched) Emit(state);
     }
 

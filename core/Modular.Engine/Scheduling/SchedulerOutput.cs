@@ -11,8 +11,11 @@ internal sealed class ScheduledSequence(Sequence sequence, int start, int numNew
     public (int Src, int Dst)? Copy { get; } = copy;
     /// <summary>True when the chunk reaches the end of the known tokens, so a new token is sampled.</summary>
     public bool CompletesSequence => Start + NumNewTokens == Sequence.Length;
-    /// <summary>True when every row of the chunk needs logits (prompt logprobs).</summary>
-    public bool WantsPromptLogits => !Sequence.Request.PromptLogprobsDone && Start < Sequence.PromptLength;
+    /// <summary>
+    /// True when every row of the chunk needs logits (prompt logprobs). Fixed at scheduling time: recording the
+    /// logprobs flips the request's state before the sampled row is read.
+    /// </summary>
+    public bool WantsPromptLogits { get; } = !sequence.Request.PromptLogprobsDone && start < sequence.PromptLength;
 }
 
 /// <summary>What the scheduler decided for one step.</summary>
