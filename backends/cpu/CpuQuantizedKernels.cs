@@ -6,17 +6,14 @@ using Tensor = Modular.Abstractions.Tensor;
 namespace Modular.Backends.Cpu;
 
 /// <summary>
-/// Quantized linear layers on the CPU: each output row's codes are unpacked into a K-float scratch row (SIMD
+/// Quantized linear layers on the CPU: a block of 16 output rows is unpacked into per-thread scratch (SIMD
 /// unpack, then one scale/zero pass per group) and dotted with every token row, so the weight is never held
 /// dequantized in full and the unpack cost is shared by all tokens of a batch.
 /// </summary>
 internal sealed unsafe partial class CpuKernels
 {
-    /// <summary>Per-thread scratch row; grows to the widest K seen.</summary>
-    [ThreadStatic] private static float[]? t_row;
-
-    /// <summary>2^120 as a float: rebiases an e4m3 exponent (bias 7) placed in a float32 (bias 127).</summary>
-    private static readonly float Fp8Rebias = BitConverter.Int32BitsToSingle((127 + 120) << 23);
+    /// <summary>Per-thread scratch for one block of unpacked rows; grows to the widest K seen.</summary>
+    [ThreadStatic] private static float[]? t_rows;
 
     public bool Supports(QuantizedFormat format) =>
         format is QuantizedFormat.Int4 or QuantizedFormat.Int8 or QuantizedFormat.Fp8E4M3;
@@ -35,17 +32,20 @@ internal sealed unsafe partial class CpuKernels
         int blocks = (n + block - 1) / block;
         For(blocks, (long)block * k * (rows + 2), bi =>
         {
-            int n0 = bi * block, n1 = Math.Min(n, n0 + block);
-            var row = t_row is { } r0 && r0.Length >= layout.PaddedK ? r0 : (t_row = new float[layout.PaddedK]);
-            fixed (float* w = row)
+            int n0 = bi * block, n1 = Math.Min(n, n0 + block), stride = layout.PaddedK;
+            // The block's rows are unpacked once into scratch (16 x K floats, L2-sized), then every token row
+            // streams past them, as the dense Linear does with its weight rows.
+            int need = block * stride;
+            var scratch = t_rows is { } s0 && s0.Length >= need ? s0 : (t_rows = new float[need]);
+            fixed (float* w = scratch)
             {
-                var wk = new ReadOnlySpan<float>(w, k);
-                for (int j = n0; j < n1; j++)
+                for (int j = n0; j < n1; j++) layout.DequantizeRow(j, w + (long)(j - n0) * stride);
+                for (int t = 0; t < rows; t++)
                 {
-                    layout.DequantizeRow(j, w);
-                    float bj = b == null ? 0f : b[j];
-                    for (int t = 0; t < rows; t++)
-                        op[(long)t * n + j] = TensorPrimitives.Dot(new ReadOnlySpan<float>(xp + (long)t * k, k), wk) + bj;
+                    var xr = new ReadOnlySpan<float>(xp + (long)t * k, k);
+                    float* orow = op + (long)t * n;
+                    for (int j = n0; j < n1; j++)
+                        orow[j] = TensorPrimitives.Dot(xr, new ReadOnlySpan<float>(w + (long)(j - n0) * stride, k)) + (b == null ? 0f : b[j]);
                 }
             }
         });
@@ -129,11 +129,21 @@ internal sealed unsafe partial class CpuKernels
             }
             for (int g = 0, start = 0; g < _groups; g++, start += _groupSize)
             {
-                var seg = new Span<float>(w + start, Math.Min(_groupSize, _k - start));
-                float z = zeros == null ? mid : zeros[g];
-                if (z != 0f) TensorPrimitives.Subtract(seg, z, seg);
-                TensorPrimitives.Multiply(seg, scales[g], seg);
+                float z = zeros == null ? mid : zeros[g], s = scales[g];
+                ScaleShift(w + start, Math.Min(_groupSize, _k - start), s, -z * s);
             }
+        }
+
+        /// <summary>p[i] = p[i] * s + c: (q - z) * s with the zero folded into c = -z * s, one pass, no calls.</summary>
+        private static void ScaleShift(float* p, int count, float s, float c)
+        {
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var vs = Vector256.Create(s); var vc = Vector256.Create(c);
+                for (; i + 8 <= count; i += 8) Vector256.FusedMultiplyAdd(Vector256.Load(p + i), vs, vc).Store(p + i);
+            }
+            for (; i < count; i++) p[i] = MathF.FusedMultiplyAdd(p[i], s, c);
         }
 
         /// <summary>16 bytes → 32 codes: low nibbles are inputs 0..15 of the block, high nibbles 16..31.</summary>
@@ -161,38 +171,48 @@ internal sealed unsafe partial class CpuKernels
             var (lo, hi) = Vector128.Widen(v);
             var (a, b) = Vector128.Widen(lo);
             var (c, d) = Vector128.Widen(hi);
-            Vector128.ConvertToSingle(a).Store(dst);
-            Vector128.ConvertToSingle(b).Store(dst + 4);
-            Vector128.ConvertToSingle(c).Store(dst + 8);
-            Vector128.ConvertToSingle(d).Store(dst + 12);
+            // Codes are below 256, so the signed conversion (one instruction everywhere) is exact.
+            Vector128.ConvertToSingle(a.AsInt32()).Store(dst);
+            Vector128.ConvertToSingle(b.AsInt32()).Store(dst + 4);
+            Vector128.ConvertToSingle(c.AsInt32()).Store(dst + 8);
+            Vector128.ConvertToSingle(d.AsInt32()).Store(dst + 12);
         }
 
         /// <summary>
-        /// e4m3fn → float32 without a table: sign to bit 31, exponent and mantissa to bits 20..26, then scale by
-        /// 2^120 to move the exponent bias from 7 to 127 (this also turns e4m3 subnormals into the right values).
+        /// e4m3fn → float32 without a table or float denormals (which cost a microcode assist per lane): exponent
+        /// and mantissa go to bits 20..26 with 120 added to the exponent field, giving 2^(e-7) (1 + m/8) for normal
+        /// codes; for e = 0 that reads 2^-7 (1 + m/8), and the true subnormal m 2^-9 is 2 (that - 2^-7). The sign is
+        /// or-ed in last. (The NaN codes 0x7F/0xFF decode as ±480; checkpoints do not hold NaN weights.)
         /// </summary>
         private static void DecodeFp8(byte* src, int count, float* dst)
         {
             int i = 0;
-            var rebias = Vector128.Create(Fp8Rebias);
             for (; i + 16 <= count; i += 16)
             {
                 var (lo, hi) = Vector128.Widen(Vector128.Load(src + i));
                 var (a, b) = Vector128.Widen(lo);
                 var (c, d) = Vector128.Widen(hi);
-                (Fp8Bits(a) * rebias).Store(dst + i);
-                (Fp8Bits(b) * rebias).Store(dst + i + 4);
-                (Fp8Bits(c) * rebias).Store(dst + i + 8);
-                (Fp8Bits(d) * rebias).Store(dst + i + 12);
+                Fp8(a).Store(dst + i);
+                Fp8(b).Store(dst + i + 4);
+                Fp8(c).Store(dst + i + 8);
+                Fp8(d).Store(dst + i + 12);
             }
             for (; i < count; i++)
             {
                 uint u = src[i];
-                dst[i] = BitConverter.UInt32BitsToSingle(((u & 0x80) << 24) | ((u & 0x7F) << 20)) * Fp8Rebias;
+                float v = BitConverter.UInt32BitsToSingle(((u & 0x7F) << 20) + (120u << 23));
+                if ((u & 0x78) == 0) v = 2 * (v - 1f / 128);
+                dst[i] = (u & 0x80) != 0 ? -v : v;
             }
         }
 
-        private static Vector128<float> Fp8Bits(Vector128<uint> u) =>
-            (((u & Vector128.Create(0x80u)) << 24) | ((u & Vector128.Create(0x7Fu)) << 20)).AsSingle();
+        private static Vector128<float> Fp8(Vector128<uint> u)
+        {
+            var normal = (((u & Vector128.Create(0x7Fu)) << 20) + Vector128.Create(120u << 23)).AsSingle();
+            var sub = (normal - Vector128.Create(1f / 128)) * Vector128.Create(2f);
+            var isSub = Vector128.Equals(u & Vector128.Create(0x78u), Vector128<uint>.Zero).AsSingle();
+            var sign = ((u & Vector128.Create(0x80u)) << 24).AsSingle();
+            return Vector128.ConditionalSelect(isSub, sub, normal) | sign;
+        }
     }
 }
