@@ -10,7 +10,7 @@ public sealed class FixtureSweepTests(ITestOutputHelper output)
     public void SampleOfSchemasMeetsTargets()
     {
         var vocab = ByteLevelVocabulary.Llama3();
-        var folder = Modular.Testing.Fixtures.Shared("jsonschema");
+        var folder = Environment.GetEnvironmentVariable("GUIDED_SWEEP_DIR") ?? Modular.Testing.Fixtures.Shared("jsonschema");
         int sample = int.TryParse(Environment.GetEnvironmentVariable("GUIDED_SWEEP_SAMPLE"), out var n) ? n : 150;
         var report = GuidedCheck.Run(vocab, folder, new GuidedCheckOptions { Sample = sample == 0 ? null : sample, MaxExamples = 200 });
         output.WriteLine(report.ToTable());

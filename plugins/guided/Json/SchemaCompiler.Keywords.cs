@@ -35,8 +35,11 @@ public sealed partial class SchemaCompiler
         // Draft-4 exclusiveMinimum/Maximum are booleans that modify minimum/maximum.
         bool exMin = e.TryGetProperty("exclusiveMinimum", out var xm) && xm.ValueKind == JsonValueKind.True;
         bool exMax = e.TryGetProperty("exclusiveMaximum", out var xM) && xM.ValueKind == JsonValueKind.True;
+        // Before draft 2019-09, keywords beside $ref are ignored; later drafts apply both.
+        bool refOnly = !_refWithSiblings && e.TryGetProperty("$ref", out _);
         foreach (var p in e.EnumerateObject())
         {
+            if (refOnly && p.Name != "$ref") continue;
             string path = r.Path + "/" + Escape(p.Name);
             var v = p.Value;
             switch (p.Name)

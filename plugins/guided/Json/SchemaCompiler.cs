@@ -27,12 +27,15 @@ public sealed partial class SchemaCompiler
     private readonly JsonElement _root;
     private readonly Dictionary<string, SchemaNode> _nodes = new();
     private SchemaNode? _any;
+    private readonly bool _refWithSiblings;
 
     /// <summary>Creates a compiler for the schema document <paramref name="root"/>.</summary>
     public SchemaCompiler(LexemeTable table, JsonElement root)
     {
         _table = table;
         _root = root;
+        var dialect = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("$schema", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "";
+        _refWithSiblings = dialect.Length == 0 || dialect.Contains("2019-09", StringComparison.Ordinal) || dialect.Contains("2020-12", StringComparison.Ordinal);
         CheckDepth(root, 0, "#");
     }
 
