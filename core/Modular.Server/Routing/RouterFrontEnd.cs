@@ -1,0 +1,169 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Modular.Abstractions;
+using Modular.Hosting;
+using Modular.Server.Http;
+
+// The web SDK imports Microsoft.AspNetCore.Routing, which has an IRouter of its own.
+using IRouter = Modular.Abstractions.IRouter;
+
+namespace Modular.Server.Routing;
+
+/// <summary>
+/// The router-only front end (<c>modular route</c>): an OpenAI-compatible HTTP server with no model of its own. It
+/// loads plugins.json, takes the <see cref="IRouter"/> a plugin registered and that plugin's <c>settings.targets</c>
+/// (remote servers), and forwards <c>/v1/chat/completions</c>, <c>/v1/completions</c> and <c>/v1/embeddings</c> to
+/// the target the router picks (see <see cref="RouteForwarder"/> for retries and streaming), answering with
+/// <c>x-modular-routed-to</c>. <c>/v1/models</c> merges the targets' lists, <c>/health</c> is 200 while any target is
+/// up, <c>/metrics</c> has the front end's own counters.
+/// </summary>
+public static class RouterFrontEnd
+{
+    /// <summary>Builds the front end; start it with <c>StartAsync</c>/<c>RunAsync</c>, read its address with <see cref="Addresses"/>.</summary>
+    /// <exception cref="PluginLoadException">plugins.json or a plugin is wrong.</exception>
+    /// <exception cref="InvalidOperationException">No router, several, or router settings without usable targets.</exception>
+    public static WebApplication Build(RouterFrontEndOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttempts, 1);
+
+        // The plugins get their own container: the web host's services are none of their business.
+        var pluginServices = new ServiceCollection();
+        var plugins = PluginHost.Load(options.PluginsJson, pluginServices, options.Configuration ?? new ConfigurationBuilder().Build());
+        var provider = pluginServices.BuildServiceProvider();
+        try
+        {
+            var (router, owner) = FindRouter(plugins, provider);
+            var targets = ForwardTarget.FromSettings(owner.Entry.Settings, plugins.Config.SourcePath, options);
+            var aliases = Aliases(owner.Entry.Settings);
+            var app = CreateApp(options, router, targets, aliases);
+            app.Lifetime.ApplicationStopped.Register(provider.Dispose);
+            return app;
+        }
+        catch
+        {
+            provider.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The addresses a started front end listens on (port 0 resolved).</summary>
+    public static IReadOnlyList<string> Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    private static WebApplication CreateApp(RouterFrontEndOptions options, IRouter router, List<ForwardTarget> targets, List<string> aliases)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = typeof(RouterFrontEnd).Assembly.GetName().Name });
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = null; // the forwarder enforces MaxBodyBytes with an OpenAI-shaped 413
+        });
+        builder.WebHost.UseUrls($"http://{(options.Host.Contains(':', StringComparison.Ordinal) && !options.Host.StartsWith('[') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        builder.Logging.ClearProviders();
+        if (options.ConfigureLogging is not null) options.ConfigureLogging(builder.Logging);
+        else
+        {
+            builder.Logging.AddSimpleConsole(c => { c.SingleLine = true; c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff "; });
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        }
+
+        // One pooled client for every target; connections are recycled so DNS changes of a target are picked up.
+        var http = new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        })
+        { Timeout = Timeout.InfiniteTimeSpan };
+        builder.Services.AddSingleton(http);
+        builder.Services.AddSingleton<IHostedService>(sp => new TargetHealthMonitor(targets, http, options,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Modular.Router.Health")));
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Modular.Router");
+        var metrics = new RouterMetrics(targets);
+        var forwarder = new RouteForwarder(router, targets, http, metrics, options, logger);
+        var models = new RouterModelsEndpoint(targets, aliases, http, options);
+        var apiKey = options.ApiKey is { Length: > 0 } key ? new ApiKeyCheck(key) : null;
+
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                if (apiKey is not null && ApiKeyCheck.Protects(context.Request.Path)) apiKey.Verify(context);
+                await next(context).ConfigureAwait(false);
+            }
+            catch (ApiException e)
+            {
+                await ApiErrors.WriteAsync(context, e).ConfigureAwait(false);
+            }
+            catch (Exception e) when (context.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException)
+            {
+                // the client left
+            }
+        });
+
+        app.MapPost("/v1/chat/completions", c => forwarder.ForwardAsync(c, "/v1/chat/completions"));
+        app.MapPost("/v1/completions", c => forwarder.ForwardAsync(c, "/v1/completions"));
+        app.MapPost("/v1/embeddings", c => forwarder.ForwardAsync(c, "/v1/embeddings"));
+        app.MapGet("/v1/models", models.HandleAsync);
+        app.MapGet("/health", context => Health(context, targets));
+        app.MapGet("/metrics", async context =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.WriteAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+        });
+        app.Lifetime.ApplicationStopped.Register(http.Dispose);
+        logger.LogInformation("router front end: {Count} targets ({Targets}); routed names: {Aliases}", targets.Count,
+            string.Join(", ", targets.Select(t => $"{t.Name}={t.BaseUri}")), string.Join(", ", aliases));
+        return app;
+    }
+
+    private static Task Health(HttpContext context, List<ForwardTarget> targets)
+    {
+        foreach (var t in targets)
+        {
+            if (!t.Available) continue;
+            context.Response.StatusCode = 200;
+            return Task.CompletedTask;
+        }
+        var states = string.Join("; ", targets.Select(t => $"{t.Name}: {t.Describe()}"));
+        throw new ApiException(503, $"no target is up ({states})", code: "no_target_available");
+    }
+
+    private static (IRouter Router, LoadedPlugin Owner) FindRouter(LoadedPlugins plugins, IServiceProvider services)
+    {
+        var routers = services.GetServices<IRouter>().ToList();
+        if (routers.Count == 0)
+            throw new InvalidOperationException($"{plugins.Config.SourcePath}: no plugin registered an IRouter; add the router plugin (artifacts/plugins/router/Modular.Plugins.Router.dll) with its settings");
+        if (routers.Count > 1)
+            throw new InvalidOperationException($"{plugins.Config.SourcePath}: {routers.Count} routers are registered ({string.Join(", ", routers.Select(r => r.GetType().FullName))}); modular route runs exactly one");
+        var context = System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(routers[0].GetType().Assembly);
+        foreach (var p in plugins.Plugins)
+            if (p.LoadContext == context) return (routers[0], p);
+        throw new InvalidOperationException($"{plugins.Config.SourcePath}: the router {routers[0].GetType().FullName} does not come from a loaded plugin");
+    }
+
+    private static List<string> Aliases(JsonElement? settings)
+    {
+        var list = new List<string>();
+        if (settings is { ValueKind: JsonValueKind.Object } s && s.TryGetProperty("aliases", out var a))
+        {
+            if (a.ValueKind == JsonValueKind.String && a.GetString() is { Length: > 0 } one) list.Add(one);
+            else if (a.ValueKind == JsonValueKind.Array)
+                foreach (var x in a.EnumerateArray())
+                    if (x.ValueKind == JsonValueKind.String && x.GetString() is { Length: > 0 } name) list.Add(name);
+        }
+        if (list.Count == 0) list.Add("auto");
+        return list;
+    }
+}
