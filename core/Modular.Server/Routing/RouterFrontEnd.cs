@@ -4,12 +4,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Modular.Abstractions;
-using Modular.Hosting;
 using Modular.Server.Http;
 
 // The web SDK imports Microsoft.AspNetCore.Routing, which has an IRouter of its own.
@@ -28,29 +26,25 @@ namespace Modular.Server.Routing;
 public static class RouterFrontEnd
 {
     /// <summary>Builds the front end; start it with <c>StartAsync</c>/<c>RunAsync</c>, read its address with <see cref="Addresses"/>.</summary>
-    /// <exception cref="PluginLoadException">plugins.json or a plugin is wrong.</exception>
+    /// <exception cref="Modular.Hosting.PluginLoadException">plugins.json or a plugin is wrong.</exception>
     /// <exception cref="InvalidOperationException">No router, several, or router settings without usable targets.</exception>
     public static WebApplication Build(RouterFrontEndOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttempts, 1);
 
-        // The plugins get their own container: the web host's services are none of their business.
-        var pluginServices = new ServiceCollection();
-        var plugins = PluginHost.Load(options.PluginsJson, pluginServices, options.Configuration ?? new ConfigurationBuilder().Build());
-        var provider = pluginServices.BuildServiceProvider();
+        var loaded = LoadedRouter.Load(options.PluginsJson, options.Configuration);
         try
         {
-            var (router, owner) = FindRouter(plugins, provider);
-            var targets = ForwardTarget.FromSettings(owner.Entry.Settings, plugins.Config.SourcePath, options);
-            var aliases = Aliases(owner.Entry.Settings);
-            var app = CreateApp(options, router, targets, aliases);
-            app.Lifetime.ApplicationStopped.Register(provider.Dispose);
+            var settings = loaded.Plugin.Entry.Settings;
+            var targets = ForwardTarget.FromSettings(settings, loaded.Plugins.Config.SourcePath, options);
+            var app = CreateApp(options, loaded.Router, targets, Aliases(settings));
+            app.Lifetime.ApplicationStopped.Register(loaded.Dispose);
             return app;
         }
         catch
         {
-            provider.Dispose();
+            loaded.Dispose();
             throw;
         }
     }
@@ -138,19 +132,6 @@ public static class RouterFrontEnd
         }
         var states = string.Join("; ", targets.Select(t => $"{t.Name}: {t.Describe()}"));
         throw new ApiException(503, $"no target is up ({states})", code: "no_target_available");
-    }
-
-    private static (IRouter Router, LoadedPlugin Owner) FindRouter(LoadedPlugins plugins, IServiceProvider services)
-    {
-        var routers = services.GetServices<IRouter>().ToList();
-        if (routers.Count == 0)
-            throw new InvalidOperationException($"{plugins.Config.SourcePath}: no plugin registered an IRouter; add the router plugin (artifacts/plugins/router/Modular.Plugins.Router.dll) with its settings");
-        if (routers.Count > 1)
-            throw new InvalidOperationException($"{plugins.Config.SourcePath}: {routers.Count} routers are registered ({string.Join(", ", routers.Select(r => r.GetType().FullName))}); modular route runs exactly one");
-        var context = System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(routers[0].GetType().Assembly);
-        foreach (var p in plugins.Plugins)
-            if (p.LoadContext == context) return (routers[0], p);
-        throw new InvalidOperationException($"{plugins.Config.SourcePath}: the router {routers[0].GetType().FullName} does not come from a loaded plugin");
     }
 
     private static List<string> Aliases(JsonElement? settings)
