@@ -48,3 +48,28 @@ public class RefusalTests
         Assert.Contains("quant_method", why);
     }
 }
+
+/// <summary>A refused config stops TransformerModel.Load with the quantizer's message, naming config.json.</summary>
+public sealed class LoadRefusalTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "modular-quant-refuse-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void ThreeBitGptqIsRefusedAtLoad()
+    {
+        Directory.CreateDirectory(_dir);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Modular.Testing.Fixtures.BundledModel, "config.json")))!.AsObject();
+        config["quantization_config"] = new System.Text.Json.Nodes.JsonObject { ["quant_method"] = "gptq", ["bits"] = 3, ["group_size"] = 128 };
+        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
+        using var backend = new Modular.Backends.Cpu.CpuBackend(1);
+        var e = Assert.Throws<Modular.Models.Loading.ModelFileException>(() => Modular.Models.TransformerModel.Load(_dir, backend, QuantPlugin.Find));
+        Assert.Contains("config.json", e.Message);
+        Assert.Contains("bits = 3", e.Message);
+        Assert.Contains("4, 8", e.Message);
+    }
+}
