@@ -25,6 +25,7 @@ public sealed class ModularServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ServerContext _context;
     private readonly IReadOnlyList<ServedModel> _models;
+    private int _started;
 
     private ModularServer(WebApplication app, ServerContext context, IReadOnlyList<ServedModel> models)
     {
@@ -99,15 +100,18 @@ public sealed class ModularServer : IAsyncDisposable
     }
 
     /// <summary>Starts the engines and the listener.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 0) await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Stops gracefully: refuses new requests, drains running ones (bounded by the drain timeout), stops engines.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
 
-    /// <summary>Runs until the process is asked to stop (SIGTERM, Ctrl+C).</summary>
+    /// <summary>Starts (when not yet started) and runs until the process is asked to stop (SIGTERM, Ctrl+C) or the token fires.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        await StartAsync(cancellationToken).ConfigureAwait(false);
         await _app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -69,7 +69,8 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        Http.Dispose();
+        Http?.Dispose();
+        if (Server is null) return;
         await Server.StopAsync();
         await Server.DisposeAsync();
     }

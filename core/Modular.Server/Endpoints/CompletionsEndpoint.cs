@@ -19,7 +19,7 @@ internal sealed class CompletionsEndpoint(ServerContext server)
         record.Model = model.Name;
         if (f.Has("suffix")) throw ApiException.BadField("suffix", "suffix: is not supported");
         bool addSpecial = f.Bool("add_special_tokens") ?? true;
-        var prompts = PromptInputs.Read(f, "prompt", model.Tokenizer, addSpecial, server.Options.Limits.MaxBatchInputs);
+        var prompts = PromptInputs.Read(f, "prompt", model.Tokenizer, addSpecial, server.Options.Limits.MaxBatchInputs, out var texts);
         var gen = SamplingBinder.Bind(f, chat: false, model.Tokenizer.VocabSize, server.Options.Limits, defaultMaxTokens: 16);
         bool echo = f.Bool("echo") ?? false;
         var sampling = gen.Sampling;
@@ -51,7 +51,7 @@ internal sealed class CompletionsEndpoint(ServerContext server)
         try
         {
             var run = new GenerationRun(model, server.Metrics, record);
-            var shape = new Shape(model, id, Outputs.Now(), gen, sampling, echo, prompts);
+            var shape = new Shape(model, id, Outputs.Now(), gen, sampling, echo, prompts, texts);
             if (gen.Stream) await StreamAsync(context, shape, requests, run).ConfigureAwait(false);
             else await RespondAsync(context, shape, requests, run).ConfigureAwait(false);
         }
@@ -61,7 +61,11 @@ internal sealed class CompletionsEndpoint(ServerContext server)
         }
     }
 
-    private sealed record Shape(ServedModel Model, string Id, long Created, GenerationOptions Gen, Abstractions.SamplingParams Sampling, bool Echo, IReadOnlyList<int[]> Prompts);
+    private sealed record Shape(ServedModel Model, string Id, long Created, GenerationOptions Gen, Abstractions.SamplingParams Sampling, bool Echo, IReadOnlyList<int[]> Prompts, IReadOnlyList<string?> Texts)
+    {
+        /// <summary>The prompt as echoed: the text sent, or the decoded ids of a token prompt.</summary>
+        public string EchoText(int p) => Texts[p] ?? Model.Tokenizer.Decode(Prompts[p]);
+    }
 
     private static async Task RespondAsync(HttpContext context, Shape s, EngineRequest[] requests, GenerationRun run)
     {
@@ -97,7 +101,7 @@ internal sealed class CompletionsEndpoint(ServerContext server)
             for (int p = 0; p < finals.Length; p++)
             {
                 var o = finals[p]!;
-                string promptText = s.Echo ? tok.Decode(s.Prompts[p]) : "";
+                string promptText = s.Echo ? s.EchoText(p) : "";
                 foreach (var c in o.Outputs)
                 {
                     w.WriteStartObject();
@@ -154,7 +158,7 @@ internal sealed class CompletionsEndpoint(ServerContext server)
                     bool newLogprobs = s.Sampling.Logprobs is not null && lpCount > st.SentLogprobs;
                     bool finishing = c.Finished && !st.FinishSent;
                     if (!echoNow && !newText && !newLogprobs && !finishing) continue;
-                    string text = (echoNow ? tok.Decode(s.Prompts[p]) : "") + c.Text[st.SentText..];
+                    string text = (echoNow ? s.EchoText(p) : "") + c.Text[st.SentText..];
                     CompletionLogprobs? lp = null;
                     if (s.Sampling.Logprobs is int topN && (newLogprobs || echoNow))
                     {

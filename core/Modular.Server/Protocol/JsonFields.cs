@@ -50,7 +50,7 @@ internal readonly struct JsonFields
     public long? Long(string field, long min = long.MinValue, long max = long.MaxValue)
     {
         if (Get(field) is not { } v) return null;
-        long x = AsLong(v, Name(field));
+        long x = AsLong(v, Name(field), Name(field));
         if (x < min || x > max) throw ApiException.BadField(Name(field), $"{Name(field)}: {x} is out of range (must be {RangeText(min, max)})");
         return x;
     }
@@ -112,7 +112,7 @@ internal readonly struct JsonFields
         int i = 0;
         foreach (var e in array.EnumerateArray())
         {
-            long x = AsLong(e, $"{name}[{i}]");
+            long x = AsLong(e, $"{name}[{i}]", name);
             if (x < min || x > max) throw ApiException.BadField(name, $"{name}[{i}]: {x} is out of range (must be {RangeText(min, max)})");
             list.Add((int)x);
             i++;
@@ -120,14 +120,14 @@ internal readonly struct JsonFields
         return list;
     }
 
-    private static long AsLong(JsonElement v, string name)
+    private static long AsLong(JsonElement v, string name, string param)
     {
         if (v.ValueKind == JsonValueKind.Number)
         {
             if (v.TryGetInt64(out long x)) return x;
             if (v.TryGetDouble(out double d) && double.IsFinite(d) && Math.Floor(d) == d && Math.Abs(d) < 9e15) return (long)d;
         }
-        throw ApiException.BadField(name, $"{name}: expected an integer, got {Kind(v)}");
+        throw ApiException.BadField(param, $"{name}: expected an integer, got {Kind(v)}");
     }
 
     private ApiException Wrong(string field, string expected, JsonElement v) =>

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using Modular.Engine;
+using Modular.Server;
+using Modular.Server.Engine;
+
+namespace Modular.Cli.Commands;
+
+/// <summary><c>modular serve</c>: the OpenAI-compatible HTTP server over one or more models.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var models = new Option<string[]>("--model")
+        {
+            Description = "model to serve as DIR or NAME=DIR (repeatable; the name defaults to the folder name; default: the bundled bard-2m)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "port to listen on (0 picks a free one)", DefaultValueFactory = _ => 8000 };
+        var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1, /tokenize and /detokenize (default: $MODULAR_API_KEY)" };
+        var plugins = CliOptions.Plugins();
+        var backend = CliOptions.Backend();
+        var threads = CliOptions.Threads();
+        var maxModelLen = new Option<int?>("--max-model-len") { Description = "longest prompt + output in tokens (default: the model's max_position_embeddings)" };
+        var maxNumSeqs = new Option<int>("--max-num-seqs") { Description = "most sequences running at once", DefaultValueFactory = _ => 256 };
+        var maxBatched = new Option<int>("--max-num-batched-tokens") { Description = "token budget of one engine step", DefaultValueFactory = _ => 2048 };
+        var kvMemory = new Option<long?>("--kv-cache-memory") { Description = "bytes of KV cache per model (default 512 MiB)" };
+        var maxQueued = new Option<int?>("--max-queued-requests") { Description = "requests allowed to wait beyond those running; more get 429 (default: unbounded)" };
+        var otlp = new Option<string?>("--otlp-endpoint") { Description = "OTLP collector URL for request traces (default: no export)" };
+        var noUi = new Option<bool>("--no-ui") { Description = "do not serve the chat page at /" };
+        var drain = new Option<int>("--drain-timeout") { Description = "seconds shutdown waits for running requests", DefaultValueFactory = _ => 30 };
+        var maxBody = new Option<long>("--max-request-bytes") { Description = "largest request body (413 beyond)", DefaultValueFactory = _ => 8L << 20 };
+
+        var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API")
+        {
+            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, noUi, drain, maxBody,
+        };
+        cmd.SetAction(async (r, ct) =>
+        {
+            var specs = r.GetValue(models) is { Length: > 0 } given ? given : [CliOptions.DefaultModel()];
+            var sources = specs.Select(ModelSource.Parse).ToList();
+            foreach (var s in sources)
+                if (!Directory.Exists(s.Directory))
+                {
+                    Console.Error.WriteLine($"error: --model {s.Name}: folder {s.Directory} does not exist");
+                    return 2;
+                }
+            Uri? otlpUri = null;
+            if (r.GetValue(otlp) is { } o && !Uri.TryCreate(o, UriKind.Absolute, out otlpUri))
+            {
+                Console.Error.WriteLine($"error: --otlp-endpoint: \"{o}\" is not an absolute URL");
+                return 2;
+            }
+            var engine = new EngineOptions
+            {
+                MaxModelLen = r.GetValue(maxModelLen),
+                MaxNumSeqs = r.GetValue(maxNumSeqs),
+                MaxNumBatchedTokens = r.GetValue(maxBatched),
+                KvCacheMemory = r.GetValue(kvMemory) ?? new EngineOptions().KvCacheMemory,
+            };
+            if (engine.Validate() is string bad)
+            {
+                Console.Error.WriteLine($"error: {bad}");
+                return 2;
+            }
+            var options = new ServerOptions
+            {
+                Models = sources,
+                Host = r.GetValue(host)!,
+                Port = r.GetValue(port),
+                ApiKey = r.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("MODULAR_API_KEY"),
+                PluginsJson = r.GetValue(plugins),
+                Backend = r.GetValue(backend),
+                Threads = r.GetValue(threads),
+                Engine = engine,
+                MaxQueuedRequests = r.GetValue(maxQueued),
+                OtlpEndpoint = otlpUri,
+                EnableUi = !r.GetValue(noUi),
+                DrainTimeout = TimeSpan.FromSeconds(Math.Max(0, r.GetValue(drain))),
+                Limits = new Server.Protocol.ServerLimits { MaxBodyBytes = r.GetValue(maxBody) },
+            };
+
+            var runtime = CliOptions.OpenRuntime(options.PluginsJson, options.Backend, options.Threads);
+            try
+            {
+                var loaded = ModelLoader.Load(options.Models, runtime, options.Engine);
+                await using var server = ModularServer.Create(options, loaded);
+                await server.StartAsync(ct);
+                foreach (var m in loaded)
+                    Console.Error.WriteLine($"[modular] serving {m.Name} from {m.Directory} (max_model_len {m.Engine.MaxModelLen}, {m.Engine.KvBlocks().Total} KV blocks)");
+                Console.Error.WriteLine($"[modular] listening on {string.Join(", ", server.Urls)}{(options.ApiKey is null ? "" : " (API key required)")}");
+                await server.RunAsync(ct);
+            }
+            finally
+            {
+                runtime.Dispose();
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}
