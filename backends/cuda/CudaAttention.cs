@@ -7,13 +7,14 @@ namespace Modular.Backends.Cuda;
 /// Paged attention on the GPU. <see cref="Prepare"/> packs the step's metadata (token-to-sequence map, query
 /// starts, sequence lengths, block tables, slot mapping) into one pinned buffer and uploads it with one copy;
 /// <see cref="Forward"/> stores the new K/V at their slots, then runs one kernel for every query row of the mixed
-/// batch. When the batch has too few (row, head) pairs to fill the device and contexts are long (decode), the key
+/// batch: the GQA-shared kernel (one block per KV head) where compiled for the head dim and group size, else the
+/// grouped kernel (head dims 64/128/256), else the simple one-warp-per-key kernel. When the batch has too few (row, head) pairs to fill the device and contexts are long (decode), the key
 /// range is split across blocks and the partial softmaxes are merged by a second kernel (split-K).
 /// </summary>
 internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend
 {
     private const int MaxHeadDim = 256;
-    private const int MaxSplits = 32;
+    private const int MaxSplits = 64;
     private const int MinKeysPerSplit = 128;
 
     private PinnedHostBuffer? _hostMeta;
@@ -103,7 +104,10 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems), "reshape_and_cache_bf16");
 
         int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
-        int splits = ChooseSplits((long)t * p.NumHeads, visible);
+        // GQA-shared kernel: one block per (row, KV head) reads each K/V row once for the whole query-head group.
+        nint gqa = Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, p.NumHeads / p.NumKvHeads) : 0;
+        int blockHeads = gqa != 0 ? p.NumKvHeads : p.NumHeads;
+        int splits = ChooseSplits((long)t * blockHeads, visible);
         int chunk = (visible + splits - 1) / splits;
         ulong partM = 0, partL = 0, partAcc = 0;
         if (splits > 1)
@@ -114,11 +118,11 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             partL = partM + (ulong)mBytes;
             partAcc = partL + (ulong)mBytes;
         }
-        backend.Launch(PickKernel(d), (uint)t, (uint)p.NumHeads, (uint)splits, 128, 0,
+        backend.Launch(gqa != 0 ? gqa : PickKernel(d), (uint)t, (uint)blockHeads, (uint)splits, 128, 0,
             backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.TokenSeq).Ptr(st.QueryStart).Ptr(st.SeqLens)
                 .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads).Int(d)
                 .Float(p.Scale).Int(p.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc),
-            "paged_attention_bf16");
+            gqa != 0 ? "paged_attention_gqa" : "paged_attention");
         if (splits > 1)
             backend.Launch(lib.PagedAttentionCombine, (uint)t, (uint)p.NumHeads, 1, 128, 0,
                 backend.Args().Ptr(partM).Ptr(partL).Ptr(partAcc).Ptr(o.Pointer).Int(p.NumHeads).Int(d).Int(splits),
@@ -126,13 +130,13 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     }
 
     /// <summary>
-    /// The grouped kernel (eight lanes per key, 16-byte loads) for head dims 64/128/256 - the ones real models use -
-    /// unless MODULAR_CUDA_ATTENTION=simple; the one-warp-per-key kernel for any other head dim up to 256.
+    /// The per-query-head kernel: grouped (eight lanes per key, 16-byte loads) for head dims 64/128/256 unless
+    /// MODULAR_CUDA_ATTENTION=simple; the one-warp-per-key kernel for any other head dim up to 256.
     /// </summary>
     private nint PickKernel(int headDim)
     {
         var lib = backend.Library;
-        if (SimpleOnly) return lib.PagedAttention;
+        if (Mode == AttentionMode.Simple) return lib.PagedAttention;
         return headDim switch
         {
             64 => lib.PagedAttentionGrouped64,
@@ -142,15 +146,28 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         };
     }
 
-    private static readonly bool SimpleOnly = Environment.GetEnvironmentVariable("MODULAR_CUDA_ATTENTION") == "simple";
+    /// <summary>Resident attention blocks per SM the split heuristic aims for (MODULAR_CUDA_SPLIT_BLOCKS_PER_SM overrides).</summary>
+    private static readonly int BlocksPerSm =
+        int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_SPLIT_BLOCKS_PER_SM"), out var v) && v > 0 ? v : 8;
+
+    /// <summary>Which attention kernels may run: MODULAR_CUDA_ATTENTION = simple | grouped | auto (default).</summary>
+    private enum AttentionMode { Auto, Grouped, Simple }
+
+    private static readonly AttentionMode Mode = Environment.GetEnvironmentVariable("MODULAR_CUDA_ATTENTION") switch
+    {
+        "simple" => AttentionMode.Simple,
+        "grouped" => AttentionMode.Grouped,
+        _ => AttentionMode.Auto,
+    };
 
     /// <summary>
-    /// Splits the key range when (row, head) blocks alone would leave most multiprocessors idle: aim for about two
-    /// blocks per SM, each split keeping at least <see cref="MinKeysPerSplit"/> keys.
+    /// Splits the key range when (row, head) blocks alone would leave the device short of resident blocks: each
+    /// block walks its keys serially, so a decode step is bound by the longest walk, not by bandwidth, until about
+    /// <see cref="BlocksPerSm"/> blocks per SM are in flight. Each split keeps at least <see cref="MinKeysPerSplit"/> keys.
     /// </summary>
     internal int ChooseSplits(long rowHeads, int visibleKeys)
     {
-        long target = 2L * backend.MultiprocessorCount;
+        long target = (long)BlocksPerSm * backend.MultiprocessorCount;
         if (rowHeads >= target || visibleKeys < 2 * MinKeysPerSplit) return 1;
         long byOccupancy = (target + rowHeads - 1) / rowHeads;
         long byLength = visibleKeys / MinKeysPerSplit;

@@ -184,20 +184,30 @@ __device__ void paged_attention_grouped(const bf16_t* __restrict__ q, const bf16
     const long long rowStride = (long long)hk * HD;
     const long long headOffset = (long long)kvh * HD + gl * EPL;
     // Whole warps iterate together (the shuffles need every lane); a group past the end just skips its update.
+    // K and V of a key are loaded together and the next key's slot is looked up before this one is used, so each
+    // iteration waits on memory once instead of three times (block table, K, V).
+    int j = kBegin + warp * (32 / GRP_LANES) + grp;
+    long long slot = j < kEnd ? (long long)bt[j / blockSize] * blockSize + j % blockSize : 0;
     for (int base = kBegin + warp * (32 / GRP_LANES); base < kEnd; base += GRP_STREAMS)
     {
-        const int j = base + grp;
         const bool valid = j < kEnd;
-        float dot = 0.f;
-        long long slot = 0;
+        uint4 kw[VEC], vw[VEC];
         if (valid)
         {
-            slot = (long long)bt[j / blockSize] * blockSize + j % blockSize;
             const uint4* kp = reinterpret_cast<const uint4*>(kc + slot * rowStride + headOffset);
+            const uint4* vp = reinterpret_cast<const uint4*>(vc + slot * rowStride + headOffset);
+#pragma unroll
+            for (int v = 0; v < VEC; v++) { kw[v] = kp[v]; vw[v] = vp[v]; }
+        }
+        const int jn = j + GRP_STREAMS;
+        const long long slotNext = jn < kEnd ? (long long)bt[jn / blockSize] * blockSize + jn % blockSize : 0;
+        float dot = 0.f;
+        if (valid)
+        {
 #pragma unroll
             for (int v = 0; v < VEC; v++)
             {
-                unpack8(kp[v], tmp);
+                unpack8(kw[v], tmp);
 #pragma unroll
                 for (int e = 0; e < 8; e++) dot += qv[v * 8 + e] * tmp[e];
             }
@@ -211,16 +221,17 @@ __device__ void paged_attention_grouped(const bf16_t* __restrict__ q, const bf16
             const float corr = expf(m - mNew);
             const float p = expf(dot - mNew);
             l = l * corr + p;
-            const uint4* vp = reinterpret_cast<const uint4*>(vc + slot * rowStride + headOffset);
 #pragma unroll
             for (int v = 0; v < VEC; v++)
             {
-                unpack8(vp[v], tmp);
+                unpack8(vw[v], tmp);
 #pragma unroll
                 for (int e = 0; e < 8; e++) acc[v * 8 + e] = acc[v * 8 + e] * corr + p * tmp[e];
             }
             m = mNew;
         }
+        j = jn;
+        slot = slotNext;
     }
 
     __shared__ float sm[GRP_STREAMS], sl[GRP_STREAMS];
@@ -263,3 +274,164 @@ __device__ void paged_attention_grouped(const bf16_t* __restrict__ q, const bf16
 GROUPED_ATTENTION(64)
 GROUPED_ATTENTION(128)
 GROUPED_ATTENTION(256)
+
+// ---- GQA-shared variant: one block per (token, KV head) ----
+// All G query heads of a KV head are handled by the same block, so each K/V row is read from memory once per group
+// instead of once per query head. Sixteen lanes share a key (HD/16 elements each); 8 streams per block.
+// Launched only where G * HD / 16 <= 64 so the per-head q and accumulator registers stay unspilled.
+
+#define GQA_LANES 16
+#define GQA_STREAMS (ATT_WARPS * 32 / GQA_LANES)
+
+template <int N> __device__ __forceinline__ void load_bf16(const bf16_t* p, float* f);
+template <> __device__ __forceinline__ void load_bf16<4>(const bf16_t* p, float* f)
+{
+    const uint2 w = *reinterpret_cast<const uint2*>(p);
+    f[0] = __uint_as_float(w.x << 16); f[1] = __uint_as_float(w.x & 0xffff0000u);
+    f[2] = __uint_as_float(w.y << 16); f[3] = __uint_as_float(w.y & 0xffff0000u);
+}
+template <> __device__ __forceinline__ void load_bf16<8>(const bf16_t* p, float* f)
+{
+    unpack8(*reinterpret_cast<const uint4*>(p), f);
+}
+template <> __device__ __forceinline__ void load_bf16<16>(const bf16_t* p, float* f)
+{
+    unpack8(reinterpret_cast<const uint4*>(p)[0], f);
+    unpack8(reinterpret_cast<const uint4*>(p)[1], f + 8);
+}
+
+template <int HD, int G>
+__device__ void paged_attention_gqa(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
+    const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
+    const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
+    int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
+    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
+{
+    constexpr int EPL = HD / GQA_LANES;
+    const int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int grp = lane / GQA_LANES, gl = lane % GQA_LANES;
+    const int stream = warp * (32 / GQA_LANES) + grp;
+    const int s = tokenSeq[t];
+    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
+    const int pos = seqLens[s] - qLen + (t - q0);
+    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
+    const int kBegin = lo + split * chunk;
+    const int kEnd = min(pos + 1, kBegin + chunk);
+    const int h0 = kvh * G;
+
+    float qv[G][EPL], acc[G][EPL], m[G], l[G], kf[EPL];
+#pragma unroll
+    for (int g = 0; g < G; g++)
+    {
+        load_bf16<EPL>(q + ((long long)t * hq + h0 + g) * HD + gl * EPL, qv[g]);
+#pragma unroll
+        for (int e = 0; e < EPL; e++) { qv[g][e] *= scale; acc[g][e] = 0.f; }
+        m[g] = NEG_INF;
+        l[g] = 0.f;
+    }
+    const int* bt = blockTables + (long long)s * maxBlocks;
+    const long long rowStride = (long long)hk * HD;
+    const long long headOffset = (long long)kvh * HD + gl * EPL;
+    // As in the grouped kernel: K and V loaded together, next slot looked up one iteration ahead.
+    float vf[EPL];
+    int j = kBegin + warp * (32 / GQA_LANES) + grp;
+    long long slot = j < kEnd ? (long long)bt[j / blockSize] * blockSize + j % blockSize : 0;
+    for (int base = kBegin + warp * (32 / GQA_LANES); base < kEnd; base += GQA_STREAMS)
+    {
+        const bool valid = j < kEnd;
+        if (valid)
+        {
+            load_bf16<EPL>(kc + slot * rowStride + headOffset, kf);
+            load_bf16<EPL>(vc + slot * rowStride + headOffset, vf);
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < EPL; e++) { kf[e] = 0.f; vf[e] = 0.f; }
+        }
+        const int jn = j + GQA_STREAMS;
+        const long long slotNext = jn < kEnd ? (long long)bt[jn / blockSize] * blockSize + jn % blockSize : 0;
+        float dot[G];
+#pragma unroll
+        for (int g = 0; g < G; g++)
+        {
+            float d = 0.f;
+#pragma unroll
+            for (int e = 0; e < EPL; e++) d += qv[g][e] * kf[e];
+            d += __shfl_xor_sync(0xffffffffu, d, 8);
+            d += __shfl_xor_sync(0xffffffffu, d, 4);
+            d += __shfl_xor_sync(0xffffffffu, d, 2);
+            d += __shfl_xor_sync(0xffffffffu, d, 1);
+            dot[g] = d;
+        }
+        if (valid)
+        {
+#pragma unroll
+            for (int g = 0; g < G; g++)
+            {
+                const float mNew = fmaxf(m[g], dot[g]);
+                const float corr = expf(m[g] - mNew);
+                const float p = expf(dot[g] - mNew);
+                l[g] = l[g] * corr + p;
+#pragma unroll
+                for (int e = 0; e < EPL; e++) acc[g][e] = acc[g][e] * corr + p * vf[e];
+                m[g] = mNew;
+            }
+        }
+        j = jn;
+        slot = slotNext;
+    }
+
+    __shared__ float sm[GQA_STREAMS][G], sl[GQA_STREAMS][G];
+    __shared__ float sacc[GQA_STREAMS][G][HD];
+#pragma unroll
+    for (int g = 0; g < G; g++)
+    {
+        if (gl == 0) { sm[stream][g] = m[g]; sl[stream][g] = l[g]; }
+#pragma unroll
+        for (int e = 0; e < EPL; e++) sacc[stream][g][gl * EPL + e] = acc[g][e];
+    }
+    __syncthreads();
+
+    for (int idx = threadIdx.x; idx < G * HD; idx += blockDim.x)
+    {
+        const int g = idx / HD, d = idx % HD;
+        float M = NEG_INF;
+        for (int st = 0; st < GQA_STREAMS; st++) M = fmaxf(M, sm[st][g]);
+        float L = 0.f, a = 0.f;
+        for (int st = 0; st < GQA_STREAMS; st++)
+        {
+            if (sm[st][g] == NEG_INF) continue;
+            const float f = expf(sm[st][g] - M);
+            L += sl[st][g] * f;
+            a += sacc[st][g][d] * f;
+        }
+        const long long row = (long long)t * hq + h0 + g;
+        if (splits == 1) out[row * HD + d] = f2bf(L > 0.f ? a / L : 0.f);
+        else
+        {
+            partAcc[(row * splits + split) * HD + d] = a;
+            if (d == 0) { partM[row * splits + split] = M; partL[row * splits + split] = L; }
+        }
+    }
+}
+
+#define GQA_ATTENTION(HD, G)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32) paged_attention_gqa_##HD##_##G(               \
+        const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
+        const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
+        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
+    {                                                                                                            \
+        paged_attention_gqa<HD, G>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, \
+                                   hq, hk, scale, window, splits, chunk, partM, partL, partAcc);                 \
+    }
+
+GQA_ATTENTION(64, 2)
+GQA_ATTENTION(64, 4)
+GQA_ATTENTION(64, 8)
+GQA_ATTENTION(128, 2)
+GQA_ATTENTION(128, 4)
+GQA_ATTENTION(128, 8)
+GQA_ATTENTION(256, 2)
+GQA_ATTENTION(256, 4)

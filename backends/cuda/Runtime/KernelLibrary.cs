@@ -11,7 +11,12 @@ internal sealed class KernelLibrary : IDisposable
 {
     private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu"];
 
+    /// <summary>(head dim, query heads per KV head) pairs compiled as GQA-shared attention kernels.</summary>
+    internal static readonly (int HeadDim, int Group)[] GqaVariants =
+        [(64, 2), (64, 4), (64, 8), (128, 2), (128, 4), (128, 8), (256, 2), (256, 4)];
+
     private readonly CudaModule _module;
+    private readonly Dictionary<(int, int), nint> _gqa = new();
 
     internal KernelLibrary(CudaContext context, string arch)
     {
@@ -41,6 +46,8 @@ internal sealed class KernelLibrary : IDisposable
         PagedAttentionGrouped64 = _module.GetFunction("paged_attention_grouped_64");
         PagedAttentionGrouped128 = _module.GetFunction("paged_attention_grouped_128");
         PagedAttentionGrouped256 = _module.GetFunction("paged_attention_grouped_256");
+        foreach (var (hd, g) in GqaVariants)
+            _gqa[(hd, g)] = _module.GetFunction($"paged_attention_gqa_{hd}_{g}");
     }
 
     /// <summary>True when the cubin came from the on-disk cache.</summary>
@@ -68,6 +75,9 @@ internal sealed class KernelLibrary : IDisposable
     internal nint PagedAttentionGrouped64 { get; }
     internal nint PagedAttentionGrouped128 { get; }
     internal nint PagedAttentionGrouped256 { get; }
+
+    /// <summary>The GQA-shared attention kernel for this head dim and group size, or 0 when none was compiled.</summary>
+    internal nint PagedAttentionGqa(int headDim, int group) => _gqa.TryGetValue((headDim, group), out var f) ? f : 0;
 
     /// <summary>The joined kernel source, as compiled.</summary>
     internal static string LoadSource()
