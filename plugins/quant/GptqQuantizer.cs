@@ -61,12 +61,22 @@ public sealed class GptqQuantizer : IQuantizer
 
         var format = s.Bits == 4 ? QuantizedFormat.Int4 : QuantizedFormat.Int8;
         var data = PackedWeight.NewData(format, n, k);
-        for (int kk = 0; kk < k; kk++)
+        int rowBytes = QuantizedWeight.RowBytesOf(format, k);
+        for (int r = 0; r < k / perWord; r++)
         {
-            int shift = s.Bits * (kk % perWord);
-            long rowAt = (long)(kk / perWord) * n;
+            // One word holds inputs k0..k0+perWord-1 of output j. For Int4 those 8 inputs sit in one 16-input half
+            // of a canonical 32-input block: 8 consecutive bytes, all low or all high nibbles (data starts zeroed).
+            int k0 = r * perWord;
+            long rowAt = (long)r * n;
+            long blockAt = format == QuantizedFormat.Int4 ? k0 / 32 * 16 + k0 % 16 : k0;
+            int nibbleShift = format == QuantizedFormat.Int4 && (k0 & 16) != 0 ? 4 : 0;
             for (int j = 0; j < n; j++)
-                PackedWeight.SetCode(data, format, k, j, kk, (qweight[rowAt + j] >>> shift) & mask);
+            {
+                uint word = (uint)qweight[rowAt + j];
+                long at = (long)j * rowBytes + blockAt;
+                for (int i = 0; i < perWord; i++, word >>= s.Bits)
+                    data[at + i] |= (byte)((word & (uint)mask) << nibbleShift);
+            }
         }
         var scales = new float[(long)n * groups];
         var zeros = qzeros is null ? null : new float[(long)n * groups];
