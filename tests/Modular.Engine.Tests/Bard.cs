@@ -24,6 +24,7 @@ public static class Bard
     });
 
     public static TransformerModel Model => Loaded.Value.Model;
+    public static CpuBackend Backend => Loaded.Value.Backend;
     public static HfTokenizer Tokenizer => Loaded.Value.Tokenizer;
     public static int Vocab => Model.Config.VocabSize;
 
@@ -45,9 +46,12 @@ public static class Bard
     }
 
     /// <summary>Greedy continuation of one prompt computed alone, straight on the model runner (no engine).</summary>
-    public static int[] GreedyReference(int[] prompt, int maxTokens, bool stopAtEos = false)
+    public static int[] GreedyReference(int[] prompt, int maxTokens, bool stopAtEos = false) => GreedyReference(Model, prompt, maxTokens, stopAtEos);
+
+    /// <summary>Greedy continuation of one prompt on <paramref name="model"/>, computed alone without the engine.</summary>
+    public static int[] GreedyReference(TransformerModel model, int[] prompt, int maxTokens, bool stopAtEos = false)
     {
-        using var runner = ModelRunner.Create(Model, (prompt.Length + maxTokens) / 16 + 2, 16);
+        using var runner = ModelRunner.Create(model, (prompt.Length + maxTokens) / 16 + 2, 16);
         var driver = new SequenceDriver(runner);
         var output = new List<int>();
         var logits = driver.Feed(prompt, allLogits: false);
@@ -55,7 +59,7 @@ public static class Bard
         {
             int next = Argmax(logits);
             output.Add(next);
-            if (stopAtEos && Model.Config.EosTokenIds.Contains(next)) break;
+            if (stopAtEos && model.Config.EosTokenIds.Contains(next)) break;
             if (t + 1 < maxTokens) logits = driver.Feed([next], allLogits: false);
         }
         return [.. output];

@@ -107,11 +107,11 @@ public class OfflineTests(ITestOutputHelper output)
     public void ThroughputBenchmark256Prompts()
     {
         Assert.SkipUnless(Environment.GetEnvironmentVariable("MODULAR_BENCH") == "1", "set MODULAR_BENCH=1 to run the 256-prompt benchmark");
-        var prompts = ThroughputBench.CorpusPrompts(Bard.Tokenizer, Path.Combine(AppContext.BaseDirectory, "Data", "shakespeare-excerpt.txt"), 256, 64, seed: 1);
+        var prompts = ThroughputBench.CorpusPrompts(Bard.Tokenizer, Path.Combine(AppContext.BaseDirectory, "Data", "shakespeare-excerpt.txt"), 256, 48, seed: 1);
         using (var llm = Bard.Engine(numBlocks: 4096))
-            output.WriteLine($"continuous: {ThroughputBench.Run(llm, prompts, 64)}");
+            output.WriteLine($"continuous: {ThroughputBench.Run(llm, prompts, 32)}");
         using (var llm = Bard.Engine(numBlocks: 4096, maxSeqs: 1))
-            output.WriteLine($"max_num_seqs=1: {ThroughputBench.Run(llm, prompts, 64)}");
+            output.WriteLine($"max_num_seqs=1: {ThroughputBench.Run(llm, prompts, 32)}");
     }
 
     private sealed class SyncProgress(Action<BatchProgress> report) : IProgress<BatchProgress>

@@ -10,8 +10,12 @@ namespace Modular.Engine;
 /// <param name="OutputTokens">Generated tokens over all requests.</param>
 /// <param name="Seconds">Wall time from the first submission to the last completion.</param>
 /// <param name="Preemptions">Preemptions during the run.</param>
-public sealed record ThroughputResult(int Requests, long PromptTokens, long OutputTokens, double Seconds, long Preemptions)
+/// <param name="CpuSeconds">Processor time the whole process used meanwhile (all threads): on a shared machine,
+/// output tokens per CPU-second are steadier than per wall-second.</param>
+public sealed record ThroughputResult(int Requests, long PromptTokens, long OutputTokens, double Seconds, long Preemptions, double CpuSeconds)
 {
+    /// <summary>Generated tokens per second of processor time.</summary>
+    public double OutputTokensPerCpuSecond => OutputTokens / CpuSeconds;
     /// <summary>Generated tokens per second.</summary>
     public double OutputTokensPerSecond => OutputTokens / Seconds;
     /// <summary>Prompt plus generated tokens per second.</summary>
@@ -22,7 +26,8 @@ public sealed record ThroughputResult(int Requests, long PromptTokens, long Outp
     /// <inheritdoc />
     public override string ToString() =>
         $"{Requests} requests, {PromptTokens} prompt + {OutputTokens} output tokens in {Seconds:F2} s: " +
-        $"{OutputTokensPerSecond:F1} output tok/s, {TotalTokensPerSecond:F1} total tok/s, {RequestsPerSecond:F2} req/s, {Preemptions} preemptions";
+        $"{OutputTokensPerSecond:F1} output tok/s, {TotalTokensPerSecond:F1} total tok/s, {RequestsPerSecond:F2} req/s, {Preemptions} preemptions, " +
+        $"{CpuSeconds:F2} CPU s ({OutputTokensPerCpuSecond:F1} output tok per CPU s)";
 }
 
 /// <summary>
@@ -79,15 +84,19 @@ public static class ThroughputBench
             promptTotal += prompts[i].Length;
         }
         long preemptionsBefore = llm.Engine.Metrics.Snapshot().Preemptions;
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var outputs = llm.Generate(requests);
         double seconds = clock.Elapsed.TotalSeconds;
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
         long generated = 0;
         foreach (var o in outputs)
         {
             if (o.Error is not null) throw new InvalidOperationException($"benchmark request {o.RequestId} failed: {o.Error}");
             generated += o.Usage.CompletionTokens;
         }
-        return new ThroughputResult(prompts.Count, promptTotal, generated, seconds, llm.Engine.Metrics.Snapshot().Preemptions - preemptionsBefore);
+        return new ThroughputResult(prompts.Count, promptTotal, generated, seconds, llm.Engine.Metrics.Snapshot().Preemptions - preemptionsBefore, cpu);
     }
 }
