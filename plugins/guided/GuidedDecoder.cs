@@ -79,7 +79,7 @@ public sealed class GuidedDecoder(GuidedOptions? options = null) : IGuidedDecode
                 }
                 case GuidedKind.Regex:
                 {
-                    int lex = context.Table.Intern("regex:" + text, () => RegexCompiler.Compile(text, search: false), whitespace: false);
+                    int lex = context.Table.Intern("regex:" + text, () => RegexCompiler.Compile(text, search: false, stateLimit: 5000), whitespace: false);
                     configs.Add(new LexemeFrame([lex], null));
                     break;
                 }
