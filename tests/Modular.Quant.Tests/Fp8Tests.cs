@@ -82,6 +82,33 @@ public class Fp8Tests
         TestSupport.KernelMatches(packed, dq, tokens: 3, seed: 2);
     }
 
+    [Fact]
+    public void PerChannelAndBlockScalesFuseWithPerTensor()
+    {
+        const int k = 96;
+        var rng = new Random(12);
+        byte[] Codes(int n) { var c = new byte[n * k]; rng.NextBytes(c); for (int i = 0; i < c.Length; i++) if ((c[i] & 0x7F) == 0x7F) c[i] = 1; return c; }
+        byte[] F32(float[] v) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+        var (ca, cb, cc) = (Codes(40), Codes(24), Codes(20));
+        float[] sa = TestSupport.Random(40, 1, 0.1f), sb = [0.037f], sc = TestSupport.Random(2 * 3, 2, 0.1f);
+        var src = new MemoryWeightSource()
+            .Add("a.weight", DType.F8E4M3, [40, k], ca).Add("a.weight_scale", DType.F32, [40, 1], F32(sa))
+            .Add("b.weight", DType.F8E4M3, [24, k], cb).Add("b.weight_scale", DType.F32, [], F32(sb))
+            .Add("c.weight", DType.F8E4M3, [20, k], cc).Add("c.weight_scale_inv", DType.F32, [2, 3], F32(sc));
+        var config = TestSupport.Json("""{"quant_method":"fp8","activation_scheme":"dynamic","weight_block_size":[16,32]}""");
+        var parts = new[] { Fp8Quantizer.Pack(src, "a", config), Fp8Quantizer.Pack(src, "b", config), Fp8Quantizer.Pack(src, "c", config) };
+        Assert.Equal((1, 24, 16), (parts[0].ScaleBlockRows, parts[1].ScaleBlockRows, parts[2].ScaleBlockRows));
+        var expected = new List<float>();
+        expected.AddRange(NaiveDequant.Fp8(ca, sa, 40, k, 1, k));
+        expected.AddRange(NaiveDequant.Fp8(cb, sb, 24, k, 24, k));
+        expected.AddRange(NaiveDequant.Fp8(cc, sc, 20, k, 16, 32));
+        for (int i = 0; i < 3; i++) TestSupport.KernelMatches(parts[i], expected.GetRange(i == 0 ? 0 : i == 1 ? 40 * k : 64 * k, parts[i].OutFeatures * k).ToArray(), 2, 40 + i);
+        var fused = WeightFusion.Concat(parts);
+        Assert.Equal(84, fused.OutFeatures);
+        TestSupport.SameWeights([.. expected], fused.Dequantize(), k, "fp8 per-channel | per-tensor | block");
+        TestSupport.KernelMatches(fused, [.. expected], tokens: 3, seed: 44);
+    }
+
     private static ScaleGranularity Granularity(PackedWeight p)
     {
         using var backend = new Modular.Backends.Cpu.CpuBackend(1);
