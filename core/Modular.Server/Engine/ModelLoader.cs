@@ -42,9 +42,9 @@ public static class ModelLoader
                 ?? (int)Math.Clamp(options.KvCacheMemory / ModelRunner.KvBytesPerBlock(c, options.BlockSize, runtime.Backend.ActivationDType), 1, int.MaxValue);
             runner = ModelRunner.Create(model, numBlocks, options.BlockSize);
             var core = new EngineCore(runner, tokenizer, options);
-            var loop = new EngineLoop(core, source.Name);
             var embedder = new Embedder(model, core.MaxModelLen);
-            return new ServedModel(source.Name, Path.GetFullPath(source.Directory), tokenizer, loop, embedder, new Owned(runner, model));
+            var engine = new LlmServingEngine(new LLMEngine(core));
+            return new ServedModel(source.Name, Path.GetFullPath(source.Directory), tokenizer, engine, embedder, new Owned(runner, model));
         }
         catch
         {
