@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using Modular.Abstractions;
 using Modular.Hosting;
 using Modular.Server.Routing;
