@@ -10,6 +10,7 @@ using Modular.Server.Endpoints;
 using Modular.Server.Engine;
 using Modular.Server.Http;
 using Modular.Server.Observability;
+using Modular.Server.WebConsole;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
@@ -95,7 +96,7 @@ public sealed class ModularServer : IAsyncDisposable
         app.MapGet("/health", info.HealthAsync);
         app.MapGet("/version", info.VersionAsync);
         app.MapGet("/metrics", info.MetricsAsync);
-        if (options.EnableUi) app.MapGet("/", ChatPage.WriteAsync);
+        if (options.EnableUi) app.MapWebConsole();
         return new ModularServer(app, context, models);
     }
 
@@ -124,14 +125,4 @@ public sealed class ModularServer : IAsyncDisposable
 
     private static string FormatHost(string host) =>
         host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host;
-}
-
-/// <summary>Writes the small chat page served at <c>/</c>.</summary>
-internal static class ChatPage
-{
-    public static async Task WriteAsync(HttpContext context)
-    {
-        context.Response.ContentType = "text/html; charset=utf-8";
-        await context.Response.WriteAsync(Ui.ChatPageHtml.Text, context.RequestAborted).ConfigureAwait(false);
-    }
 }

@@ -34,6 +34,15 @@ public sealed class OperationsTests
         Assert.Equal("bard-2m", server.Models[0].Name); // the folder name
         using var ui = await http.GetAsync("", Ct);
         Assert.Equal(404, (int)ui.StatusCode); // --no-ui
+        Api.AssertOpenAiError(JsonNode.Parse(await ui.Content.ReadAsStringAsync(Ct)), "no ui");
+
+        // A dead engine: /health and generation answer 503.
+        await server.Models[0].Engine.StopAsync(Ct);
+        using var health = await http.GetAsync("health", Ct);
+        Assert.Equal(503, (int)health.StatusCode);
+        using var refused = await http.PostAsync("v1/completions", Api.Json(new { prompt = "KING:", max_tokens = 2 }), Ct);
+        Assert.Equal(503, (int)refused.StatusCode);
+        Api.AssertOpenAiError(JsonNode.Parse(await refused.Content.ReadAsStringAsync(Ct)), "dead engine");
         await server.StopAsync(Ct);
     }
 
@@ -50,7 +59,8 @@ public sealed class OperationsTests
         await using var _ = server;
         using var http = ServerFixture.NewClient(uri, null);
         using var page = await http.GetAsync("", Ct);
-        Assert.Contains("/v1/chat/completions", await page.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(200, (int)page.StatusCode); // the web console
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
 
         var body = new { model = "bard", prompt = "ROMEO:", max_tokens = 300, ignore_eos = true, stream = true };
         using var r = await http.SendAsync(Api.StreamRequest("v1/completions", body), HttpCompletionOption.ResponseHeadersRead, Ct);
