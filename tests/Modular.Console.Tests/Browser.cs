@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.Playwright;
-using Modular.Server.WebConsole;
 using Modular.Testing;
 
 namespace Modular.Console.Tests;
@@ -15,13 +14,14 @@ public sealed class Browser : IAsyncDisposable
     public static string ExecutablePath =>
         Environment.GetEnvironmentVariable("MODULAR_CHROMIUM") is { Length: > 0 } p ? p : "/usr/bin/chromium";
 
-    private readonly IPlaywright _playwright;
-    private readonly IBrowser _browser;
+    // One Chromium process for the whole run (launching costs seconds on a small machine); each test gets its own
+    // context, which is as isolated as a fresh profile: own cookies, sessionStorage and cache.
+    private static readonly SemaphoreSlim s_launchGate = new(1, 1);
+    private static IPlaywright? s_playwright;
+    private static IBrowser? s_browser;
 
-    private Browser(IPlaywright playwright, IBrowser browser, IBrowserContext context, IPage page)
+    private Browser(IBrowserContext context, IPage page)
     {
-        _playwright = playwright;
-        _browser = browser;
         Context = context;
         Page = page;
     }
@@ -32,23 +32,12 @@ public sealed class Browser : IAsyncDisposable
     /// <summary>Uncaught page errors and console errors, for a check at the end of a test.</summary>
     public List<string> Errors { get; } = [];
 
-    /// <summary>
-    /// Opens a fresh browser context (own sessionStorage) on the console at <paramref name="baseUri"/>. When the
-    /// server does not yet route <c>/</c> to the console, the console's embedded files are answered by Playwright
-    /// routing instead, while every API call still goes to the real server.
-    /// </summary>
+    /// <summary>Opens a fresh browser context (own sessionStorage) whose relative URLs resolve against <paramref name="baseUri"/>.</summary>
     public static async Task<Browser> OpenAsync(Uri baseUri)
     {
         Assert.SkipWhen(!File.Exists(ExecutablePath),
             $"Chromium not found at {ExecutablePath} (install Debian's 'chromium' package or set MODULAR_CHROMIUM); the web console browser tests need it");
-        var playwright = await Playwright.CreateAsync();
-        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ExecutablePath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            Timeout = 30_000,
-        });
+        var browser = await LaunchedAsync();
         var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = baseUri.ToString(),
@@ -56,9 +45,8 @@ public sealed class Browser : IAsyncDisposable
             ColorScheme = ColorScheme.Light,
         });
         context.SetDefaultTimeout(20_000);
-        if (!await ServerRoutesConsoleAsync(baseUri)) await RouteConsoleFilesAsync(context, baseUri);
         var page = await context.NewPageAsync();
-        var session = new Browser(playwright, browser, context, page);
+        var session = new Browser(context, page);
         page.PageError += (_, message) => session.Errors.Add("page error: " + message);
         page.Console += (_, m) =>
         {
@@ -66,29 +54,6 @@ public sealed class Browser : IAsyncDisposable
             if (m.Type == "error" && !m.Text.Contains("Failed to load resource", StringComparison.Ordinal)) session.Errors.Add("console: " + m.Text);
         };
         return session;
-    }
-
-    /// <summary>True when GET / on the server answers the console page (the server calls MapWebConsole).</summary>
-    public static async Task<bool> ServerRoutesConsoleAsync(Uri baseUri)
-    {
-        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(10) };
-        using var r = await http.GetAsync("/");
-        if (!r.IsSuccessStatusCode) return false;
-        string html = await r.Content.ReadAsStringAsync();
-        return html.Contains("content=\"modular-console\"", StringComparison.Ordinal);
-    }
-
-    private static async Task RouteConsoleFilesAsync(IBrowserContext context, Uri baseUri)
-    {
-        TestContext.Current.SendDiagnosticMessage("the server does not map the web console at / yet; serving its embedded files through Playwright routing");
-        string root = baseUri.GetLeftPart(UriPartial.Authority);
-        async Task Serve(IRoute route, string name)
-        {
-            Assert.True(ConsoleAssets.TryGet(name, out var asset), $"no embedded console file {name}");
-            await route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = asset.ContentType, BodyBytes = asset.Content.ToArray() });
-        }
-        await context.RouteAsync(root + "/", route => Serve(route, ConsoleAssets.IndexName));
-        await context.RouteAsync(root + "/console/*", route => Serve(route, route.Request.Url[(root.Length + "/console/".Length)..]));
     }
 
     /// <summary>Saves a full-page screenshot under TestResults/screenshots, attaches it to the test, and returns it.</summary>
@@ -118,10 +83,37 @@ public sealed class Browser : IAsyncDisposable
         Assert.Fail(sb.ToString());
     }
 
-    public async ValueTask DisposeAsync()
+    private static async Task<IBrowser> LaunchedAsync()
     {
-        await Context.CloseAsync();
-        await _browser.CloseAsync();
-        _playwright.Dispose();
+        await s_launchGate.WaitAsync();
+        try
+        {
+            if (s_browser is { IsConnected: true }) return s_browser;
+            s_playwright ??= await Playwright.CreateAsync();
+            s_browser = await s_playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = ExecutablePath,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                Timeout = 30_000,
+            });
+            return s_browser;
+        }
+        finally
+        {
+            s_launchGate.Release();
+        }
     }
+
+    /// <summary>Closes the shared Chromium (called once, when the assembly's fixture is torn down).</summary>
+    public static async Task ShutdownAsync()
+    {
+        if (s_browser is not null) await s_browser.CloseAsync();
+        s_playwright?.Dispose();
+        s_browser = null;
+        s_playwright = null;
+    }
+
+    /// <summary>Closes this test's context (its pages and storage).</summary>
+    public async ValueTask DisposeAsync() => await Context.CloseAsync();
 }

@@ -7,7 +7,7 @@ using Modular.Testing;
 
 [assembly: AssemblyFixture(typeof(Modular.Console.Tests.ConsoleServers))]
 // One Chromium at a time: the machine is small, and the dashboard assertions read server-wide counters.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+[assembly: Xunit.v3.Parallelization(Mode = Xunit.Sdk.ParallelMode.None)]
 
 namespace Modular.Console.Tests;
 
@@ -21,6 +21,9 @@ public sealed class ConsoleServers : IAsyncLifetime
     public const string ModelName = "bard-2m";
 
     private PluginRuntime? _runtime;
+
+    /// <summary>The plugin runtime (CPU backend) the servers were loaded with; tests may load more models from it.</summary>
+    public PluginRuntime Runtime => _runtime!;
 
     public ModularServer Open { get; private set; } = null!;
     public Uri OpenUri { get; private set; } = null!;
@@ -60,5 +63,6 @@ public sealed class ConsoleServers : IAsyncLifetime
             await s.DisposeAsync();
         }
         _runtime?.Dispose();
+        await Browser.ShutdownAsync();
     }
 }

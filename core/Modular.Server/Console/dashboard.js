@@ -8,6 +8,7 @@ const $ = id => document.getElementById(id);
 const PREFIX = 'modular:';
 const POLL_MS = 1000;
 const WINDOW_MS = 120_000;
+const MIN_WINDOW_MS = 30_000;
 
 /** Time series kept for the charts, oldest first: {t, running, waiting, kv, prefix, tps}. */
 const points = [];
@@ -103,7 +104,9 @@ function latencyRow(id, h) {
 function drawCharts() {
   if (!points.length) return;
   const now = points[points.length - 1].t;
-  const opts = { now, windowMs: WINDOW_MS };
+  // The time axis grows with the history (30 s to 2 min), so a freshly opened dashboard is not a sliver at the right.
+  const windowMs = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, Math.ceil((now - points[0].t) / 10_000) * 10_000));
+  const opts = { now, windowMs };
   const series = (key, label, cls) => ({ label, cls, points: points.map(p => ({ t: p.t, v: p[key] })) });
   drawLineChart($('chart-requests'), [series('running', 'running', 's1'), series('waiting', 'waiting', 's2')], { ...opts, format: v => String(v) });
   drawLineChart($('chart-kv'), [series('kv', 'KV usage', 's1')], { ...opts, max: 1, format: fmtPercent });
