@@ -21,8 +21,12 @@ public sealed class LoadTests(ServerFixture server)
         using var http = new HttpClient(handler) { BaseAddress = server.BaseUri, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", ServerFixture.ApiKey);
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var tasks = Enumerable.Range(0, clients).Select(i => Task.Run(() => Client(http, i, disconnect: i % 5 == 0, deadline.Token))).ToArray();
         var results = await Task.WhenAll(tasks);
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{clients} streaming clients ({results.Count(r => r.Disconnected)} hung up) done in {clock.Elapsed.TotalSeconds:F2} s; " +
+            $"{results.Where(r => !r.Disconnected).Sum(r => r.Usage)} tokens streamed to the others");
 
         Assert.All(results.Where(r => !r.Disconnected), r =>
         {
