@@ -3,6 +3,7 @@ using Modular.Cli.Commands;
 
 var root = new RootCommand("modular: LLM inference and serving engine")
 {
+    ServeCommand.Create(),
     GenerateCommand.Create(),
     VerifyGoldenCommand.Create(),
     VerifyTokenizerCommand.Create(),

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Modular.Abstractions;
 using Modular.Models.Loading;
 
@@ -36,15 +37,25 @@ public sealed class TransformerModel : IDisposable
 
     /// <summary>
     /// Loads a checkpoint directory onto <paramref name="backend"/>. <paramref name="quantizers"/> resolves a
-    /// <c>quant_method</c> to the plugin that reads it (null when no quant plugin is loaded).
+    /// <c>quant_method</c> to the plugin that reads it (null when no quant plugin is loaded). With
+    /// <paramref name="quantization"/> set, a float checkpoint is quantized at load (vLLM's <c>--quantization fp8</c>):
+    /// the quantizer is resolved as "method-online"; it is ignored for checkpoints that are already quantized.
     /// </summary>
     public static TransformerModel Load(string dir, IBackend backend, Func<string, IQuantizer?>? quantizers = null,
-        IProgress<LoadProgress>? progress = null, int? maxPositions = null)
+        IProgress<LoadProgress>? progress = null, int? maxPositions = null, string? quantization = null)
     {
         var config = ModelConfig.Load(dir);
         IQuantizer? quantizer = null;
+        JsonElement quantConfig = default;
+        if (config.QuantizationConfig is null && quantization is not null)
+        {
+            quantizer = quantizers?.Invoke(quantization + "-online")
+                ?? throw new ModelFileException(dir, $"--quantization {quantization}: no loaded plugin quantizes at load with '{quantization}' (the quant plugin offers fp8)");
+            quantConfig = JsonDocument.Parse($"{{\"quant_method\":\"{quantization}\"}}").RootElement.Clone();
+        }
         if (config.QuantizationConfig is { } qc)
         {
+            quantConfig = qc;
             var method = qc.TryGetProperty("quant_method", out var m) ? m.GetString() ?? "" : "";
             quantizer = quantizers?.Invoke(method)
                 ?? throw new ModelFileException(Path.Combine(dir, "config.json"),
@@ -52,7 +63,7 @@ public sealed class TransformerModel : IDisposable
             if (quantizer.Check(qc) is string why) throw new ModelFileException(Path.Combine(dir, "config.json"), why);
         }
         using var ck = Checkpoint.Open(dir);
-        return Load(config, ck, name => ck.Contains(name) ? ck.File(name).Path : dir, dir, backend, quantizer, progress, maxPositions);
+        return Load(config, ck, name => ck.Contains(name) ? ck.File(name).Path : dir, dir, backend, quantizer, progress, maxPositions, quantConfig);
     }
 
     /// <summary>
@@ -60,10 +71,11 @@ public sealed class TransformerModel : IDisposable
     /// <paramref name="origin"/> names where a tensor comes from, for error messages.
     /// </summary>
     public static TransformerModel Load(ModelConfig config, IWeightSource ck, Func<string, string> origin, string name,
-        IBackend backend, IQuantizer? quantizer, IProgress<LoadProgress>? progress = null, int? maxPositions = null)
+        IBackend backend, IQuantizer? quantizer, IProgress<LoadProgress>? progress = null, int? maxPositions = null,
+        JsonElement quantConfig = default)
     {
         var dir = name;
-        var loader = new WeightLoader(ck, origin, backend, config, quantizer);
+        var loader = new WeightLoader(ck, origin, backend, config, quantizer, quantConfig);
         var layers = new List<LayerWeights>();
         Tensor? embedding = null, norm = null, cosSin = null;
         ILinear? head = null;

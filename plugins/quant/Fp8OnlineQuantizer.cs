@@ -6,8 +6,9 @@ namespace Modular.Plugins.Quant;
 /// <summary>
 /// Quantizes a bf16/f16/f32 checkpoint's linear layers to FP8 e4m3 while loading (the CLI's
 /// <c>--quantization fp8</c>): one scale per output row, absmax / 448, codes rounded to nearest even. Weights that
-/// are already FP8 are read as <see cref="Fp8Quantizer"/> reads them. Not registered as an <see cref="IQuantizer"/>
-/// for a <c>quant_method</c> (that is <see cref="Fp8Quantizer"/>'s); callers pick it explicitly.
+/// are already FP8 are read as <see cref="Fp8Quantizer"/> reads them. Registered under the method name
+/// <c>fp8-online</c>, which no checkpoint's <c>quant_method</c> uses, so the loader picks it only when asked to
+/// quantize at load.
 /// </summary>
 public sealed class Fp8OnlineQuantizer : IQuantizer
 {
@@ -15,7 +16,7 @@ public sealed class Fp8OnlineQuantizer : IQuantizer
     public static JsonElement Config { get; } = JsonDocument.Parse("""{"quant_method":"fp8","activation_scheme":"dynamic"}""").RootElement.Clone();
 
     /// <inheritdoc />
-    public string Method => Fp8Quantizer.Name;
+    public string Method => "fp8-online";
 
     /// <inheritdoc />
     public string? Check(JsonElement quantizationConfig) => QuantConfig.Check(() => Fp8Quantizer.ReadBlock(quantizationConfig));

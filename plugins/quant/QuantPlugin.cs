@@ -29,7 +29,7 @@ public sealed class QuantPlugin : IPlugin
         services.AddSingleton<IQuantizer, GptqQuantizer>();
         services.AddSingleton<IQuantizer, AwqQuantizer>();
         services.AddSingleton<IQuantizer, Fp8Quantizer>();
-        services.AddSingleton<Fp8OnlineQuantizer>();
+        services.AddSingleton<IQuantizer, Fp8OnlineQuantizer>();
     }
 
     /// <summary>The quantizer for a <c>quant_method</c>, or null when this plugin does not read it.</summary>

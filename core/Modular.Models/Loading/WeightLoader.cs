@@ -7,9 +7,8 @@ namespace Modular.Models.Loading;
 /// Moves checkpoint tensors onto a backend: checks each shape against the config, converts to the backend's
 /// weight dtype, and builds fused tensors (gate|up, experts) by uploading the parts into row slices.
 /// </summary>
-internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string> origin, IBackend backend, ModelConfig config, IQuantizer? quantizer)
+internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string> origin, IBackend backend, ModelConfig config, IQuantizer? quantizer, JsonElement quantConfig)
 {
-    private readonly JsonElement _quantConfig = config.QuantizationConfig ?? default;
 
     public long BytesLoaded { get; private set; }
 
@@ -70,8 +69,8 @@ internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string
             for (int i = 0; i < parts.Length; i++) parts[i] = prefixes[i] + ".bias";
             b = LoadConcat1D(parts, outFeatures);
         }
-        if (quantizer is not null && !checkpoint.Contains(prefixes[0] + ".weight"))
-            return quantizer.Load(checkpoint, prefixes, _quantConfig, backend, b);
+        if (quantizer is not null && IsQuantized(prefixes[0]))
+            return quantizer.Load(checkpoint, prefixes, quantConfig, backend, b);
         if (prefixes.Count == 1) return new DenseLinear(Load(prefixes[0] + ".weight", outFeatures[0], inFeatures), b);
         var info = checkpoint.Info(prefixes[0] + ".weight");
         var w = backend.Allocate(backend.WeightDType(info.DType), total, inFeatures);
@@ -83,6 +82,18 @@ internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string
             row += outFeatures[i];
         }
         return new DenseLinear(w, b);
+    }
+
+    /// <summary>
+    /// A layer goes to the quantizer when its weight is stored in a quantized form (GPTQ/AWQ keep no plain
+    /// <c>.weight</c>; FP8 keeps one in F8_E4M3), or always when quantizing at load (the quantizer then decides,
+    /// e.g. keeping the LM head dense).
+    /// </summary>
+    private bool IsQuantized(string prefix)
+    {
+        if (config.QuantizationConfig is null) return true; // online quantization: no quantization_config in the checkpoint
+        var name = prefix + ".weight";
+        return !checkpoint.Contains(name) || checkpoint.Info(name).DType == DType.F8E4M3;
     }
 
     private Tensor LoadConcat1D(string[] names, int[] sizes)

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Modular.Abstractions;
 
 [assembly: AssemblyFixture(typeof(Modular.Conformance.BackendFixture))]
@@ -8,29 +7,31 @@ using Modular.Abstractions;
 namespace Modular.Conformance;
 
 /// <summary>
-/// The backend under test, chosen by name through MODULAR_BACKEND (default "cpu") and created through its plugin's
-/// <see cref="IBackendProvider"/>; plus the CPU backend as a second reference when the target is another backend.
-/// When the target cannot run here (no device), every test that needs it skips with the plugin's probe detail.
+/// The backend under test, loaded the way production loads it: through the plugin host from plugins.json
+/// (MODULAR_PLUGINS, default: the repository's plugins.json), chosen by name through MODULAR_BACKEND (default "cpu"),
+/// with backend settings from MODULAR_BACKEND_SETTINGS ("key=value;key=value"). The CPU backend, the reference, is
+/// created directly. When the target cannot run here (no device), every test that needs it skips with the reason.
 /// </summary>
 public sealed class BackendFixture : IDisposable
 {
-    /// <summary>Backend assemblies known to the suite (project references until the plugin host loads them).</summary>
-    private static readonly string[] BackendAssemblies = ["Modular.Backends.Cpu", "Modular.Backends.Cuda"];
-
     private readonly Lazy<(IBackend? Backend, string? Why)> _target;
     private readonly Lazy<IBackend?> _cpu;
+    private Hosting.PluginRuntime? _runtime;
 
     /// <summary>Reads MODULAR_BACKEND; creation is deferred to the first test that needs a backend.</summary>
     public BackendFixture()
     {
         var env = Environment.GetEnvironmentVariable("MODULAR_BACKEND");
         Name = string.IsNullOrWhiteSpace(env) ? "cpu" : env.Trim();
-        _target = new Lazy<(IBackend?, string?)>(() => Open(Name));
-        _cpu = new Lazy<IBackend?>(() => Name == "cpu" ? null : Open("cpu").Backend);
+        _target = new Lazy<(IBackend?, string?)>(Open);
+        _cpu = new Lazy<IBackend?>(() => Name == "cpu" ? null : new Backends.Cpu.CpuBackend());
     }
 
     /// <summary>Name of the backend under test.</summary>
     public string Name { get; }
+
+    /// <summary>The device the target runs on, or why it is unavailable (for reports).</summary>
+    public string Describe() => _target.Value.Backend is { } b ? $"{b.Name}: {b.Info.Name} ({b.Info.Driver})" : $"{Name}: unavailable ({_target.Value.Why})";
 
     /// <summary>The backend under test; skips the calling test when it cannot be created here.</summary>
     public IBackend Backend
@@ -43,51 +44,48 @@ public sealed class BackendFixture : IDisposable
         }
     }
 
-    /// <summary>The CPU backend for cross-checks, or null when the target is the CPU or it cannot be created.</summary>
+    /// <summary>The CPU backend for cross-checks, or null when the target is the CPU.</summary>
     public IBackend? Cpu => _cpu.Value;
 
-    /// <summary>Finds a provider by name in the known backend assemblies; probes its plugin first.</summary>
-    internal static (IBackend? Backend, string? Why) Open(string name)
+    private (IBackend?, string?) Open()
     {
-        foreach (var asmName in BackendAssemblies)
+        // The cuda backend is compiled into the suite for its backend-specific tests (graph capture), which need its
+        // concrete type; every other backend - a vendor's included - comes through plugins.json like production.
+        if (Name == "cuda") return OpenCompiledIn(Name);
+        string plugins;
+        try { plugins = Environment.GetEnvironmentVariable("MODULAR_PLUGINS") is { Length: > 0 } p ? p : Hosting.PluginRuntime.DefaultPluginsJson(); }
+        catch (Hosting.PluginLoadException e) { return (null, e.Message); }
+        var settings = new Dictionary<string, string>();
+        foreach (var kv in (Environment.GetEnvironmentVariable("MODULAR_BACKEND_SETTINGS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            Assembly asm;
-            try { asm = Assembly.Load(asmName); }
-            catch (Exception e) when (e is FileNotFoundException or BadImageFormatException) { continue; }
-            Type[] types;
-            try { types = asm.GetTypes(); }
-            catch (ReflectionTypeLoadException e) { types = e.Types.Where(t => t is not null).ToArray()!; }
-            IPlugin? plugin = null;
-            IBackendProvider? provider = null;
-            foreach (var t in types)
-            {
-                if (t.IsAbstract || t.GetConstructor(Type.EmptyTypes) is null) continue;
-                if (typeof(IPlugin).IsAssignableFrom(t)) plugin ??= (IPlugin)Activator.CreateInstance(t)!;
-                if (typeof(IBackendProvider).IsAssignableFrom(t))
-                {
-                    var p = (IBackendProvider)Activator.CreateInstance(t)!;
-                    if (p.Name == name) provider = p;
-                }
-            }
-            if (provider is null) continue;
-            if (plugin is not null && plugin.Name == name && plugin.Probe() <= 0)
-                return (null, $"probe of plugin '{name}' returned 0: {plugin.ProbeDetail}");
-            try
-            {
-                return (provider.Create(new BackendOptions()), null);
-            }
-            catch (Exception e)
-            {
-                return (null, $"{provider.GetType().Name}.Create failed: {e.Message}");
-            }
+            var i = kv.IndexOf('=');
+            if (i > 0) settings[kv[..i].Trim()] = kv[(i + 1)..].Trim();
         }
-        return (null, $"no IBackendProvider named '{name}' in {string.Join(", ", BackendAssemblies)}");
+        try
+        {
+            _runtime = Hosting.PluginRuntime.Open(plugins, Name, new BackendOptions(Settings: settings));
+        }
+        catch (Hosting.PluginLoadException e)
+        {
+            return (null, e.Message);
+        }
+        var probe = _runtime.Selection.Choice.Probes;
+        if (probe.Count > 0 && probe[0].Score <= 0) return (null, $"probe of plugin '{Name}' returned 0: {probe[0].Detail}");
+        return (_runtime.Backend, null);
+    }
+
+    private static (IBackend?, string?) OpenCompiledIn(string name)
+    {
+        IPlugin plugin = new Backends.Cuda.CudaPlugin();
+        if (plugin.Probe() <= 0) return (null, $"probe of plugin '{name}' returned 0: {plugin.ProbeDetail}");
+        try { return (new Backends.Cuda.CudaBackendProvider().Create(new BackendOptions()), null); }
+        catch (Exception e) { return (null, $"CudaBackendProvider.Create failed: {e.Message}"); }
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        if (_target.IsValueCreated) _target.Value.Backend?.Dispose();
+        _runtime?.Dispose();
         if (_cpu.IsValueCreated) _cpu.Value?.Dispose();
     }
 }
