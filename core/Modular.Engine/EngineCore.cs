@@ -177,6 +177,8 @@ public sealed partial class EngineCore
         }
         state.FinishTicks = Stopwatch.GetTimestamp();
         Emit(state);
+        // An abort can come while the engine is idle, with no step to refresh the gauges after it.
+        UpdateGauges();
     }
 
     /// <summary>Runs one step; returns the number of tokens computed (0 when there was nothing to do).</summary>
