@@ -90,14 +90,14 @@ internal sealed class RocmAttention : IAttentionBackend, IDisposable
         int rowLen = hk * d;
         long slots = (long)kv.Spec.NumBlocks * kv.Spec.BlockSize;
         var kPool = kv.K(layer); var vPool = kv.V(layer);
-        _store.Value(_b.Stream, RocmKernels.Stride(ks.Length), ks.F32, vs.F32, _state.Slots!.I32, kPool.F32, vPool.F32, rowLen, slots);
+        _store.Value(_b.Stream, _b.Stride(ks.Length), ks.F32, vs.F32, _state.Slots!.I32, kPool.F32, vPool.F32, rowLen, slots);
         var shape = new AttentionShape
         {
             Tokens = t, NumHeads = hq, NumKvHeads = hk, HeadDim = d, BlockSize = kv.Spec.BlockSize,
             MaxBlocksPerSeq = m.MaxBlocksPerSeq, Window = p.SlidingWindow, Scale = p.Scale,
         };
         int groups = (int)Math.Min((long)t * hq, 65535);
-        _attend.Value(_b.Stream, new KernelConfig(new Index1D(groups), new Index1D(AttentionKernels.KeyTile)),
+        _attend.Value(_b.Stream, new KernelConfig(new Index1D(groups), new Index1D(_b.GroupSize(AttentionKernels.MaxKeyTile))),
             qs.F32, kPool.F32, vPool.F32, _state.TokenSeq!.I32, _state.TokenPos!.I32, _state.Tables!.I32, o.F32, shape);
     }
 

@@ -31,6 +31,10 @@ public sealed class RocmBackend : IBackend
             Stream = Accelerator.DefaultStream;
             Loader = new KernelLoader(Accelerator, choice.RewriteGenericPointers);
             _dummy = Accelerator.Allocate1D<byte>(16);
+            MaxGroup = 1;
+            while (MaxGroup * 2 <= Math.Min(256, Accelerator.MaxNumThreadsPerGroup)) MaxGroup *= 2;
+            GemmTile = 1;
+            while (GemmTile < 16 && (GemmTile * 2) * (GemmTile * 2) <= MaxGroup) GemmTile *= 2;
             long mem = Accelerator.MemorySize;
             Info = new DeviceInfo(choice.Describe(), $"ILGPU {typeof(Context).Assembly.GetName().Version} / {Accelerator.AcceleratorType}", mem, mem);
             Kernels = new RocmKernels(this);
@@ -45,6 +49,22 @@ public sealed class RocmBackend : IBackend
     }
 
     internal Accelerator Accelerator { get; }
+
+    /// <summary>Largest power-of-two group the device runs, capped at 256 (what the shared-memory tiles hold).</summary>
+    internal int MaxGroup { get; }
+
+    /// <summary>Edge of the GEMM's square tiles: the largest power of two whose square fits a group, at most 16.</summary>
+    internal int GemmTile { get; }
+
+    /// <summary>A group size of at most <paramref name="wanted"/> (a power of two) that the device runs.</summary>
+    internal int GroupSize(int wanted) => Math.Min(wanted, MaxGroup);
+
+    /// <summary>A 1-D grid-stride launch covering <paramref name="work"/> items.</summary>
+    internal KernelConfig Stride(long work)
+    {
+        int threads = MaxGroup;
+        return new KernelConfig(new Index1D((int)Math.Clamp((work + threads - 1) / threads, 1, 4096)), new Index1D(threads));
+    }
     internal AcceleratorStream Stream { get; }
     internal KernelLoader Loader { get; }
 

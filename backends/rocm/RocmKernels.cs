@@ -13,9 +13,7 @@ namespace Modular.Backends.Rocm;
 /// </summary>
 internal sealed class RocmKernels : IKernels, IDisposable
 {
-    /// <summary>Threads per group of the grid-stride kernels.</summary>
-    private const int Threads = 256;
-    /// <summary>Most groups a grid-stride launch uses; more work loops inside the kernel.</summary>
+    /// <summary>Most groups a launch uses; more work loops inside the kernel.</summary>
     private const int MaxGroups = 4096;
 
     private readonly RocmBackend _b;
@@ -50,8 +48,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
     private static RocmTensor T(Tensor t) => RocmBackend.Own(t);
 
     /// <summary>A 1-D grid-stride launch covering <paramref name="work"/> items.</summary>
-    internal static KernelConfig Stride(long work) =>
-        new(new Index1D((int)Math.Clamp((work + Threads - 1) / Threads, 1, MaxGroups)), new Index1D(Threads));
+    private KernelConfig Stride(long work) => _b.Stride(work);
 
     /// <summary>One group per row, up to <see cref="MaxGroups"/> (kernels loop over the rest).</summary>
     private static KernelConfig PerRow(int rows, int threads) =>
@@ -88,7 +85,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
         if (xs.Length == 0) return;
         var w = _b.Float(weight);
         var res = residual is null ? xs.F32 : T(residual).F32;
-        _rmsNorm.Value(_b.Stream, PerRow(xs.Rows, NormKernels.GroupSize), xs.F32, res, residual is null ? 0 : 1,
+        _rmsNorm.Value(_b.Stream, PerRow(xs.Rows, _b.GroupSize(NormKernels.MaxGroupSize)), xs.F32, res, residual is null ? 0 : 1,
             w.F32, w.U16, w.Kind, o.F32, xs.Rows, width, eps, offset);
     }
 
@@ -102,7 +99,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
         if (o.Length == 0) return;
         var w = _b.Float(weight);
         var bb = bias is null ? _b.NoFloat : _b.Float(bias);
-        const int tile = GemmKernels.Tile;
+        int tile = _b.GemmTile;
         var config = new KernelConfig(new Index2D((n + tile - 1) / tile, (rows + tile - 1) / tile), new Index2D(tile, tile));
         _linear.Value(_b.Stream, config, xs.F32, w.F32, w.U16, w.Kind, bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1,
             o.F32, rows, n, k);
@@ -117,7 +114,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
             throw new ArgumentException($"Rope shapes: q {q}, k {k}, positions {positions}, headDim {headDim}");
         if (qs.Rows == 0) return;
         int qHeads = (int)(qs.RowLength / headDim), kHeads = (int)(ks.RowLength / headDim);
-        _rope.Value(_b.Stream, PerRow(qs.Rows, 64), qs.F32, ks.F32, pos.I32, table.F32, qs.Rows, qHeads, kHeads, headDim, rot, table.Rows);
+        _rope.Value(_b.Stream, PerRow(qs.Rows, _b.GroupSize(64)), qs.F32, ks.F32, pos.I32, table.F32, qs.Rows, qHeads, kHeads, headDim, rot, table.Rows);
     }
 
     public void ActAndMul(Tensor gateUp, Activation activation, Tensor output)

@@ -67,8 +67,9 @@ internal static class DeviceSelector
         {
             b.OpenCL(_ => true);
             if (withCuda) b.Cuda();
-            // 32 x 8 = 256 threads per group, as the kernels' shared-memory tiles need; one group at a time.
-            b.CPU(CPUDevice.AMD);
+            // 4 x 4 = 16 threads per group, one group at a time: the simulator runs each thread on an OS thread
+            // that spins at barriers, so bigger groups only burn cores (the kernels adapt their tiles to 16).
+            b.CPU(CPUDevice.Default);
             b.Optimize(OptimizationLevel.O1);
         });
     }

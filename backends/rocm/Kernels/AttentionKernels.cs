@@ -18,12 +18,12 @@ internal struct AttentionShape
 /// <summary>
 /// Paged attention over K/V pools [slots, kvHeads, headDim] (slot = block * blockSize + offset): the KV store by
 /// slot mapping, and one group per (query token, head) that streams the token's visible keys in tiles of
-/// <see cref="KeyTile"/> with an online softmax, so prefill, chunked prefill and decode share one kernel.
+/// <see cref="MaxKeyTile"/> with an online softmax, so prefill, chunked prefill and decode share one kernel.
 /// </summary>
 internal static class AttentionKernels
 {
-    /// <summary>Keys scored per tile = threads per group.</summary>
-    public const int KeyTile = 64;
+    /// <summary>Most keys scored per tile = threads per group (64 on GPUs; fewer on ILGPU's CPU simulator).</summary>
+    public const int MaxKeyTile = 64;
 
     /// <summary>Largest head dimension the shared-memory query/accumulator rows hold.</summary>
     public const int MaxHeadDim = 256;
@@ -54,9 +54,9 @@ internal static class AttentionKernels
     {
         var qs = SharedMemory.Allocate<float>(MaxHeadDim);
         var acc = SharedMemory.Allocate<float>(MaxHeadDim);
-        var scores = SharedMemory.Allocate<float>(KeyTile);
-        var slotOf = SharedMemory.Allocate<int>(KeyTile);
-        int lane = Group.IdxX;
+        var scores = SharedMemory.Allocate<float>(MaxKeyTile);
+        var slotOf = SharedMemory.Allocate<int>(MaxKeyTile);
+        int lane = Group.IdxX, keyTile = Group.DimX;
         int d = p.HeadDim, group = p.NumHeads / p.NumKvHeads;
         long rowLen = (long)p.NumKvHeads * d;
         int items = p.Tokens * p.NumHeads;
@@ -67,7 +67,7 @@ internal static class AttentionKernels
             int first = p.Window > 0 ? Math.Max(0, pos - p.Window + 1) : 0;
             int n = pos - first + 1;
             long qRow = ((long)t * p.NumHeads + h) * d;
-            for (int j = lane; j < d; j += KeyTile)
+            for (int j = lane; j < d; j += keyTile)
             {
                 qs[j] = q[qRow + j];
                 acc[j] = 0f;
@@ -76,9 +76,9 @@ internal static class AttentionKernels
             float m = float.NegativeInfinity, l = 0f;
             long tableRow = (long)seq * p.MaxBlocksPerSeq;
             long headOffset = (long)kvh * d;
-            for (int k0 = 0; k0 < n; k0 += KeyTile)
+            for (int k0 = 0; k0 < n; k0 += keyTile)
             {
-                int count = Math.Min(KeyTile, n - k0);
+                int count = Math.Min(keyTile, n - k0);
                 // Phase 1: lane i scores key k0 + i.
                 if (lane < count)
                 {
@@ -99,12 +99,12 @@ internal static class AttentionKernels
                 Group.Barrier();
                 if (lane < count) scores[lane] = MathF.Exp(scores[lane] - mNew);
                 Group.Barrier();
-                // Phase 3: lane owns dims lane, lane + 64, ...; rescale and add this tile's weighted values.
+                // Phase 3: lane owns dims lane, lane + keyTile, ...; rescale and add this tile's weighted values.
                 float tileSum = 0f;
                 for (int i = 0; i < count; i++) tileSum += scores[i];
                 l = l * alpha + tileSum;
                 m = mNew;
-                for (int j = lane; j < d; j += KeyTile)
+                for (int j = lane; j < d; j += keyTile)
                 {
                     float a = acc[j] * alpha;
                     for (int i = 0; i < count; i++) a += scores[i] * vPool[slotOf[i] * rowLen + headOffset + j];
@@ -113,7 +113,7 @@ internal static class AttentionKernels
                 Group.Barrier();
             }
             float inv = l > 0f ? 1f / l : 0f;
-            for (int j = lane; j < d; j += KeyTile) output[qRow + j] = acc[j] * inv;
+            for (int j = lane; j < d; j += keyTile) output[qRow + j] = acc[j] * inv;
             Group.Barrier();
         }
     }

@@ -5,8 +5,8 @@ namespace Modular.Backends.Rocm.Kernels;
 /// <summary>RMSNorm, one group per row: a shared-memory tree reduction of the sum of squares.</summary>
 internal static class NormKernels
 {
-    /// <summary>Threads per group; the reduction needs a power of two.</summary>
-    public const int GroupSize = 256;
+    /// <summary>Most threads per group (the shared partial sums are sized for it); groups are a power of two.</summary>
+    public const int MaxGroupSize = 256;
 
     /// <summary>
     /// For each row r (group r): when <paramref name="addResidual"/> is 1, residual[r] += x[r] first and the sum is
@@ -16,13 +16,13 @@ internal static class NormKernels
         ArrayView<float> w32, ArrayView<ushort> w16, int wKind, ArrayView<float> output,
         int rows, int width, float eps, float offset)
     {
-        var partial = SharedMemory.Allocate<float>(GroupSize);
-        int lane = Group.IdxX;
+        var partial = SharedMemory.Allocate<float>(MaxGroupSize);
+        int lane = Group.IdxX, size = Group.DimX;
         for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
         {
             long row = (long)r * width;
             float sum = 0f;
-            for (int j = lane; j < width; j += GroupSize)
+            for (int j = lane; j < width; j += size)
             {
                 float v = x[row + j];
                 if (addResidual != 0)
@@ -34,14 +34,14 @@ internal static class NormKernels
             }
             partial[lane] = sum;
             Group.Barrier();
-            for (int s = GroupSize / 2; s > 0; s >>= 1)
+            for (int s = size / 2; s > 0; s >>= 1)
             {
                 if (lane < s) partial[lane] += partial[lane + s];
                 Group.Barrier();
             }
             float inv = 1f / MathF.Sqrt(partial[0] / width + eps);
             // Each lane reads back only the elements it wrote above, so no barrier is needed before this pass.
-            for (int j = lane; j < width; j += GroupSize)
+            for (int j = lane; j < width; j += size)
             {
                 float v = addResidual != 0 ? residual[row + j] : x[row + j];
                 output[row + j] = v * inv * (offset + WeightRead.Load(w32, w16, wKind, j));
