@@ -16,7 +16,7 @@ namespace Modular.Plugins.Router;
 ///   "targets": [ { "name": "poet", "url": "http://10.0.0.5:8000", "model": "bard-2m", "api_key": "...", "weight": 1 },
 ///                { "name": "local-model" } ],   // no url: a model served by this process
 ///   "rules": [                                   // tried in order; the first that decides wins
-///     { "type": "keyword", "patterns": [ { "regex": "\\bSQL\\b", "target": "coder" } ], "timeout_ms": 10 },
+///     { "type": "keyword", "patterns": [ { "regex": "\\bSQL\\b", "target": "coder" } ], "timeout_ms": 100 },
 ///     { "type": "intent", "threshold": 0.2, "default": "poet",
 ///       "intents": [ { "label": "code", "target": "coder", "examples": ["write a python function", ...] } ],
 ///       "embeddings": { "target": "coder", "model": "e5", "timeout_ms": 2000 },   // optional: else n-grams
@@ -163,7 +163,7 @@ public sealed class RouterSettings
 
     private static KeywordRule ReadKeyword(IConfigurationSection r, List<string> models, Dictionary<string, RouteTargetSpec> targets)
     {
-        var timeout = TimeSpan.FromMilliseconds(Int(r, "timeout_ms", 10, 1, 60_000));
+        var timeout = TimeSpan.FromMilliseconds(Int(r, "timeout_ms", 100, 1, 60_000));
         var patterns = new List<KeywordPattern>();
         foreach (var p in Array(r, "patterns"))
         {
@@ -179,10 +179,30 @@ public sealed class RouterSettings
                 // NonBacktracking refuses backreferences and lookarounds: say so rather than silently backtracking.
                 throw Error(p, "regex", $"'{source}' cannot be compiled for the non-backtracking engine: {e.Message}");
             }
+            Warm(regex);
             patterns.Add(new KeywordPattern(source, regex, target));
         }
         if (patterns.Count == 0) throw Error(r, "patterns", "must list at least one { \"regex\": ..., \"target\": ... }");
         return new KeywordRule(models, patterns);
+    }
+
+    /// <summary>
+    /// Runs a new pattern twice on sample text so that the matcher's code is compiled and its first automaton states
+    /// are built now: otherwise the first request pays for that and, on a busy machine, can exceed the match timeout.
+    /// </summary>
+    private static void Warm(Regex regex)
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            try
+            {
+                regex.IsMatch("Warm-up text: SELECT 42 FROM poems; def f(x): return x  // O Romeo!");
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                // the second pass (or the first request) gets it done
+            }
+        }
     }
 
     private static LoadRule ReadLoad(IConfigurationSection r, List<string> models, Dictionary<string, RouteTargetSpec> targets, TargetLoadMonitor monitor)

@@ -68,7 +68,8 @@ public sealed class RuleRouterTests
     {
         var rule = new JsonObject
         {
-            ["type"] = "keyword", ["models"] = new JsonArray("smart"),
+            // Match timeouts are wall-clock: a generous one keeps a loaded CI machine from turning matches into skips.
+            ["type"] = "keyword", ["models"] = new JsonArray("smart"), ["timeout_ms"] = 5000,
             ["patterns"] = new JsonArray(new JsonObject { ["regex"] = "java", ["target"] = "coder" }),
         };
         var router = RouterFactory.Create(RouterFactory.Settings(new JsonArray(rule), aliases: new JsonArray("auto", "smart")));
@@ -83,7 +84,7 @@ public sealed class RuleRouterTests
     {
         var keyword = new JsonObject
         {
-            ["type"] = "keyword",
+            ["type"] = "keyword", ["timeout_ms"] = 5000,
             ["patterns"] = new JsonArray(new JsonObject { ["regex"] = @"\b(sql|select|join)\b", ["target"] = "coder" }),
         };
         var router = RouterFactory.Create(RouterFactory.Settings(new JsonArray(keyword, IntentData.IntentRule())));
