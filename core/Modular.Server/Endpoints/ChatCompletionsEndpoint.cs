@@ -26,6 +26,7 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
         var prompt = Render(model, f);
         var gen = SamplingBinder.Bind(f, chat: true, model.Tokenizer.VocabSize, server.Options.Limits, defaultMaxTokens: null);
         int maxTokens = ContextWindow.Resolve(model.Engine.MaxModelLen, prompt.Ids.Length, gen.Sampling.MaxTokens, "messages", "messages");
+        var grammar = GuidedBinder.Factory(f, model.Guided, model.Tokenizer);
         ServerContext.EnsureAlive(model);
         using var ticket = server.Gate.Enter();
 
@@ -37,6 +38,7 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
             Params = gen.Sampling with { MaxTokens = maxTokens },
             Priority = gen.Priority,
             CacheSalt = gen.CacheSalt,
+            GrammarFactory = grammar,
         };
         record.PromptTokens = prompt.Ids.Length;
         record.Stream = gen.Stream;

@@ -25,6 +25,7 @@ internal sealed class CompletionsEndpoint(ServerContext server)
         var sampling = gen.Sampling;
         // echo with logprobs reports the prompt tokens' logprobs too, so the engine must compute them.
         if (echo && sampling.Logprobs is int lp && (sampling.PromptLogprobs ?? -1) < lp) sampling = sampling with { PromptLogprobs = lp };
+        var grammar = GuidedBinder.Factory(f, model.Guided, model.Tokenizer);
         var requests = new EngineRequest[prompts.Count];
         string id = Outputs.NewId("cmpl-");
         int promptTokens = 0;
@@ -40,6 +41,7 @@ internal sealed class CompletionsEndpoint(ServerContext server)
                 Params = sampling with { MaxTokens = maxTokens },
                 Priority = gen.Priority,
                 CacheSalt = gen.CacheSalt,
+                GrammarFactory = grammar,
             };
             promptTokens += prompts[i].Length;
         }

@@ -44,7 +44,7 @@ public static class ModelLoader
             var core = new EngineCore(runner, tokenizer, options);
             var embedder = new Embedder(model, core.MaxModelLen);
             var engine = new LlmServingEngine(new LLMEngine(core));
-            return new ServedModel(source.Name, Path.GetFullPath(source.Directory), tokenizer, engine, embedder, new Owned(runner, model));
+            return new ServedModel(source.Name, Path.GetFullPath(source.Directory), tokenizer, engine, embedder, new Owned(runner, model), runtime.GuidedDecoder);
         }
         catch
         {

@@ -1,3 +1,4 @@
+using Modular.Abstractions;
 using Modular.Templates;
 using Modular.Tokenization;
 
@@ -15,8 +16,11 @@ public sealed class ServedModel : IAsyncDisposable
     /// <param name="engine">The running engine.</param>
     /// <param name="embedder">Embedding passes, or null when the model cannot embed.</param>
     /// <param name="owned">Disposed with the model (weights, plugin runtime), or null.</param>
-    public ServedModel(string name, string directory, HfTokenizer tokenizer, IServingEngine engine, Embedder? embedder, IDisposable? owned = null)
+    /// <param name="guided">Structured-output compiler (the guided plugin), or null.</param>
+    public ServedModel(string name, string directory, HfTokenizer tokenizer, IServingEngine engine, Embedder? embedder, IDisposable? owned = null,
+        IGuidedDecoder? guided = null)
     {
+        Guided = guided;
         Name = name;
         Directory = directory;
         Tokenizer = tokenizer;
@@ -37,6 +41,8 @@ public sealed class ServedModel : IAsyncDisposable
     public IServingEngine Engine { get; }
     /// <summary>Embedding passes, or null.</summary>
     public Embedder? Embedder { get; }
+    /// <summary>Structured-output compiler, or null when no guided plugin is loaded.</summary>
+    public IGuidedDecoder? Guided { get; }
     /// <summary>Unix time the model was loaded.</summary>
     public long Created { get; }
     /// <summary>The parsed chat template, or null when the tokenizer has none. Parsed on first use; a parse error throws.</summary>

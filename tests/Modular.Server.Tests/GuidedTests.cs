@@ -1,0 +1,97 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Modular.Engine;
+using Modular.Hosting;
+using Modular.Server.Engine;
+using Modular.Testing;
+
+namespace Modular.Server.Tests;
+
+/// <summary>Structured output through the guided-decoding plugin, loaded from a plugins.json like a deployment's.</summary>
+public sealed class GuidedTests : IAsyncLifetime
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private PluginRuntime? _runtime;
+    private ModularServer? _server;
+    private HttpClient _http = null!;
+    private string _dir = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        _dir = Directory.CreateTempSubdirectory("modular-guided-").FullName;
+        string plugins = Path.Combine(_dir, "plugins.json");
+        string Dll(string folder, string name) => Path.Combine(Fixtures.RepoRoot, "artifacts", "plugins", folder, name);
+        File.WriteAllText(plugins, JsonSerializer.Serialize(new
+        {
+            backend = "cpu",
+            plugins = new[]
+            {
+                new { name = "cpu", path = Dll("cpu", "Modular.Backends.Cpu.dll") },
+                new { name = "guided", path = Dll("guided", "Modular.Plugins.Guided.dll") },
+            },
+        }));
+        _runtime = PluginRuntime.Open(plugins, "cpu", new Abstractions.BackendOptions(Threads: 2));
+        Assert.NotNull(_runtime.GuidedDecoder);
+        var options = new ServerOptions
+        {
+            Models = [new ModelSource("bard-2m", Fixtures.BundledModel)],
+            Port = 0,
+            Engine = new EngineOptions { MaxModelLen = 512, NumBlocks = 256, MaxNumSeqs = 16 },
+        };
+        _server = ModularServer.Create(options, ModelLoader.Load(options.Models, _runtime, options.Engine), _ => { });
+        await _server.StartAsync(Ct);
+        var url = _server.Urls.First();
+        _http = ServerFixture.NewClient(new Uri(url.EndsWith('/') ? url : url + "/"), null);
+    }
+
+    [Fact]
+    public async Task Choice_regex_and_json_schema_constrain_the_output()
+    {
+        var choice = await Api.OkAsync(_http, "v1/chat/completions", new
+        {
+            messages = new[] { new { role = "user", content = "Who is there?" } },
+            guided_choice = new[] { "ROMEO", "JULIET", "MERCUTIO" }, max_tokens = 10, temperature = 1.0, seed = 3,
+        });
+        Assert.Contains(choice["choices"]![0]!["message"]!["content"]!.GetValue<string>(), new[] { "ROMEO", "JULIET", "MERCUTIO" });
+
+        var regex = await Api.OkAsync(_http, "v1/completions", new { prompt = "ROMEO:", structured_outputs = new { regex = "[0-9]{3}-[a-z]{2}" }, max_tokens = 12, temperature = 1.0, seed = 5 });
+        Assert.Matches("^[0-9]{3}-[a-z]{2}$", regex["choices"]![0]!["text"]!.GetValue<string>());
+
+        var schema = new { type = "object", properties = new { name = new { type = "string", maxLength = 8 }, age = new { type = "integer" } }, required = new[] { "name", "age" } };
+        var json = await Api.OkAsync(_http, "v1/chat/completions", new
+        {
+            messages = new[] { new { role = "user", content = "Speak, speak." } },
+            response_format = new { type = "json_schema", json_schema = new { name = "person", schema } },
+            max_tokens = 60, temperature = 0.7, seed = 11,
+        });
+        var content = json["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        if (json["choices"]![0]!["finish_reason"]!.GetValue<string>() == "stop")
+        {
+            var parsed = JsonNode.Parse(content)!;
+            Assert.Equal(JsonValueKind.String, parsed["name"]!.GetValueKind());
+            Assert.Equal(JsonValueKind.Number, parsed["age"]!.GetValueKind());
+        }
+        else Assert.StartsWith("{", content); // ran out of tokens inside a valid prefix
+    }
+
+    [Fact]
+    public async Task A_schema_that_does_not_compile_is_a_400_naming_the_field()
+    {
+        var (status, body) = await Api.PostAsync(_http, "v1/completions", new { prompt = "ROMEO:", guided_regex = "([a-z", max_tokens = 4 });
+        Assert.Equal(400, status);
+        Api.AssertOpenAiError(body, "bad regex");
+        Assert.Equal("guided_regex", body!["error"]!["param"]!.GetValue<string>());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_server is not null)
+        {
+            await _server.StopAsync();
+            await _server.DisposeAsync();
+        }
+        _runtime?.Dispose();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+}
