@@ -7,6 +7,7 @@ var root = new RootCommand("modular: LLM inference and serving engine")
     GenerateCommand.Create(),
     VerifyGoldenCommand.Create(),
     VerifyTokenizerCommand.Create(),
+    ConformanceCommand.Create(),
     new Command("bench", "Benchmarks: latency, throughput, serve") { BenchLatencyCommand.Create(), BenchThroughputCommand.Create() },
 };
 try
