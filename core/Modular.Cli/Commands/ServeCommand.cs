@@ -27,13 +27,14 @@ internal static class ServeCommand
         var kvMemory = new Option<long?>("--kv-cache-memory") { Description = "bytes of KV cache per model (default 512 MiB)" };
         var maxQueued = new Option<int?>("--max-queued-requests") { Description = "requests allowed to wait beyond those running; more get 429 (default: unbounded)" };
         var otlp = new Option<string?>("--otlp-endpoint") { Description = "OTLP collector URL for request traces (default: no export)" };
+        var policy = new Option<string>("--scheduling-policy") { Description = "fcfs, or priority (lower 'priority' values first)", DefaultValueFactory = _ => "fcfs" };
         var noUi = new Option<bool>("--no-ui") { Description = "do not serve the chat page at /" };
         var drain = new Option<int>("--drain-timeout") { Description = "seconds shutdown waits for running requests", DefaultValueFactory = _ => 30 };
         var maxBody = new Option<long>("--max-request-bytes") { Description = "largest request body (413 beyond)", DefaultValueFactory = _ => 8L << 20 };
 
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API")
         {
-            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, noUi, drain, maxBody,
+            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, policy, noUi, drain, maxBody,
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -57,6 +58,7 @@ internal static class ServeCommand
                 MaxNumSeqs = r.GetValue(maxNumSeqs),
                 MaxNumBatchedTokens = r.GetValue(maxBatched),
                 KvCacheMemory = r.GetValue(kvMemory) ?? new EngineOptions().KvCacheMemory,
+                Policy = r.GetValue(policy)!,
             };
             if (engine.Validate() is string bad)
             {
