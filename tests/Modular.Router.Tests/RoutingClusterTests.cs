@@ -60,8 +60,8 @@ public sealed class RoutingClusterTests
         // Decisions and reasons are logged; the front end counts requests per target.
         Assert.Contains(fe.Logs.Lines, l => l.Contains("model=auto -> coder: intent: code-maths (", StringComparison.Ordinal));
         var metrics = await fe.MetricsAsync();
-        Assert.Equal(counts["bard"], PrometheusSample(metrics, "modular_router:routed_requests_total{target=\"bard\"}"));
-        Assert.Equal(counts["coder"], PrometheusSample(metrics, "modular_router:routed_requests_total{target=\"coder\"}"));
+        Assert.Equal(counts["bard"], PrometheusSample(metrics, "modular_router_routed_requests_total{target=\"bard\"}"));
+        Assert.Equal(counts["coder"], PrometheusSample(metrics, "modular_router_routed_requests_total{target=\"coder\"}"));
 
         // /v1/models: the alias first, then both engines' models.
         var models = JsonNode.Parse(await fe.Http.GetStringAsync("v1/models"))!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()).ToList();
@@ -124,8 +124,8 @@ public sealed class RoutingClusterTests
 
         var failed = results.Where(r => r.Status != 200).Select(r => $"{r.Status} {r.Error}").ToList();
         var metrics = await fe.MetricsAsync();
-        double retries = PrometheusSample(metrics, "modular_router:retries_total");
-        double coderFailures = PrometheusSample(metrics, "modular_router:attempt_failures_total{target=\"coder\"}");
+        double retries = PrometheusSample(metrics, "modular_router_retries_total");
+        double coderFailures = PrometheusSample(metrics, "modular_router_attempt_failures_total{target=\"coder\"}");
         int toCoderBefore = results.Count(r => r.Target == "coder");
         var summary = $"kill test: {total - failed.Count}/{total} requests succeeded; {toCoderBefore} answered by coder before it died at {killedAtMs} ms; " +
                       $"{retries} retries, {coderFailures} failed attempts on coder";
@@ -205,7 +205,7 @@ public sealed class RoutingClusterTests
         Assert.True(broken > 0, "every stream finished before the kill; the test needs longer streams to prove anything");
 
         var metrics = await fe.MetricsAsync();
-        Assert.Equal(broken, PrometheusSample(metrics, "modular_router:stream_errors_total{target=\"bard\"}"));
+        Assert.Equal(broken, PrometheusSample(metrics, "modular_router_stream_errors_total{target=\"bard\"}"));
 
         // The front end carries on: "auto" now lands on the survivor.
         using var after = await fe.Http.PostAsync("v1/completions", Json(new JsonObject { ["model"] = "auto", ["prompt"] = "x", ["max_tokens"] = 1 }));

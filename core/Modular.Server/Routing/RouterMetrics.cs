@@ -3,7 +3,7 @@ using Prometheus;
 namespace Modular.Server.Routing;
 
 /// <summary>
-/// The front end's own Prometheus metrics under <c>modular_router:</c>, label <c>target</c>: requests answered per
+/// The front end's own Prometheus metrics under <c>modular_router_</c> (plain underscores: the client library refuses colons), label <c>target</c>: requests answered per
 /// target, failed attempts, failovers, streams cut by a dying target, requests in flight, target health, and the
 /// time the router takes to decide.
 /// </summary>
@@ -19,14 +19,14 @@ internal sealed class RouterMetrics
         Registry = Metrics.NewCustomRegistry();
         var f = Metrics.WithCustomRegistry(Registry);
         string[] label = ["target"];
-        _routed = f.CreateCounter("modular_router:routed_requests_total", "Requests answered by each target (after any failover).", label);
-        _failures = f.CreateCounter("modular_router:attempt_failures_total", "Forwarding attempts that failed at a target before anything was sent to the client.", label);
-        _streamErrors = f.CreateCounter("modular_router:stream_errors_total", "Streams a target broke off after it had started; the client got an error event.", label);
-        _retries = f.CreateCounter("modular_router:retries_total", "Requests tried again on another target.");
-        _unroutable = f.CreateCounter("modular_router:unroutable_requests_total", "Requests no target could answer.");
-        _running = f.CreateGauge("modular_router:requests_running", "Requests being forwarded to each target.", label);
-        _up = f.CreateGauge("modular_router:target_up", "1 when the target passed its last health check and its circuit breaker is closed.", label);
-        _decision = f.CreateHistogram("modular_router:decision_seconds", "Time the router took to choose a target.",
+        _routed = f.CreateCounter("modular_router_routed_requests_total", "Requests answered by each target (after any failover).", label);
+        _failures = f.CreateCounter("modular_router_attempt_failures_total", "Forwarding attempts that failed at a target before anything was sent to the client.", label);
+        _streamErrors = f.CreateCounter("modular_router_stream_errors_total", "Streams a target broke off after it had started; the client got an error event.", label);
+        _retries = f.CreateCounter("modular_router_retries_total", "Requests tried again on another target.");
+        _unroutable = f.CreateCounter("modular_router_unroutable_requests_total", "Requests no target could answer.");
+        _running = f.CreateGauge("modular_router_requests_running", "Requests being forwarded to each target.", label);
+        _up = f.CreateGauge("modular_router_target_up", "1 when the target passed its last health check and its circuit breaker is closed.", label);
+        _decision = f.CreateHistogram("modular_router_decision_seconds", "Time the router took to choose a target.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00001, 2, 16) });
         foreach (var t in targets)
         {
