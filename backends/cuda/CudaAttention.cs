@@ -8,10 +8,12 @@ namespace Modular.Backends.Cuda;
 /// starts, sequence lengths, block tables, slot mapping) into one pinned buffer and uploads it with one copy;
 /// <see cref="Forward"/> stores the new K/V at their slots, then runs one kernel for every query row of the mixed
 /// batch: the GQA-shared kernel (one block per KV head) where compiled for the head dim and group size, else the
-/// grouped kernel (head dims 64/128/256), else the simple one-warp-per-key kernel. When the batch has too few (row, head) pairs to fill the device and contexts are long (decode), the key
+/// grouped kernel (head dims 64/128/256), else the simple one-warp-per-key kernel. Prefill-shaped steps with head dim
+/// 128 run the tensor-core kernel (flash_attention.cu) instead. <see cref="PrepareForGraph"/> packs into buffers at
+/// fixed addresses for replayed CUDA graphs. When the batch has too few (row, head) pairs to fill the device and contexts are long (decode), the key
 /// range is split across blocks and the partial softmaxes are merged by a second kernel (split-K).
 /// </summary>
-internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend
+internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend, IGraphAttention
 {
     private const int MaxHeadDim = 256;
     private const int MaxSplits = 64;
@@ -20,6 +22,19 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     private PinnedHostBuffer? _hostMeta;
     private DeviceBuffer? _deviceMeta;
     private CudaEvent? _uploaded;
+    private PinnedHostBuffer? _graphHost;
+    private DeviceBuffer? _graphDevice;
+    private CudaEvent? _graphUploaded;
+    private (int Tokens, int Seqs, int TableEntries) _graphCapacity;
+
+    /// <summary>Query rows per tile of the tensor-core prefill kernel.</summary>
+    private const int FlashTileRows = 64;
+
+    /// <summary>Steps whose longest query run is shorter than this use the decode kernels.</summary>
+    private const int FlashMinQuery = 16;
+
+    /// <summary>MODULAR_CUDA_FLASH=0 turns the tensor-core prefill kernel off.</summary>
+    private static readonly bool FlashEnabled = Environment.GetEnvironmentVariable("MODULAR_CUDA_FLASH") != "0";
 
     public KvCache CreateCache(KvCacheSpec spec) => new CudaKvCache(backend, spec);
 
@@ -28,8 +43,9 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         int t = metadata.NumTokens, s = metadata.NumSeqs;
         Validate(metadata);
         backend.Bind();
-        long ints = t + (s + 1) + s + metadata.BlockTables.Length + t;
-        long bytes = ints * 4;
+        int tiles = FlashTiles(metadata);
+        var layout = new Layout(t, s, metadata.BlockTables.Length, tiles);
+        long bytes = layout.Ints * 4L;
         // The previous step's upload reads the pinned buffer until it has run.
         if (_uploaded is not null) CudaCheck.Driver(CudaDriver.cuEventSynchronize(_uploaded.DangerousGetHandle()), "cuEventSynchronize");
         if (_hostMeta is null || _hostMeta.Bytes < bytes)
@@ -42,36 +58,113 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             _deviceMeta?.Dispose();
             _deviceMeta = new DeviceBuffer(backend.Context, backend.Stream, Math.Max(bytes * 2, 1 << 16));
         }
-        var host = new Span<int>(_hostMeta.Pointer, (int)ints);
-        int at = 0;
-        for (int seq = 0; seq < s; seq++)
-            for (int row = metadata.QueryStartLoc[seq]; row < metadata.QueryStartLoc[seq + 1]; row++)
-                host[at + row] = seq;
-        at += t;
-        int qStart = at;
-        metadata.QueryStartLoc.AsSpan(0, s + 1).CopyTo(host[at..]);
-        at += s + 1;
-        int seqLens = at;
-        metadata.SeqLens.AsSpan(0, s).CopyTo(host[at..]);
-        at += s;
-        int tables = at;
-        metadata.BlockTables.CopyTo(host[at..]);
-        at += metadata.BlockTables.Length;
-        int slots = at;
-        metadata.SlotMapping.AsSpan(0, t).CopyTo(host[at..]);
+        Pack(metadata, new Span<int>(_hostMeta.Pointer, (int)layout.Ints), layout, tiles);
         CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(_deviceMeta.Pointer, _hostMeta.Pointer, (nuint)bytes, backend.Stream.Raw),
             "cuMemcpyHtoDAsync(attention metadata)");
         _uploaded ??= new CudaEvent(backend.Context);
         _uploaded.Record(backend.Stream);
+        metadata.DeviceState = State(metadata, _deviceMeta.Pointer, layout, tiles);
+    }
 
+    /// <summary>
+    /// <see cref="IGraphAttention.PrepareForGraph"/>: the same packing into a buffer whose regions sit at offsets
+    /// fixed by its capacity, not by this step's sizes, so every captured step finds its metadata where it looked
+    /// during capture. Grows (and bumps the backend's memory epoch) only when a step exceeds the capacity.
+    /// </summary>
+    public void PrepareForGraph(AttentionMetadata metadata)
+    {
+        int t = metadata.NumTokens, s = metadata.NumSeqs;
+        Validate(metadata);
+        backend.Bind();
+        if (_graphUploaded is not null) CudaCheck.Driver(CudaDriver.cuEventSynchronize(_graphUploaded.DangerousGetHandle()), "cuEventSynchronize");
+        var cap = _graphCapacity;
+        if (_graphDevice is null || t > cap.Tokens || s > cap.Seqs || metadata.BlockTables.Length > cap.TableEntries)
+        {
+            cap = (Math.Max(Math.Max(t, 512), cap.Tokens), Math.Max(Math.Max(s, 512), cap.Seqs),
+                Math.Max(Math.Max(metadata.BlockTables.Length, 512 * 64), cap.TableEntries));
+            var grown = new Layout(cap.Tokens, cap.Seqs, cap.TableEntries, 0);
+            _graphHost?.Dispose();
+            _graphDevice?.Dispose();
+            _graphHost = new PinnedHostBuffer(backend.Context, grown.Ints * 4L);
+            _graphDevice = new DeviceBuffer(backend.Context, backend.Stream, grown.Ints * 4L);
+            _graphCapacity = cap;
+            backend.BumpMemoryEpoch();
+        }
+        var layout = new Layout(cap.Tokens, cap.Seqs, cap.TableEntries, 0);
+        var host = new Span<int>(_graphHost!.Pointer, (int)layout.Ints);
+        Pack(metadata, host, layout, 0);
+        // Only the used part of each region travels; regions stay at their fixed offsets.
+        CopyRegion(layout.TokenSeq, t);
+        CopyRegion(layout.QueryStart, s + 1);
+        CopyRegion(layout.SeqLens, s);
+        CopyRegion(layout.Tables, metadata.BlockTables.Length);
+        CopyRegion(layout.Slots, t);
+        _graphUploaded ??= new CudaEvent(backend.Context);
+        _graphUploaded.Record(backend.Stream);
+        metadata.DeviceState = State(metadata, _graphDevice!.Pointer, layout, 0);
+
+        void CopyRegion(long offset, long count)
+        {
+            if (count <= 0) return;
+            CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(_graphDevice!.Pointer + (ulong)(offset * 4), _graphHost!.Pointer + offset * 4,
+                (nuint)(count * 4), backend.Stream.Raw), "cuMemcpyHtoDAsync(graph attention metadata)");
+        }
+    }
+
+    /// <summary>Int offsets of the metadata regions in one packed buffer.</summary>
+    private readonly record struct Layout(long TokenSeq, long QueryStart, long SeqLens, long Tables, long Slots, long Tiles, long Ints)
+    {
+        public Layout(int tokens, int seqs, int tableEntries, int tiles) : this(0, tokens, tokens + seqs + 1L, tokens + 2L * seqs + 1,
+            tokens + 2L * seqs + 1 + tableEntries, 2L * tokens + 2L * seqs + 1 + tableEntries, 2L * tokens + 2L * seqs + 1 + tableEntries + 2L * tiles) { }
+    }
+
+    /// <summary>Number of 64-row tiles the tensor-core prefill kernel would run this step on, or 0 to use the decode kernels.</summary>
+    private static int FlashTiles(AttentionMetadata m)
+    {
+        if (!FlashEnabled || Mode != AttentionMode.Auto) return 0;
+        int maxQuery = 0, longRows = 0, tiles = 0;
+        for (int seq = 0; seq < m.NumSeqs; seq++)
+        {
+            int q = m.QueryStartLoc[seq + 1] - m.QueryStartLoc[seq];
+            maxQuery = Math.Max(maxQuery, q);
+            if (q >= FlashMinQuery) longRows += q;
+            tiles += (q + FlashTileRows - 1) / FlashTileRows;
+        }
+        // Mostly decode rows: a 64-row tile per single-row sequence would waste the tensor cores.
+        return maxQuery >= FlashMinQuery && 2L * longRows >= m.NumTokens ? tiles : 0;
+    }
+
+    private static void Pack(AttentionMetadata metadata, Span<int> host, Layout layout, int tiles)
+    {
+        int t = metadata.NumTokens, s = metadata.NumSeqs;
+        for (int seq = 0; seq < s; seq++)
+            for (int row = metadata.QueryStartLoc[seq]; row < metadata.QueryStartLoc[seq + 1]; row++)
+                host[(int)layout.TokenSeq + row] = seq;
+        metadata.QueryStartLoc.AsSpan(0, s + 1).CopyTo(host[(int)layout.QueryStart..]);
+        metadata.SeqLens.AsSpan(0, s).CopyTo(host[(int)layout.SeqLens..]);
+        metadata.BlockTables.CopyTo(host[(int)layout.Tables..]);
+        metadata.SlotMapping.AsSpan(0, t).CopyTo(host[(int)layout.Slots..]);
+        if (tiles == 0) return;
+        int at = (int)layout.Tiles;
+        for (int seq = 0; seq < s; seq++)
+            for (int row = metadata.QueryStartLoc[seq]; row < metadata.QueryStartLoc[seq + 1]; row += FlashTileRows)
+            {
+                host[at++] = seq;
+                host[at++] = row;
+            }
+    }
+
+    private static StepState State(AttentionMetadata metadata, ulong b, Layout layout, int tiles)
+    {
+        int s = metadata.NumSeqs;
         int maxSeqLen = metadata.MaxSeqLen, maxQuery = metadata.MaxQueryLen;
         if (maxSeqLen <= 0) foreach (var len in metadata.SeqLens.AsSpan(0, s)) maxSeqLen = Math.Max(maxSeqLen, len);
         if (maxQuery <= 0)
             for (int seq = 0; seq < s; seq++) maxQuery = Math.Max(maxQuery, metadata.QueryStartLoc[seq + 1] - metadata.QueryStartLoc[seq]);
-        ulong b = _deviceMeta.Pointer;
-        metadata.DeviceState = new StepState(
-            TokenSeq: b, QueryStart: b + (ulong)qStart * 4, SeqLens: b + (ulong)seqLens * 4,
-            BlockTables: b + (ulong)tables * 4, Slots: b + (ulong)slots * 4, MaxSeqLen: maxSeqLen, MaxQueryLen: maxQuery);
+        return new StepState(
+            TokenSeq: b + (ulong)layout.TokenSeq * 4, QueryStart: b + (ulong)layout.QueryStart * 4, SeqLens: b + (ulong)layout.SeqLens * 4,
+            BlockTables: b + (ulong)layout.Tables * 4, Slots: b + (ulong)layout.Slots * 4, MaxSeqLen: maxSeqLen, MaxQueryLen: maxQuery,
+            Tiles: b + (ulong)layout.Tiles * 4, NumTiles: tiles);
     }
 
     public void Forward(int layer, Tensor q, Tensor k, Tensor v, KvCache cache, AttentionMetadata metadata,
@@ -103,6 +196,15 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         backend.Launch(lib.ReshapeAndCache, (uint)t, 1, 1, 128, 0,
             backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems), "reshape_and_cache_bf16");
 
+        if (st.NumTiles > 0 && d == 128)
+        {
+            // Prefill-shaped step: tensor-core kernel, one block per (64-row tile, query head).
+            backend.Launch(lib.FlashPrefill128, (uint)st.NumTiles, (uint)p.NumHeads, 1, 128, 0,
+                backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.Tiles).Ptr(st.QueryStart).Ptr(st.SeqLens)
+                    .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads)
+                    .Float(p.Scale).Int(p.SlidingWindow), "flash_prefill_128");
+            return;
+        }
         int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
         // GQA-shared kernel: one block per (row, KV head) reads each K/V row once for the whole query-head group.
         nint gqa = Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, p.NumHeads / p.NumKvHeads) : 0;
@@ -199,5 +301,5 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
 
     /// <summary>Device addresses of one step's metadata, stored in <see cref="AttentionMetadata.DeviceState"/>.</summary>
     private sealed record StepState(ulong TokenSeq, ulong QueryStart, ulong SeqLens, ulong BlockTables, ulong Slots,
-        int MaxSeqLen, int MaxQueryLen);
+        int MaxSeqLen, int MaxQueryLen, ulong Tiles, int NumTiles);
 }

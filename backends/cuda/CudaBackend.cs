@@ -11,7 +11,7 @@ namespace Modular.Backends.Cuda;
 /// load, and one non-blocking stream that orders all work. Device memory comes from the stream-ordered pool, so
 /// allocating and freeing activations each step costs no device synchronization.
 /// </summary>
-public sealed unsafe partial class CudaBackend : IBackend
+public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
 {
     private readonly CudaContext _context;
     private readonly CudaStream _stream;
@@ -20,6 +20,11 @@ public sealed unsafe partial class CudaBackend : IBackend
     private readonly ScratchArena _scratch;
     private readonly KernelArgsBuilder _args = new();
     private PinnedHostBuffer? _staging;
+    private readonly DeviceBuffer _blasWorkspace;
+    private PinnedHostBuffer? _asyncStaging;
+    private long _asyncOffset;
+    private CudaEvent? _asyncDone;
+    private long _memoryEpoch;
     private bool _disposed;
 
     /// <summary>Opens device <see cref="BackendOptions.DeviceIndex"/>; throws <see cref="CudaException"/> naming the failed step.</summary>
@@ -48,6 +53,9 @@ public sealed unsafe partial class CudaBackend : IBackend
         _stream = new CudaStream(_context);
         KeepPoolMemory(device);
         _cublas = new CublasHandle(_context, _stream);
+        // A workspace of our own: cuBLAS then never allocates inside a captured step (32 MiB covers Hopper's kernels).
+        _blasWorkspace = new DeviceBuffer(_context, _stream, BlasWorkspaceBytes);
+        CudaCheck.Blas(Cublas.cublasSetWorkspace(_cublas.Raw, _blasWorkspace.Pointer, (nuint)BlasWorkspaceBytes), "cublasSetWorkspace");
         _kernels = new KernelLibrary(_context, Arch);
         _scratch = new ScratchArena(this);
         DriverVersion = $"CUDA driver {version / 1000}.{version % 1000 / 10}, NVRTC {KernelCompiler.Version()}, sm_{Arch}";
@@ -55,8 +63,17 @@ public sealed unsafe partial class CudaBackend : IBackend
         Attention = new CudaAttention(this);
     }
 
+    private const long BlasWorkspaceBytes = 32L << 20;
+    private const long AsyncStagingBytes = 4L << 20;
+
     /// <inheritdoc />
     public string Name => "cuda";
+
+    /// <inheritdoc />
+    public long MemoryEpoch => Interlocked.Read(ref _memoryEpoch);
+
+    /// <summary>Marks that memory captured graphs may point at has moved (scratch growth, graph metadata growth).</summary>
+    internal void BumpMemoryEpoch() => Interlocked.Increment(ref _memoryEpoch);
 
     /// <summary>Device ordinal in use.</summary>
     public int DeviceOrdinal { get; }
@@ -265,6 +282,37 @@ public sealed unsafe partial class CudaBackend : IBackend
         return new CudaGraphReplay(this, new CudaGraphExec(g));
     }
 
+    /// <inheritdoc />
+    IStepGraph IGraphCapture.Capture(Action body) => Capture(body);
+
+    /// <inheritdoc />
+    public void UploadAsync(ReadOnlySpan<byte> src, Tensor dst)
+    {
+        var d = Own(dst, nameof(dst));
+        if (src.Length != d.ByteLength)
+            throw new ArgumentException($"cuda: UploadAsync of {src.Length} bytes into {d} ({d.ByteLength} bytes): sizes differ");
+        if (src.Length == 0) return;
+        Bind();
+        if (src.Length > AsyncStagingBytes)
+        {
+            Upload(src, d.DType, d);
+            return;
+        }
+        _asyncStaging ??= new PinnedHostBuffer(_context, AsyncStagingBytes);
+        _asyncDone ??= new CudaEvent(_context);
+        long at = (_asyncOffset + 255) & ~255L;
+        if (at + src.Length > AsyncStagingBytes)
+        {
+            // Wrapping around: the copies that read the start of the ring must have run first.
+            CudaCheck.Driver(CudaDriver.cuEventSynchronize(_asyncDone.DangerousGetHandle()), "cuEventSynchronize(upload staging)");
+            at = 0;
+        }
+        src.CopyTo(new Span<byte>(_asyncStaging.Pointer + at, src.Length));
+        CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(d.Pointer, _asyncStaging.Pointer + at, (nuint)src.Length, _stream.Raw), "cuMemcpyHtoDAsync(staged)");
+        _asyncDone.Record(_stream);
+        _asyncOffset = at + src.Length;
+    }
+
     /// <summary>Times <paramref name="body"/> with device events: median milliseconds over <paramref name="repeats"/> runs.</summary>
     public double TimeMilliseconds(Action body, int repeats)
     {
@@ -366,6 +414,9 @@ public sealed unsafe partial class CudaBackend : IBackend
         _disposed = true;
         _scratch.Dispose();
         _staging?.Dispose();
+        _asyncStaging?.Dispose();
+        _asyncDone?.Dispose();
+        _blasWorkspace.Dispose();
         _kernels.Dispose();
         _cublas.Dispose();
         _stream.Dispose();

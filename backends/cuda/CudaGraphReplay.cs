@@ -6,7 +6,7 @@ namespace Modular.Backends.Cuda;
 /// A captured sequence of GPU work (see <see cref="CudaBackend.Capture"/>): replaying it launches every recorded
 /// kernel and copy with one call, reading and writing the same device addresses as during capture.
 /// </summary>
-public sealed class CudaGraphReplay : IDisposable
+public sealed class CudaGraphReplay : Modular.Abstractions.IStepGraph
 {
     private readonly CudaBackend _backend;
     private readonly CudaGraphExec _exec;

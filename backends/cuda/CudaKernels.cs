@@ -8,7 +8,7 @@ namespace Modular.Backends.Cuda;
 /// <see cref="IKernels"/> on the GPU: each op checks shapes and dtypes on the host (messages name the op, the
 /// argument and the shapes), then enqueues one or a few kernels on the backend's stream.
 /// </summary>
-internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels
+internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels, IDeviceArgMax, IFusedQkvKernels
 {
     private const uint RowThreads = 256;
 
@@ -186,6 +186,52 @@ internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels
         backend.Launch(lib.MoeDown, (uint)tokens, (uint)((hidden + warps - 1) / warps), 1, warps * 32, 0,
             backend.Args().Ptr(interBuf).Ptr(dn.Pointer).Ptr(ids).Ptr(weights).Int(topK).Int(hidden).Int(inter).Ptr(o.Pointer),
             "moe_down_bf16");
+    }
+
+    /// <summary>Greedy ids on the device: one 1024-thread block per row of float32 logits.</summary>
+    public void ArgMax(Tensor logits, Tensor ids)
+    {
+        var x = backend.Own(logits, nameof(logits));
+        var o = I32(ids, "ArgMax", nameof(ids));
+        if (x.DType != DType.F32 || x.Shape.Length != 2) throw Shape("ArgMax", $"logits {x} must be F32 [R,V]");
+        if (o.Length != x.Rows) throw Shape("ArgMax", $"ids {o} must have R={x.Rows} elements for logits {x}");
+        if (x.Rows == 0 || x.Shape[1] == 0) return;
+        backend.Bind();
+        backend.Launch(backend.Library.ArgMaxRowsF32, (uint)x.Rows, 1, 1, 1024, 0,
+            backend.Args().Ptr(x.Pointer).Int(x.Shape[1]).Ptr(o.Pointer), "argmax_rows_f32");
+    }
+
+    /// <summary>Splits a fused q|k|v projection into q, k, v and applies the rotary embedding to q and k.</summary>
+    public void SplitQkvRope(Tensor qkv, Tensor positions, Tensor cosSin, int headDim, Tensor q, Tensor k, Tensor v)
+    {
+        var src = Bf16(qkv, "SplitQkvRope", nameof(qkv));
+        var pos = I32(positions, "SplitQkvRope", nameof(positions));
+        var cs = backend.Own(cosSin, nameof(cosSin));
+        var qv = Bf16(q, "SplitQkvRope", nameof(q));
+        var kv = Bf16(k, "SplitQkvRope", nameof(k));
+        var vv = Bf16(v, "SplitQkvRope", nameof(v));
+        int tokens = (int)pos.Length;
+        if (tokens == 0) return;
+        if (cs.Shape.Length != 2) throw Shape("SplitQkvRope", $"cosSin {cs} must be [maxPos, rot]");
+        int rot = cs.Shape[1];
+        if (headDim <= 0 || rot % 2 != 0 || rot > headDim) throw Shape("SplitQkvRope", $"cosSin {cs}: rotary dims {rot} must be even and at most headDim {headDim}");
+        if (qv.Length % ((long)tokens * headDim) != 0 || kv.Length % ((long)tokens * headDim) != 0)
+            throw Shape("SplitQkvRope", $"q {qv} and k {kv} must be [{tokens}, heads*{headDim}]");
+        int hq = (int)(qv.Length / tokens / headDim), hk = (int)(kv.Length / tokens / headDim);
+        if (vv.Length != kv.Length) throw Shape("SplitQkvRope", $"v {vv} must match k {kv}");
+        if (src.Length != (long)tokens * (hq + 2 * hk) * headDim)
+            throw Shape("SplitQkvRope", $"qkv {src} must be [{tokens},{(hq + 2 * hk) * headDim}] for q {qv} and k {kv}");
+        nint fn = cs.DType switch
+        {
+            DType.F32 => backend.Library.SplitQkvRopeF32Table,
+            DType.BF16 => backend.Library.SplitQkvRopeBf16Table,
+            _ => throw new NotSupportedException($"cuda SplitQkvRope: cosSin {cs} must be F32 or BF16"),
+        };
+        uint threads = (uint)Math.Clamp((headDim / 2 + 31) / 32 * 32, 32, 256);
+        backend.Bind();
+        backend.Launch(fn, (uint)tokens, (uint)(hq + 2 * hk), 1, threads, 0,
+            backend.Args().Ptr(src.Pointer).Ptr(pos.Pointer).Ptr(cs.Pointer).Ptr(qv.Pointer).Ptr(kv.Pointer).Ptr(vv.Pointer)
+                .Int(hq).Int(hk).Int(headDim).Int(rot), "split_qkv_rope");
     }
 
     private static uint RowThreadsFor(int hidden) => hidden >= 1024 ? 512u : hidden >= 256 ? 256u : 128u;

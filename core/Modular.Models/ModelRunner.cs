@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Modular.Abstractions;
 using Modular.Models.Loading;
 
@@ -8,15 +9,47 @@ namespace Modular.Models;
 /// chunks and decode tokens. Owns the KV cache and the step's scratch tensors. Not thread-safe: the engine thread
 /// is its only caller.
 /// </summary>
+/// <remarks>
+/// Three optional backend capabilities are used when present. <see cref="IFusedQkvKernels"/>: q, k and v come
+/// from one GEMM over a fused weight (built once at creation) and one split+rope kernel.
+/// <see cref="IGraphCapture"/> with <see cref="IGraphAttention"/>: a pure decode step (one query token per
+/// sequence, logits for every row in order) is padded to a fixed batch size, its metadata put at fixed device
+/// addresses, and the whole step - decoder, LM head and greedy argmax - recorded once per (padded batch, context
+/// bucket) as a graph and replayed afterwards (MODULAR_GRAPHS=0 turns this off). <see cref="IDeviceArgMax"/>:
+/// <see cref="ExecuteGreedy"/> brings back token ids instead of logits.
+/// </remarks>
 public sealed class ModelRunner : IDisposable
 {
+    /// <summary>Padded batch sizes decode graphs are recorded for; larger decode steps run uncaptured.</summary>
+    private static readonly int[] GraphBatchSizes = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512];
+
+    /// <summary>Smallest context bucket of a decode graph; buckets double from here.</summary>
+    private const int MinContextBucket = 256;
+
     private readonly Workspace _ws;
+    private readonly IGraphCapture? _capture;
+    private readonly IGraphAttention? _graphAttention;
+    private readonly Dictionary<(int Batch, int Stride), CapturedStep> _graphs = new();
+    private readonly (Tensor Weight, Tensor? Bias)[]? _fusedQkv;
+    private long _graphEpoch = -1;
+    private float[] _hostLogits = [];
+    private bool _lastStepWasGraph;
+
+    private sealed record CapturedStep(IStepGraph Graph, int WorkspaceGeneration);
 
     private ModelRunner(TransformerModel model, KvCache cache)
     {
         Model = model;
         Cache = cache;
-        _ws = new Workspace(model);
+        _fusedQkv = FuseQkv(model);
+        var c = model.Config;
+        _ws = new Workspace(model, _fusedQkv is null ? 0 : (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim);
+        if (Environment.GetEnvironmentVariable("MODULAR_GRAPHS") != "0"
+            && model.Backend is IGraphCapture capture && model.Backend.Attention is IGraphAttention ga)
+        {
+            _capture = capture;
+            _graphAttention = ga;
+        }
     }
 
     /// <summary>The model's configuration.</summary>
@@ -31,6 +64,14 @@ public sealed class ModelRunner : IDisposable
     public int VocabSize => Config.VocabSize;
     /// <summary>Columns of <see cref="ExecuteHidden"/>'s output.</summary>
     public int HiddenSize => Config.HiddenSize;
+    /// <summary>True when q|k|v run as one fused projection.</summary>
+    public bool FusedQkv => _fusedQkv is not null;
+    /// <summary>True when pure decode steps are replayed from captured graphs.</summary>
+    public bool UsesGraphs => _capture is not null;
+    /// <summary>Decode steps replayed from a graph so far.</summary>
+    public long GraphReplays { get; private set; }
+    /// <summary>Graphs recorded so far.</summary>
+    public long GraphCaptures { get; private set; }
 
     /// <summary>Bytes one KV block of <paramref name="blockSize"/> slots takes for this model.</summary>
     public static long KvBytesPerBlock(ModelConfig config, int blockSize, DType kvDType) =>
@@ -50,10 +91,49 @@ public sealed class ModelRunner : IDisposable
     /// <summary>Runs the step; writes float32 logits [LogitRows.Length, VocabSize] into <paramref name="logits"/>.</summary>
     public void Execute(ForwardBatch batch, Span<float> logits)
     {
+        int rows = batch.LogitRows.Length;
+        if (TryGraphStep(batch))
+        {
+            Backend.DownloadF32(_ws.Logits(rows, VocabSize), logits[..(rows * VocabSize)]);
+            return;
+        }
         var hidden = Forward(batch);
-        var head = _ws.Logits(batch.LogitRows.Length, VocabSize);
+        var head = _ws.Logits(rows, VocabSize);
         Model.LmHead.Forward(hidden, head);
-        Backend.DownloadF32(head, logits[..(batch.LogitRows.Length * VocabSize)]);
+        Backend.DownloadF32(head, logits[..(rows * VocabSize)]);
+    }
+
+    /// <summary>
+    /// Runs the step and writes the greedy (argmax) token of every LogitRows row into <paramref name="ids"/>:
+    /// on backends with <see cref="IDeviceArgMax"/> only the ids leave the device. For benchmarks and greedy
+    /// decoding; the engine needs logits for anything but plain greedy sampling.
+    /// </summary>
+    public void ExecuteGreedy(ForwardBatch batch, Span<int> ids)
+    {
+        int rows = batch.LogitRows.Length;
+        if (ids.Length < rows) throw new ArgumentException($"ids has {ids.Length} entries for {rows} logit rows", nameof(ids));
+        if (TryGraphStep(batch) && Backend.Kernels is IDeviceArgMax)
+        {
+            Backend.DownloadI32(_ws.NextIds(rows), ids[..rows]);
+            return;
+        }
+        if (!_lastStepWasGraph)
+        {
+            var hidden = Forward(batch);
+            Model.LmHead.Forward(hidden, _ws.Logits(rows, VocabSize));
+        }
+        var head = _ws.Logits(rows, VocabSize);
+        if (Backend.Kernels is IDeviceArgMax am)
+        {
+            var o = _ws.NextIds(rows);
+            am.ArgMax(head, o);
+            Backend.DownloadI32(o, ids[..rows]);
+            return;
+        }
+        if (_hostLogits.Length < rows * VocabSize) _hostLogits = new float[rows * VocabSize];
+        Backend.DownloadF32(head, _hostLogits.AsSpan(0, rows * VocabSize));
+        for (int r = 0; r < rows; r++)
+            ids[r] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(_hostLogits.AsSpan(r * VocabSize, VocabSize));
     }
 
     /// <summary>Runs the step; writes the final-normed hidden states [LogitRows.Length, HiddenSize] (for embeddings).</summary>
@@ -63,36 +143,154 @@ public sealed class ModelRunner : IDisposable
         Backend.DownloadF32(h, hidden[..(batch.LogitRows.Length * HiddenSize)]);
     }
 
+    /// <summary>
+    /// Runs a pure decode step from a captured graph (recording it first when this shape is new). Returns false,
+    /// doing nothing, for any other step. Afterwards the step's logits and greedy ids are in the workspace.
+    /// </summary>
+    private bool TryGraphStep(ForwardBatch batch)
+    {
+        _lastStepWasGraph = false;
+        if (_capture is null || _graphAttention is null) return false;
+        var m = batch.Attention;
+        int t = m.NumTokens;
+        if (t == 0 || t > GraphBatchSizes[^1] || m.NumSeqs != t || batch.LogitRows.Length != t || batch.TokenIds.Length != t
+            || batch.Positions.Length != t || m.QueryStartLoc.Length < t + 1 || m.QueryStartLoc[t] != t)
+            return false;
+        int maxLen = 0;
+        for (int i = 0; i < t; i++)
+        {
+            if (m.QueryStartLoc[i] != i || batch.LogitRows[i] != i) return false;
+            maxLen = Math.Max(maxLen, m.SeqLens[i]);
+        }
+        int bs = Cache.Spec.BlockSize;
+        int bucket = MinContextBucket;
+        while (bucket < maxLen) bucket *= 2;
+        int stride = (bucket + bs - 1) / bs;
+        int padded = 0;
+        foreach (var size in GraphBatchSizes) if (size >= t) { padded = size; break; }
+
+        var meta = PaddedDecodeMetadata(batch, padded, stride, bucket, out var ids, out var positions);
+        _graphAttention.PrepareForGraph(meta);
+        var s = _ws.Step(padded);
+        _capture.UploadAsync(MemoryMarshal.AsBytes(ids.AsSpan()), s.Ids);
+        _capture.UploadAsync(MemoryMarshal.AsBytes(positions.AsSpan()), s.Positions);
+        long epoch = _capture.MemoryEpoch;
+        if (epoch != _graphEpoch) ClearGraphs(epoch);
+        var key = (padded, stride);
+        if (_graphs.TryGetValue(key, out var step) && step.WorkspaceGeneration == _ws.Generation)
+        {
+            step.Graph.Replay();
+            GraphReplays++;
+            _lastStepWasGraph = true;
+            return true;
+        }
+        if (step is not null) { step.Graph.Dispose(); _graphs.Remove(key); }
+        // First step of this shape: run it directly (which also grows every lazily sized buffer to this shape),
+        // then record the same work for the steps after it.
+        DecodeBody(s, meta, padded);
+        int generation = _ws.Generation;
+        var graph = _capture.Capture(() => DecodeBody(s, meta, padded));
+        if (_capture.MemoryEpoch == epoch && _ws.Generation == generation)
+        {
+            _graphs[key] = new CapturedStep(graph, generation);
+            GraphCaptures++;
+        }
+        else graph.Dispose();
+        _lastStepWasGraph = true;
+        return true;
+    }
+
+    /// <summary>
+    /// The step's metadata padded to <paramref name="padded"/> sequences with block tables of a fixed stride.
+    /// Padding rows write no KV (slot -1) and attend to one key of block 0; their outputs are ignored.
+    /// </summary>
+    private static AttentionMetadata PaddedDecodeMetadata(ForwardBatch batch, int padded, int stride, int bucket, out int[] ids, out int[] positions)
+    {
+        var m = batch.Attention;
+        int t = m.NumTokens;
+        ids = new int[padded];
+        positions = new int[padded];
+        var qsl = new int[padded + 1];
+        var lens = new int[padded];
+        var slots = new int[padded];
+        var tables = new int[padded * stride];
+        for (int i = 0; i <= padded; i++) qsl[i] = i;
+        for (int i = 0; i < t; i++)
+        {
+            ids[i] = batch.TokenIds[i];
+            positions[i] = batch.Positions[i];
+            lens[i] = m.SeqLens[i];
+            slots[i] = m.SlotMapping[i];
+            int n = Math.Min(stride, m.MaxBlocksPerSeq);
+            Array.Copy(m.BlockTables, i * m.MaxBlocksPerSeq, tables, i * stride, n);
+            for (int j = n; j < stride; j++) tables[i * stride + j] = 0;
+        }
+        for (int i = t; i < padded; i++) { lens[i] = 1; slots[i] = -1; }
+        return new AttentionMetadata
+        {
+            NumTokens = padded, NumSeqs = padded, QueryStartLoc = qsl, SeqLens = lens, BlockTables = tables,
+            MaxBlocksPerSeq = stride, SlotMapping = slots, MaxSeqLen = bucket, MaxQueryLen = 1,
+        };
+    }
+
+    /// <summary>What a decode graph records: the decoder, the LM head and the greedy ids.</summary>
+    private void DecodeBody(Workspace.StepTensors s, AttentionMetadata meta, int rows)
+    {
+        var hidden = Layers(s, meta);
+        var head = _ws.Logits(rows, VocabSize);
+        Model.LmHead.Forward(hidden, head);
+        if (Backend.Kernels is IDeviceArgMax am) am.ArgMax(head, _ws.NextIds(rows));
+    }
+
+    private void ClearGraphs(long epoch)
+    {
+        foreach (var g in _graphs.Values) g.Graph.Dispose();
+        _graphs.Clear();
+        _graphEpoch = epoch;
+    }
+
     /// <summary>The decoder stack; returns the final-normed hidden rows selected by LogitRows.</summary>
     private Tensor Forward(ForwardBatch batch)
     {
-        var c = Config;
-        var k = Backend.Kernels;
         int t = batch.TokenIds.Length;
         if (t == 0 || batch.Positions.Length != t || batch.Attention.NumTokens != t)
             throw new ArgumentException("batch token ids, positions and attention metadata disagree on the token count");
         var s = _ws.Step(t);
-        Backend.Upload(System.Runtime.InteropServices.MemoryMarshal.AsBytes(batch.TokenIds.AsSpan()), DType.I32, s.Ids);
-        Backend.Upload(System.Runtime.InteropServices.MemoryMarshal.AsBytes(batch.Positions.AsSpan()), DType.I32, s.Positions);
+        Upload(batch.TokenIds, s.Ids);
+        Upload(batch.Positions, s.Positions);
         Backend.Attention.Prepare(batch.Attention);
+        var normed = Layers(s, batch.Attention);
+        if (batch.LogitRows.Length == t && IsIdentity(batch.LogitRows)) return normed;
+        var rows = _ws.Rows(batch.LogitRows.Length, HiddenSize);
+        Upload(batch.LogitRows, rows.Index);
+        Backend.Kernels.GatherRows(normed, rows.Index, rows.Gathered);
+        return rows.Gathered;
+    }
 
-        k.Embedding(Model.Embedding, s.Ids, c.EmbeddingScale, s.Residual);
+    private void Upload(int[] values, Tensor dst)
+    {
+        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
+        if (_capture is not null) _capture.UploadAsync(bytes, dst);
+        else Backend.Upload(bytes, DType.I32, dst);
+    }
+
+    /// <summary>Embedding, every decoder layer and the final norm over the step's tensors; returns the normed rows.</summary>
+    private Tensor Layers(Workspace.StepTensors s, AttentionMetadata meta)
+    {
+        var c = Config;
+        Backend.Kernels.Embedding(Model.Embedding, s.Ids, c.EmbeddingScale, s.Residual);
         Tensor? pending = null; // output of the previous sub-block, still to be added to the residual
         for (int layer = 0; layer < c.NumLayers; layer++)
         {
             var w = Model.Layers[layer];
             NormInto(pending, w.InputNorm, s);
-            Attention(layer, w, s, batch.Attention);
+            Attention(layer, w, s, meta);
             NormInto(s.O, w.PostAttentionNorm, s);
             Mlp(w, s);
             pending = s.MlpOut;
         }
         NormInto(pending, Model.FinalNorm, s);
-        if (batch.LogitRows.Length == t && IsIdentity(batch.LogitRows)) return s.Normed;
-        var rows = _ws.Rows(batch.LogitRows.Length, HiddenSize);
-        Backend.Upload(System.Runtime.InteropServices.MemoryMarshal.AsBytes(batch.LogitRows.AsSpan()), DType.I32, rows.Index);
-        k.GatherRows(s.Normed, rows.Index, rows.Gathered);
-        return rows.Gathered;
+        return s.Normed;
     }
 
     private void NormInto(Tensor? add, Tensor weight, Workspace.StepTensors s)
@@ -107,17 +305,26 @@ public sealed class ModelRunner : IDisposable
         var c = Config;
         var k = Backend.Kernels;
         int t = s.Ids.Rows;
-        w.Q.Forward(s.Normed, s.Q);
-        w.K.Forward(s.Normed, s.K);
-        w.V.Forward(s.Normed, s.V);
-        if (w.QNorm is not null && w.KNorm is not null)
+        if (_fusedQkv is not null && k is IFusedQkvKernels fused)
         {
-            var q = s.Q.View(t * c.NumHeads, c.HeadDim);
-            var kk = s.K.View(t * c.NumKvHeads, c.HeadDim);
-            k.RmsNorm(q, w.QNorm, c.RmsNormEps, 0, q);
-            k.RmsNorm(kk, w.KNorm, c.RmsNormEps, 0, kk);
+            var (weight, bias) = _fusedQkv[layer];
+            k.Linear(s.Normed, weight, bias, s.Qkv!);
+            fused.SplitQkvRope(s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, s.K, s.V);
         }
-        k.Rope(s.Q, s.K, s.Positions, Model.CosSin, c.HeadDim);
+        else
+        {
+            w.Q.Forward(s.Normed, s.Q);
+            w.K.Forward(s.Normed, s.K);
+            w.V.Forward(s.Normed, s.V);
+            if (w.QNorm is not null && w.KNorm is not null)
+            {
+                var q = s.Q.View(t * c.NumHeads, c.HeadDim);
+                var kk = s.K.View(t * c.NumKvHeads, c.HeadDim);
+                k.RmsNorm(q, w.QNorm, c.RmsNormEps, 0, q);
+                k.RmsNorm(kk, w.KNorm, c.RmsNormEps, 0, kk);
+            }
+            k.Rope(s.Q, s.K, s.Positions, Model.CosSin, c.HeadDim);
+        }
         var p = new AttentionParams(c.NumHeads, c.NumKvHeads, c.HeadDim, 1f / MathF.Sqrt(c.HeadDim), c.SlidingWindows[layer]);
         Backend.Attention.Forward(layer, s.Q, s.K, s.V, Cache, meta, p, s.AttnOut);
         w.O.Forward(s.AttnOut, s.O);
@@ -138,15 +345,60 @@ public sealed class ModelRunner : IDisposable
         w.Down!.Forward(s.Act, s.MlpOut);
     }
 
+    /// <summary>
+    /// Stacks each layer's q, k and v weights (and biases) into one [Hq*D + 2*Hk*D, H] tensor on the device, when
+    /// the backend can split the product again (<see cref="IFusedQkvKernels"/>), all three are dense and the model
+    /// has no per-head q/k norm (which must run before the rotation). MODULAR_FUSED_QKV=0 turns it off. The copy
+    /// costs the q/k/v weights' size once more in device memory.
+    /// </summary>
+    private static (Tensor, Tensor?)[]? FuseQkv(TransformerModel model)
+    {
+        var c = model.Config;
+        var b = model.Backend;
+        if (Environment.GetEnvironmentVariable("MODULAR_FUSED_QKV") == "0" || b.Kernels is not IFusedQkvKernels || c.QkNorm) return null;
+        foreach (var w in model.Layers)
+        {
+            if (w.Q is not DenseLinear q || w.K is not DenseLinear k || w.V is not DenseLinear v) return null;
+            if (q.Weight.DType != k.Weight.DType || q.Weight.DType != v.Weight.DType) return null;
+            if ((q.Bias is null) != (k.Bias is null) || (q.Bias is null) != (v.Bias is null)) return null;
+            if (q.Bias is not null && (q.Bias.DType != k.Bias!.DType || q.Bias.DType != v.Bias!.DType)) return null;
+        }
+        int h = c.HiddenSize, hq = c.NumHeads * c.HeadDim, hk = c.NumKvHeads * c.HeadDim;
+        var fused = new (Tensor, Tensor?)[model.Layers.Length];
+        for (int i = 0; i < fused.Length; i++)
+        {
+            var q = (DenseLinear)model.Layers[i].Q;
+            var k = (DenseLinear)model.Layers[i].K;
+            var v = (DenseLinear)model.Layers[i].V;
+            var weight = b.Allocate(q.Weight.DType, hq + 2 * hk, h);
+            b.Copy(q.Weight, weight.Slice(0, hq));
+            b.Copy(k.Weight, weight.Slice(hq, hk));
+            b.Copy(v.Weight, weight.Slice(hq + hk, hk));
+            Tensor? bias = null;
+            if (q.Bias is not null)
+            {
+                bias = b.Allocate(q.Bias.DType, hq + 2 * hk);
+                b.Copy(q.Bias, bias.Slice(0, hq));
+                b.Copy(k.Bias!, bias.Slice(hq, hk));
+                b.Copy(v.Bias!, bias.Slice(hq + hk, hk));
+            }
+            fused[i] = (weight, bias);
+        }
+        return fused;
+    }
+
     private static bool IsIdentity(int[] rows)
     {
         for (int i = 0; i < rows.Length; i++) if (rows[i] != i) return false;
         return true;
     }
 
-    /// <summary>Frees the KV cache and scratch tensors (not the model).</summary>
+    /// <summary>Frees the KV cache, scratch tensors, recorded graphs and fused weights (not the model).</summary>
     public void Dispose()
     {
+        ClearGraphs(-1);
+        if (_fusedQkv is not null)
+            foreach (var (w, bias) in _fusedQkv) { w.Dispose(); bias?.Dispose(); }
         _ws.Dispose();
         Cache.Dispose();
     }

@@ -4,21 +4,27 @@ namespace Modular.Models;
 
 /// <summary>
 /// Scratch tensors of a step, allocated for a token capacity that grows by doubling and handed out as row
-/// slices, so steady-state steps allocate no device memory.
+/// slices, so steady-state steps allocate no device memory. <see cref="Generation"/> changes whenever a tensor is
+/// reallocated, which tells the runner that captured graphs point at freed memory.
 /// </summary>
-internal sealed class Workspace(TransformerModel model) : IDisposable
+internal sealed class Workspace(TransformerModel model, int fusedQkvWidth) : IDisposable
 {
     internal sealed class StepTensors
     {
         public required Tensor Ids, Positions, Residual, Normed, Q, K, V, AttnOut, O, GateUp, Act, MlpOut;
         public Tensor? RouterLogits;
+        /// <summary>Output of the fused q|k|v projection, when the runner fuses it.</summary>
+        public Tensor? Qkv;
     }
 
     private readonly List<Tensor> _owned = new();
     private int _capacity;
     private StepTensors? _full;
-    private int _rowCapacity, _logitCapacity;
-    private Tensor? _rowIndex, _gathered, _logits;
+    private int _rowCapacity, _logitCapacity, _idCapacity;
+    private Tensor? _rowIndex, _gathered, _logits, _nextIds;
+
+    /// <summary>Bumped on every reallocation.</summary>
+    public int Generation { get; private set; }
 
     public StepTensors Step(int tokens)
     {
@@ -31,7 +37,7 @@ internal sealed class Workspace(TransformerModel model) : IDisposable
             Q = f.Q.Slice(0, tokens), K = f.K.Slice(0, tokens), V = f.V.Slice(0, tokens),
             AttnOut = f.AttnOut.Slice(0, tokens), O = f.O.Slice(0, tokens),
             GateUp = f.GateUp.Slice(0, tokens), Act = f.Act.Slice(0, tokens), MlpOut = f.MlpOut.Slice(0, tokens),
-            RouterLogits = f.RouterLogits?.Slice(0, tokens),
+            RouterLogits = f.RouterLogits?.Slice(0, tokens), Qkv = f.Qkv?.Slice(0, tokens),
         };
     }
 
@@ -43,6 +49,7 @@ internal sealed class Workspace(TransformerModel model) : IDisposable
             _rowIndex?.Dispose(); _gathered?.Dispose();
             _rowIndex = model.Backend.Allocate(DType.I32, _rowCapacity);
             _gathered = model.Backend.Allocate(model.Backend.ActivationDType, _rowCapacity, hidden);
+            Generation++;
         }
         return (_rowIndex!.Slice(0, rows), _gathered!.Slice(0, rows));
     }
@@ -55,8 +62,22 @@ internal sealed class Workspace(TransformerModel model) : IDisposable
             _logits?.Dispose();
             // Logits stay float32 whatever the activation dtype: sampling and logprobs need the precision.
             _logits = model.Backend.Allocate(DType.F32, _logitCapacity, vocab);
+            Generation++;
         }
         return _logits!.Slice(0, rows);
+    }
+
+    /// <summary>I32 [rows]: greedy token ids chosen on the device.</summary>
+    public Tensor NextIds(int rows)
+    {
+        if (rows > _idCapacity)
+        {
+            _idCapacity = Math.Max(rows, Math.Max(16, _idCapacity * 2));
+            _nextIds?.Dispose();
+            _nextIds = model.Backend.Allocate(DType.I32, _idCapacity);
+            Generation++;
+        }
+        return _nextIds!.Slice(0, rows);
     }
 
     private void Grow(int capacity)
@@ -76,13 +97,15 @@ internal sealed class Workspace(TransformerModel model) : IDisposable
             AttnOut = New(a, capacity, hq), O = New(a, capacity, c.HiddenSize),
             GateUp = New(a, capacity, 2 * inter), Act = New(a, capacity, inter), MlpOut = New(a, capacity, c.HiddenSize),
             RouterLogits = c.NumExperts > 0 ? New(a, capacity, c.NumExperts) : null,
+            Qkv = fusedQkvWidth > 0 ? New(a, capacity, fusedQkvWidth) : null,
         };
         _capacity = capacity;
+        Generation++;
     }
 
     public void Dispose()
     {
         foreach (var t in _owned) t.Dispose();
-        _rowIndex?.Dispose(); _gathered?.Dispose(); _logits?.Dispose();
+        _rowIndex?.Dispose(); _gathered?.Dispose(); _logits?.Dispose(); _nextIds?.Dispose();
     }
 }

@@ -9,7 +9,7 @@ namespace Modular.Backends.Cuda.Runtime;
 /// </summary>
 internal sealed class KernelLibrary : IDisposable
 {
-    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu"];
+    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu"];
 
     /// <summary>(head dim, query heads per KV head) pairs compiled as GQA-shared attention kernels.</summary>
     internal static readonly (int HeadDim, int Group)[] GqaVariants =
@@ -46,6 +46,10 @@ internal sealed class KernelLibrary : IDisposable
         PagedAttentionGrouped64 = _module.GetFunction("paged_attention_grouped_64");
         PagedAttentionGrouped128 = _module.GetFunction("paged_attention_grouped_128");
         PagedAttentionGrouped256 = _module.GetFunction("paged_attention_grouped_256");
+        ArgMaxRowsF32 = _module.GetFunction("argmax_rows_f32");
+        SplitQkvRopeF32Table = _module.GetFunction("split_qkv_rope_f32table");
+        SplitQkvRopeBf16Table = _module.GetFunction("split_qkv_rope_bf16table");
+        FlashPrefill128 = _module.GetFunction("flash_prefill_128");
         foreach (var (hd, g) in GqaVariants)
             _gqa[(hd, g)] = _module.GetFunction($"paged_attention_gqa_{hd}_{g}");
     }
@@ -75,6 +79,10 @@ internal sealed class KernelLibrary : IDisposable
     internal nint PagedAttentionGrouped64 { get; }
     internal nint PagedAttentionGrouped128 { get; }
     internal nint PagedAttentionGrouped256 { get; }
+    internal nint ArgMaxRowsF32 { get; }
+    internal nint SplitQkvRopeF32Table { get; }
+    internal nint SplitQkvRopeBf16Table { get; }
+    internal nint FlashPrefill128 { get; }
 
     /// <summary>The GQA-shared attention kernel for this head dim and group size, or 0 when none was compiled.</summary>
     internal nint PagedAttentionGqa(int headDim, int group) => _gqa.TryGetValue((headDim, group), out var f) ? f : 0;

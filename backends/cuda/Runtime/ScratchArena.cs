@@ -21,6 +21,8 @@ internal sealed class ScratchArena(CudaBackend backend) : IDisposable
         {
             // The old buffer's free is queued behind the work already using it.
             _buffer?.Dispose();
+            // Captured graphs may hold the old address.
+            backend.BumpMemoryEpoch();
             long size = Math.Max(bytes + bytes / 4, 1 << 20);
             _buffer = new DeviceBuffer(backend.Context, backend.Stream, (size + 255) & ~255L);
         }

@@ -65,10 +65,9 @@ public static class LatencyBench
 
     private static LatencyIteration Iterate(ModelRunner runner, int[][] prompts, LatencySettings s, int perSeq)
     {
-        int batch = prompts.Length, vocab = runner.VocabSize, bs = s.BlockSize;
+        int batch = prompts.Length, bs = s.BlockSize;
         var tables = new int[batch * perSeq];
         for (int i = 0; i < tables.Length; i++) tables[i] = i;
-        var logits = new float[batch * vocab];
         var next = new int[batch];
         var sw = Stopwatch.StartNew();
         // Prefill: all prompts in one step.
@@ -85,8 +84,7 @@ public static class LatencyBench
                 }
                 qsl[b + 1] = (b + 1) * s.InputLen; lens[b] = s.InputLen; rows[b] = (b + 1) * s.InputLen - 1;
             }
-            Run(runner, ids, pos, slots, qsl, lens, tables, perSeq, rows, logits);
-            ArgMaxRows(logits, vocab, next);
+            Run(runner, ids, pos, slots, qsl, lens, tables, perSeq, rows, next);
         }
         double prefill = sw.Elapsed.TotalSeconds;
         // Decode: one token per sequence per step.
@@ -101,8 +99,7 @@ public static class LatencyBench
             {
                 dIds[b] = next[b]; dPos[b] = p; dSlots[b] = Slot(tables, b, perSeq, p, bs); dLens[b] = p + 1;
             }
-            Run(runner, dIds, dPos, dSlots, dQsl, dLens, tables, perSeq, dRows, logits);
-            ArgMaxRows(logits, vocab, next);
+            Run(runner, dIds, dPos, dSlots, dQsl, dLens, tables, perSeq, dRows, next);
         }
         double totalSeconds = sw.Elapsed.TotalSeconds;
         return new LatencyIteration(totalSeconds, prefill, totalSeconds - prefill);
@@ -110,7 +107,7 @@ public static class LatencyBench
 
     private static int Slot(int[] tables, int seq, int perSeq, int position, int bs) => tables[seq * perSeq + position / bs] * bs + position % bs;
 
-    private static void Run(ModelRunner runner, int[] ids, int[] pos, int[] slots, int[] qsl, int[] lens, int[] tables, int perSeq, int[] rows, float[] logits)
+    private static void Run(ModelRunner runner, int[] ids, int[] pos, int[] slots, int[] qsl, int[] lens, int[] tables, int perSeq, int[] rows, int[] next)
     {
         int maxLen = 0, maxQ = 0;
         for (int i = 0; i < lens.Length; i++) { maxLen = Math.Max(maxLen, lens[i]); maxQ = Math.Max(maxQ, qsl[i + 1] - qsl[i]); }
@@ -119,12 +116,7 @@ public static class LatencyBench
             NumTokens = ids.Length, NumSeqs = lens.Length, QueryStartLoc = qsl, SeqLens = lens, BlockTables = tables,
             MaxBlocksPerSeq = perSeq, SlotMapping = slots, MaxSeqLen = maxLen, MaxQueryLen = maxQ,
         };
-        runner.Execute(new ForwardBatch { TokenIds = ids, Positions = pos, Attention = meta, LogitRows = rows }, logits);
-    }
-
-    private static void ArgMaxRows(float[] logits, int vocab, int[] next)
-    {
-        for (int b = 0; b < next.Length; b++)
-            next[b] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.AsSpan(b * vocab, vocab));
+        // Greedy ids straight from the runner: on GPU backends only the ids leave the device.
+        runner.ExecuteGreedy(new ForwardBatch { TokenIds = ids, Positions = pos, Attention = meta, LogitRows = rows }, next);
     }
 }

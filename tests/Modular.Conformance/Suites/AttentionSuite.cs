@@ -51,6 +51,14 @@ public abstract class AttentionSuite(BackendFixture fixture) : SuiteBase(fixture
         Check("decode-batch-600", new(Data, Act, 8, 2, 128, 16, 0,
             [600, 1, 1], [550, 1, 1], [580, 1, 1], [610, 1, 1], [300, 1, 1], [620, 1, 1], [590, 1, 1], [500, 1, 1]));
 
+    /// <summary>Prefill-shaped steps with head dim 128: GPU backends run their tensor-core prefill kernel here,
+    /// including partial 64-row tiles, single-row sequences in the same step and a prefix already in the cache.</summary>
+    [Fact, Trait("tier", "required")]
+    public void PrefillHeadDim128() => Check("prefill-d128", new(Data, Act, 8, 2, 128, 16, 0, [200, 1], [77, 1], [130, 1], [1, 1]));
+
+    [Fact, Trait("tier", "required")]
+    public void ChunkedPrefillWindowHeadDim128() => Check("chunked-window-d128", new(Data, Act, 4, 1, 128, 16, 40, [100, 150, 1], [70, 90, 1]));
+
     [Fact, Trait("tier", "optional")]
     public void CopyBlockKeepsContents() =>
         Check("copy-block", new(Data, Act, 4, 2, 64, 8, 0, [20, 1, 1], [9, 1, 1]) { CopyBlockBeforeLastStep = true });

@@ -9,3 +9,4 @@ public sealed class SelectedAttention(BackendFixture f) : AttentionSuite(f);
 public sealed class SelectedPerf(BackendFixture f) : PerfSuite(f);
 public sealed class SelectedCudaSpecific(BackendFixture f) : CudaSpecificSuite(f);
 public sealed class SelectedGolden(BackendFixture f) : GoldenSuite(f);
+public sealed class SelectedCapabilities(BackendFixture f) : CapabilitySuite(f);

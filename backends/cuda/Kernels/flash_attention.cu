@@ -1,0 +1,228 @@
+// Tensor-core prefill attention (FlashAttention-2 style) for head dim 128 over the paged KV cache.
+// grid (tiles, Hq), 4 warps. A tile is up to 64 consecutive query rows of one sequence; each warp owns 16 of them.
+// Per 64-key tile of the sequence's cache: K and V are gathered through the block table into shared memory
+// (16-byte chunks XOR-swizzled by row so ldmatrix reads are conflict-free), S = Q K^T and O += P V run on
+// mma.sync m16n8k16 (bf16 operands, float32 accumulators), and the softmax is the online (running max) form in
+// registers: the S accumulator fragment of two key blocks is exactly the A fragment of P for the next product.
+
+#define FA_D 128
+#define FA_BM 64
+#define FA_BN 64
+#define FA_THREADS 128
+
+__device__ __forceinline__ unsigned fa_smem(const void* p)
+{
+    unsigned a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+
+__device__ __forceinline__ void fa_ldsm4(unsigned addr, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr));
+}
+
+__device__ __forceinline__ void fa_ldsm4_t(unsigned addr, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr));
+}
+
+__device__ __forceinline__ void fa_mma(float* c, const unsigned* a, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Two floats to a bf16x2 word, lo in the low half (the lower column index).
+__device__ __forceinline__ unsigned fa_pack(float lo, float hi)
+{
+    unsigned r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+// Element offset of the 16-byte chunk `chunk` (0..15) of shared row `row` (128 bf16 per row).
+__device__ __forceinline__ int fa_swz(int row, int chunk) { return row * FA_D + ((chunk ^ (row & 7)) << 3); }
+
+extern "C" __global__ void __launch_bounds__(FA_THREADS)
+flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, const bf16_t* __restrict__ vc,
+                  bf16_t* __restrict__ out, const int* __restrict__ tiles, const int* __restrict__ qStart,
+                  const int* __restrict__ seqLens, const int* __restrict__ blockTables, int maxBlocks, int blockSize,
+                  int hq, int hk, float scale, int window)
+{
+    __shared__ __align__(128) bf16_t sQ[FA_BM * FA_D];
+    __shared__ __align__(128) bf16_t sK[FA_BN * FA_D];
+    __shared__ __align__(128) bf16_t sV[FA_BN * FA_D];
+    const int h = blockIdx.y;
+    const int s = tiles[2 * blockIdx.x], row0 = tiles[2 * blockIdx.x + 1];
+    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
+    const int rows = min(FA_BM, q0 + qLen - row0);
+    const int posBase = seqLens[s] - qLen + (row0 - q0);
+    const int kvh = h / (hq / hk);
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t4 = lane & 3;
+
+    for (int c = tid; c < FA_BM * 16; c += FA_THREADS)
+    {
+        const int r = c >> 4, ch = c & 15;
+        uint4 val;
+        val.x = val.y = val.z = val.w = 0u;
+        if (r < rows) val = *reinterpret_cast<const uint4*>(q + ((long long)(row0 + r) * hq + h) * FA_D + ch * 8);
+        *reinterpret_cast<uint4*>(sQ + fa_swz(r, ch)) = val;
+    }
+    __syncthreads();
+    unsigned qa[8][4];
+    {
+        const int mi = lane >> 3, r = lane & 7;
+        const int row = warp * 16 + r + (mi & 1) * 8;
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+            fa_ldsm4(fa_smem(sQ + fa_swz(row, kk * 2 + (mi >> 1))), qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3]);
+    }
+
+    // This thread's two rows (g and g+8 of the warp's 16): positions and visible key ranges.
+    int pos[2], lo[2];
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+    {
+        const int r = warp * 16 + g + i * 8;
+        pos[i] = r < rows ? posBase + r : -1;
+        lo[i] = window > 0 ? max(0, pos[i] - window + 1) : 0;
+    }
+    const int kLo = window > 0 ? max(0, posBase - window + 1) : 0;
+    const int kHi = posBase + rows;
+    const float sl2 = scale * 1.4426950408889634f;
+    float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
+    float o[16][4];
+#pragma unroll
+    for (int d = 0; d < 16; d++) { o[d][0] = 0.f; o[d][1] = 0.f; o[d][2] = 0.f; o[d][3] = 0.f; }
+    const int* bt = blockTables + (long long)s * maxBlocks;
+    const long long rowStride = (long long)hk * FA_D;
+
+    for (int kt = kLo; kt < kHi; kt += FA_BN)
+    {
+        __syncthreads();  // the previous tile's K/V are no longer read
+        for (int c = tid; c < FA_BN * 16; c += FA_THREADS)
+        {
+            const int r = c >> 4, ch = c & 15, key = kt + r;
+            uint4 kv, vv;
+            kv.x = kv.y = kv.z = kv.w = 0u;
+            vv = kv;
+            if (key < kHi)
+            {
+                const long long slot = (long long)bt[key / blockSize] * blockSize + key % blockSize;
+                const long long off = slot * rowStride + (long long)kvh * FA_D + ch * 8;
+                kv = *reinterpret_cast<const uint4*>(kc + off);
+                vv = *reinterpret_cast<const uint4*>(vc + off);
+            }
+            *reinterpret_cast<uint4*>(sK + fa_swz(r, ch)) = kv;
+            *reinterpret_cast<uint4*>(sV + fa_swz(r, ch)) = vv;
+        }
+        __syncthreads();
+
+        float sc[8][4];
+#pragma unroll
+        for (int j = 0; j < 8; j++) { sc[j][0] = 0.f; sc[j][1] = 0.f; sc[j][2] = 0.f; sc[j][3] = 0.f; }
+        {
+            const int mi = lane >> 3, r = lane & 7;
+#pragma unroll
+            for (int kk = 0; kk < 8; kk++)
+            {
+#pragma unroll
+                for (int np = 0; np < 4; np++)
+                {
+                    unsigned b0, b1, b2, b3;
+                    fa_ldsm4(fa_smem(sK + fa_swz(np * 16 + r + (mi >> 1) * 8, kk * 2 + (mi & 1))), b0, b1, b2, b3);
+                    fa_mma(sc[2 * np], qa[kk], b0, b1);
+                    fa_mma(sc[2 * np + 1], qa[kk], b2, b3);
+                }
+            }
+        }
+
+        float mx[2] = {NEG_INF, NEG_INF};
+#pragma unroll
+        for (int j = 0; j < 8; j++)
+        {
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                const int i = e >> 1, key = kt + j * 8 + t4 * 2 + (e & 1);
+                const float v = (key <= pos[i] && key >= lo[i]) ? sc[j][e] * sl2 : NEG_INF;
+                sc[j][e] = v;
+                mx[i] = fmaxf(mx[i], v);
+            }
+        }
+        float corr[2], base[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++)
+        {
+            mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+            mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+            const float mNew = fmaxf(m[i], mx[i]);
+            base[i] = mNew == NEG_INF ? 0.f : mNew;  // a row with nothing visible yet keeps p = 0
+            corr[i] = exp2f(m[i] - base[i]);
+            m[i] = mNew;
+        }
+        float sum[2] = {0.f, 0.f};
+#pragma unroll
+        for (int j = 0; j < 8; j++)
+        {
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                const float p = exp2f(sc[j][e] - base[e >> 1]);
+                sc[j][e] = p;
+                sum[e >> 1] += p;
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < 2; i++)
+        {
+            sum[i] += __shfl_xor_sync(0xffffffffu, sum[i], 1);
+            sum[i] += __shfl_xor_sync(0xffffffffu, sum[i], 2);
+            l[i] = l[i] * corr[i] + sum[i];
+        }
+#pragma unroll
+        for (int d = 0; d < 16; d++)
+        {
+            o[d][0] *= corr[0]; o[d][1] *= corr[0];
+            o[d][2] *= corr[1]; o[d][3] *= corr[1];
+        }
+
+        {
+            const int mi = lane >> 3, r = lane & 7;
+#pragma unroll
+            for (int kk = 0; kk < 4; kk++)
+            {
+                unsigned pa[4];
+                pa[0] = fa_pack(sc[2 * kk][0], sc[2 * kk][1]);
+                pa[1] = fa_pack(sc[2 * kk][2], sc[2 * kk][3]);
+                pa[2] = fa_pack(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+                pa[3] = fa_pack(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+                for (int dp = 0; dp < 8; dp++)
+                {
+                    unsigned b0, b1, b2, b3;
+                    fa_ldsm4_t(fa_smem(sV + fa_swz(kk * 16 + r + (mi & 1) * 8, dp * 2 + (mi >> 1))), b0, b1, b2, b3);
+                    fa_mma(o[2 * dp], pa, b0, b1);
+                    fa_mma(o[2 * dp + 1], pa, b2, b3);
+                }
+            }
+        }
+    }
+
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+    {
+        const int r = warp * 16 + g + i * 8;
+        if (r >= rows) continue;
+        const float inv = l[i] > 0.f ? 1.f / l[i] : 0.f;
+        bf16_t* orow = out + ((long long)(row0 + r) * hq + h) * FA_D + t4 * 2;
+#pragma unroll
+        for (int d = 0; d < 16; d++)
+            *reinterpret_cast<unsigned*>(orow + d * 8) = fa_pack(o[d][2 * i] * inv, o[d][2 * i + 1] * inv);
+    }
+}

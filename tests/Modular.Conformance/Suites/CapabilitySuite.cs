@@ -1,0 +1,149 @@
+using System.Runtime.InteropServices;
+using Modular.Abstractions;
+using Modular.Models;
+using Modular.Testing;
+using static Modular.Conformance.HostData;
+
+namespace Modular.Conformance.Suites;
+
+/// <summary>
+/// Optional capabilities a backend may offer besides the required contracts: device argmax
+/// (<see cref="IDeviceArgMax"/>), the fused q|k|v split with rope (<see cref="IFusedQkvKernels"/>) and replayed
+/// decode graphs (<see cref="IGraphCapture"/>), each checked against the plain path it replaces. A backend without
+/// the capability skips the test.
+/// </summary>
+public abstract class CapabilitySuite(BackendFixture fixture) : SuiteBase(fixture)
+{
+    [Theory, Trait("tier", "optional")]
+    [InlineData(5, 128256)]
+    [InlineData(3, 1001)]
+    public void ArgMaxMatchesHost(int rows, int vocab)
+    {
+        var b = Target;
+        Assert.SkipUnless(b.Kernels is IDeviceArgMax, $"{b.Name} has no device argmax");
+        var x = Data.Uniform((long)rows * vocab, 10f);
+        // Ties: the smallest index must win, as on the host.
+        x[1 * vocab + 7] = 50f; x[1 * vocab + 3] = 50f; x[1 * vocab + vocab - 1] = 50f;
+        for (int i = 0; i < vocab; i++) x[2 * vocab + i] = -1f;
+        using var t = Put(b, x, DType.F32, rows, vocab);
+        using var ids = b.Allocate(DType.I32, rows);
+        ((IDeviceArgMax)b.Kernels).ArgMax(t, ids);
+        var got = new int[rows];
+        b.DownloadI32(ids, got);
+        var want = new int[rows];
+        for (int r = 0; r < rows; r++) want[r] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(x.AsSpan(r * vocab, vocab));
+        Checks.Exact<int>(b.Name, "ArgMax", Checks.Dims(rows, vocab), got, want);
+    }
+
+    [Theory, Trait("tier", "optional")]
+    [InlineData(9, 4, 2, 64, 64)]
+    [InlineData(5, 8, 2, 128, 128)]
+    [InlineData(3, 6, 2, 64, 32)]
+    public void SplitQkvRopeMatchesRope(int tokens, int hq, int hk, int headDim, int rot)
+    {
+        var b = Target;
+        Assert.SkipUnless(b.Kernels is IFusedQkvKernels, $"{b.Name} has no fused q|k|v split");
+        int width = (hq + 2 * hk) * headDim, maxPos = 64;
+        var qkv = Round(Data.Uniform((long)tokens * width), Act);
+        var positions = Data.Ints(tokens, maxPos);
+        var table = new float[maxPos * rot];
+        for (int p = 0; p < maxPos; p++)
+            for (int i = 0; i < rot / 2; i++)
+            {
+                double angle = p * Math.Pow(10000, -2.0 * i / rot);
+                table[p * rot + i] = (float)Math.Cos(angle);
+                table[p * rot + rot / 2 + i] = (float)Math.Sin(angle);
+            }
+        float[] Part(int offset, int heads)
+        {
+            var r = new float[tokens * heads * headDim];
+            for (int t = 0; t < tokens; t++) Array.Copy(qkv, t * width + offset * headDim, r, t * heads * headDim, heads * headDim);
+            return r;
+        }
+        using var cs = Put(b, table, DType.F32, maxPos, rot);
+        using var pos = PutInts(b, positions, tokens);
+        using var src = Put(b, qkv, Act, tokens, width);
+        using var q = b.Allocate(Act, tokens, hq * headDim);
+        using var k = b.Allocate(Act, tokens, hk * headDim);
+        using var v = b.Allocate(Act, tokens, hk * headDim);
+        ((IFusedQkvKernels)b.Kernels).SplitQkvRope(src, pos, cs, headDim, q, k, v);
+        using var qRef = Put(b, Part(0, hq), Act, tokens, hq * headDim);
+        using var kRef = Put(b, Part(hq, hk), Act, tokens, hk * headDim);
+        b.Kernels.Rope(qRef, kRef, pos, cs, headDim);
+        string shape = $"T {tokens} Hq {hq} Hk {hk} D {headDim} rot {rot}";
+        double tol = Tolerance.For(Act);
+        Checks.Close(b.Name, "SplitQkvRope.q vs Rope", shape, Get(q), Get(qRef), tol);
+        Checks.Close(b.Name, "SplitQkvRope.k vs Rope", shape, Get(k), Get(kRef), tol);
+        Checks.Exact<float>(b.Name, "SplitQkvRope.v", shape, Get(v), Part(hq + hk, hk));
+    }
+
+    /// <summary>
+    /// A batch of three sequences (prefill, then 12 decode steps with fixed next tokens) through two runners on the
+    /// same weights: decode graphs off, then on (three steps padded to four rows and replayed). The logits of every
+    /// step must agree within the activation dtype's tolerance.
+    /// </summary>
+    [Fact, Trait("tier", "optional")]
+    public void DecodeGraphsMatchDirectSteps()
+    {
+        var b = Target;
+        Assert.SkipUnless(b is IGraphCapture && b.Attention is IGraphAttention, $"{b.Name} cannot capture decode graphs");
+        using var model = TransformerModel.Load(Fixtures.BundledModel, b);
+        int vocab = model.Config.VocabSize;
+        int[] prompt = [7, 19, 4];
+        var tokens = new int[3][];
+        for (int s = 0; s < 3; s++) tokens[s] = Data.Ints(prompt[s] + 12, vocab);
+        float[][] RunAll(bool graphs)
+        {
+            var old = Environment.GetEnvironmentVariable("MODULAR_GRAPHS");
+            Environment.SetEnvironmentVariable("MODULAR_GRAPHS", graphs ? "1" : "0");
+            try
+            {
+                using var runner = ModelRunner.Create(model, 3 * 4, 16);
+                Assert.Equal(graphs, runner.UsesGraphs);
+                var steps = new List<float[]>();
+                int[] done = [0, 0, 0];
+                // Step 0: all three prompts in one mixed prefill step.
+                steps.Add(Step(runner, tokens, done, prompt));
+                for (int d = 0; d < 12; d++) steps.Add(Step(runner, tokens, done, [1, 1, 1]));
+                if (graphs) Assert.True(runner.GraphReplays > 0, "no decode step was replayed from a graph");
+                return steps.ToArray();
+            }
+            finally { Environment.SetEnvironmentVariable("MODULAR_GRAPHS", old); }
+        }
+        var direct = RunAll(false);
+        var replayed = RunAll(true);
+        double tol = Tolerance.For(Act);
+        for (int i = 0; i < direct.Length; i++)
+            Checks.Close(b.Name, "DecodeGraph logits", $"bard-2m, 3 sequences, step {i}", replayed[i], direct[i], tol);
+    }
+
+    private static float[] Step(ModelRunner runner, int[][] tokens, int[] done, int[] counts)
+    {
+        int seqs = counts.Length, total = 0;
+        foreach (var c in counts) total += c;
+        var ids = new int[total]; var pos = new int[total]; var slots = new int[total];
+        var qsl = new int[seqs + 1]; var lens = new int[seqs]; var rows = new int[seqs];
+        const int perSeq = 4, bs = 16;
+        var tables = new int[seqs * perSeq];
+        for (int i = 0; i < tables.Length; i++) tables[i] = i;
+        int at = 0;
+        for (int s = 0; s < seqs; s++)
+        {
+            for (int j = 0; j < counts[s]; j++, at++)
+            {
+                int p = done[s] + j;
+                ids[at] = tokens[s][p]; pos[at] = p; slots[at] = tables[s * perSeq + p / bs] * bs + p % bs;
+            }
+            done[s] += counts[s];
+            qsl[s + 1] = at; lens[s] = done[s]; rows[s] = at - 1;
+        }
+        var meta = new AttentionMetadata
+        {
+            NumTokens = total, NumSeqs = seqs, QueryStartLoc = qsl, SeqLens = lens, BlockTables = tables,
+            MaxBlocksPerSeq = perSeq, SlotMapping = slots,
+        };
+        var logits = new float[seqs * runner.VocabSize];
+        runner.Execute(new ForwardBatch { TokenIds = ids, Positions = pos, Attention = meta, LogitRows = rows }, logits);
+        return logits;
+    }
+}
