@@ -15,14 +15,21 @@ namespace Modular.Rocm.Tests;
 /// </summary>
 public sealed class RocmFixture : IDisposable
 {
-    private readonly Lazy<(IBackend? Backend, string? Why)> _openCl = new(() => Open("opencl"));
+    /// <summary>
+    /// Accelerator of the main tier: "opencl" unless MODULAR_ROCM_ACCELERATOR names another (cuda on an NVIDIA
+    /// machine runs the whole suite through ILGPU's CUDA runtime).
+    /// </summary>
+    public static string MainAccelerator { get; } =
+        Environment.GetEnvironmentVariable("MODULAR_ROCM_ACCELERATOR") is { Length: > 0 } a ? a.Trim() : "opencl";
+
+    private readonly Lazy<(IBackend? Backend, string? Why)> _openCl = new(() => Open(MainAccelerator));
     private readonly Lazy<(IBackend? Backend, string? Why)> _simulator = new(() => Open("cpu"));
 
     /// <summary>The float32 reference.</summary>
     public CpuBackend Cpu { get; } = new(2);
 
-    /// <summary>The OpenCL backend; skips the calling test, with the reason, when this machine has no OpenCL device.</summary>
-    public IBackend OpenCL => Get(_openCl, "opencl");
+    /// <summary>The OpenCL backend (or <see cref="MainAccelerator"/>'s); skips the calling test, with the reason, when this machine has none.</summary>
+    public IBackend OpenCL => Get(_openCl, MainAccelerator);
 
     /// <summary>The backend on ILGPU's CPU accelerator (always available).</summary>
     public IBackend Simulator => Get(_simulator, "cpu");
@@ -47,7 +54,8 @@ public sealed class RocmFixture : IDisposable
         }
         catch (Exception e)
         {
-            return (null, $"{e.GetType().Name}: {e.Message} (install an OpenCL runtime: apt-get install ocl-icd-libopencl1 pocl-opencl-icd)");
+            var hint = accelerator == "opencl" ? " (install an OpenCL runtime: apt-get install ocl-icd-libopencl1 pocl-opencl-icd)" : "";
+            return (null, $"{e.GetType().Name}: {e.Message}{hint}");
         }
     }
 
