@@ -26,7 +26,7 @@ public sealed class RouteBenchmarkTests
             if (result.P99Microseconds <= 1000) break;
         }
         Assert.NotNull(result);
-        Console.WriteLine($"[router] n-gram intent decision time: {result}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"[router] n-gram intent decision time: {result}");
         TestContext.Current.SendDiagnosticMessage($"n-gram intent decision time: {result}");
         Assert.True(result.P99Microseconds <= 1000, $"p99 {result.P99Microseconds:0.0} us exceeds the 1 ms goal ({result})");
     }

@@ -53,7 +53,7 @@ public sealed class RoutingClusterTests
             if (routedTo == target) right++;
         }
         double accuracy = (double)right / IntentData.Labelled.Length;
-        Console.WriteLine($"[router] front-end intent accuracy {right}/{IntentData.Labelled.Length} = {accuracy:P1}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"[router] front-end intent accuracy {right}/{IntentData.Labelled.Length} = {accuracy:P1}");
         TestContext.Current.SendDiagnosticMessage($"front-end intent accuracy {right}/{IntentData.Labelled.Length} = {accuracy:P1}");
         Assert.True(accuracy >= 0.9, $"routing accuracy {accuracy:P1} is below 90%");
 
@@ -129,7 +129,7 @@ public sealed class RoutingClusterTests
         int toCoderBefore = results.Count(r => r.Target == "coder");
         var summary = $"kill test: {total - failed.Count}/{total} requests succeeded; {toCoderBefore} answered by coder before it died at {killedAtMs} ms; " +
                       $"{retries} retries, {coderFailures} failed attempts on coder";
-        Console.WriteLine("[router] " + summary);
+        TestContext.Current.TestOutputHelper?.WriteLine("[router] " + summary);
         TestContext.Current.SendDiagnosticMessage(summary);
 
         Assert.Empty(failed);
@@ -200,7 +200,7 @@ public sealed class RoutingClusterTests
             else finished++;
         }
         var summary = $"stream kill test: {broken} of {streams} streams ended with an error event, {finished} had finished before the kill";
-        Console.WriteLine("[router] " + summary);
+        TestContext.Current.TestOutputHelper?.WriteLine("[router] " + summary);
         TestContext.Current.SendDiagnosticMessage(summary);
         Assert.True(broken > 0, "every stream finished before the kill; the test needs longer streams to prove anything");
 

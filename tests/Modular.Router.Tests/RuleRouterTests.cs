@@ -22,7 +22,7 @@ public sealed class RuleRouterTests
         }
         double accuracy = (double)right / IntentData.Labelled.Length;
         TestContext.Current.SendDiagnosticMessage($"n-gram intent accuracy {right}/{IntentData.Labelled.Length} = {accuracy:P1}; misses: {string.Join("; ", misses)}");
-        Console.WriteLine($"[router] n-gram intent accuracy (in-process) {right}/{IntentData.Labelled.Length} = {accuracy:P1}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"[router] n-gram intent accuracy (in-process) {right}/{IntentData.Labelled.Length} = {accuracy:P1}");
         Assert.True(accuracy >= 0.9, $"accuracy {accuracy:P1} < 90%; misses: {string.Join("; ", misses)}");
     }
 
