@@ -51,8 +51,36 @@ internal sealed class ServerContext
             throw new ApiException(503, $"the engine of model {model.Name} is not running: {model.Engine.DeathReason ?? "stopped"}", code: "engine_dead");
     }
 
+    /// <summary>
+    /// The start every model endpoint shares: the request record, the parsed body (size, UTF-8 and JSON checked) and
+    /// the model it names (recorded for the log line).
+    /// </summary>
+    public async Task<ModelRequest> ReadRequestAsync(HttpContext context)
+    {
+        var record = Record(context);
+        var doc = await RequestBody.ReadObjectAsync(context, Options.Limits.MaxBodyBytes).ConfigureAwait(false);
+        try
+        {
+            var fields = new Protocol.JsonFields(doc.RootElement);
+            var model = Resolve(fields.String("model"));
+            record.Model = model.Name;
+            return new ModelRequest(record, doc, fields, model);
+        }
+        catch
+        {
+            doc.Dispose();
+            throw;
+        }
+    }
+
     public static RequestRecord Record(HttpContext context) =>
         context.Features.Get<RequestRecord>() ?? throw new InvalidOperationException("request record middleware is not installed");
 
     private static string Short(string s) => s.Length <= 64 ? s : s[..64] + "...";
+}
+
+/// <summary>A parsed request body and the model it names; disposing frees the body.</summary>
+internal sealed record ModelRequest(RequestRecord Record, System.Text.Json.JsonDocument Document, Protocol.JsonFields Fields, ServedModel Model) : IDisposable
+{
+    public void Dispose() => Document.Dispose();
 }

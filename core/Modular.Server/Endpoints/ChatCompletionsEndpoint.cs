@@ -18,11 +18,8 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
 
     public async Task HandleAsync(HttpContext context)
     {
-        var record = ServerContext.Record(context);
-        using var doc = await RequestBody.ReadObjectAsync(context, server.Options.Limits.MaxBodyBytes).ConfigureAwait(false);
-        var f = new JsonFields(doc.RootElement);
-        var model = server.Resolve(f.String("model"));
-        record.Model = model.Name;
+        using var body = await server.ReadRequestAsync(context).ConfigureAwait(false);
+        var (record, f, model) = (body.Record, body.Fields, body.Model);
         var prompt = Render(model, f);
         var gen = SamplingBinder.Bind(f, chat: true, model.Tokenizer.VocabSize, server.Options.Limits, defaultMaxTokens: null);
         int maxTokens = ContextWindow.Resolve(model.Engine.MaxModelLen, prompt.Ids.Length, gen.Sampling.MaxTokens, "messages", "messages");

@@ -12,11 +12,8 @@ internal sealed class CompletionsEndpoint(ServerContext server)
 {
     public async Task HandleAsync(HttpContext context)
     {
-        var record = ServerContext.Record(context);
-        using var doc = await RequestBody.ReadObjectAsync(context, server.Options.Limits.MaxBodyBytes).ConfigureAwait(false);
-        var f = new JsonFields(doc.RootElement);
-        var model = server.Resolve(f.String("model"));
-        record.Model = model.Name;
+        using var body = await server.ReadRequestAsync(context).ConfigureAwait(false);
+        var (record, f, model) = (body.Record, body.Fields, body.Model);
         if (f.Has("suffix")) throw ApiException.BadField("suffix", "suffix: is not supported");
         bool addSpecial = f.Bool("add_special_tokens") ?? true;
         var prompts = PromptInputs.Read(f, "prompt", model.Tokenizer, addSpecial, server.Options.Limits.MaxBatchInputs, out var texts);

@@ -11,11 +11,8 @@ internal sealed class EmbeddingsEndpoint(ServerContext server)
 {
     public async Task HandleAsync(HttpContext context)
     {
-        var record = ServerContext.Record(context);
-        using var doc = await RequestBody.ReadObjectAsync(context, server.Options.Limits.MaxBodyBytes).ConfigureAwait(false);
-        var f = new JsonFields(doc.RootElement);
-        var model = server.Resolve(f.String("model"));
-        record.Model = model.Name;
+        using var body = await server.ReadRequestAsync(context).ConfigureAwait(false);
+        var (record, f, model) = (body.Record, body.Fields, body.Model);
         var embedder = model.Embedder ?? throw new ApiException(400, $"model {model.Name} does not support embeddings", "model", "unsupported");
         bool addSpecial = f.Bool("add_special_tokens") ?? true;
         var inputs = PromptInputs.Read(f, "input", model.Tokenizer, addSpecial, server.Options.Limits.MaxBatchInputs);

@@ -11,11 +11,8 @@ internal sealed class TokenizeEndpoints(ServerContext server)
 {
     public async Task TokenizeAsync(HttpContext context)
     {
-        var record = ServerContext.Record(context);
-        using var doc = await RequestBody.ReadObjectAsync(context, server.Options.Limits.MaxBodyBytes).ConfigureAwait(false);
-        var f = new JsonFields(doc.RootElement);
-        var model = server.Resolve(f.String("model"));
-        record.Model = model.Name;
+        using var body = await server.ReadRequestAsync(context).ConfigureAwait(false);
+        var (f, model) = (body.Fields, body.Model);
         int[] ids;
         if (f.Array("messages") is { } messagesEl)
         {
@@ -54,11 +51,8 @@ internal sealed class TokenizeEndpoints(ServerContext server)
 
     public async Task DetokenizeAsync(HttpContext context)
     {
-        var record = ServerContext.Record(context);
-        using var doc = await RequestBody.ReadObjectAsync(context, server.Options.Limits.MaxBodyBytes).ConfigureAwait(false);
-        var f = new JsonFields(doc.RootElement);
-        var model = server.Resolve(f.String("model"));
-        record.Model = model.Name;
+        using var body = await server.ReadRequestAsync(context).ConfigureAwait(false);
+        var (f, model) = (body.Fields, body.Model);
         var ids = f.Ints("tokens", 0, model.Tokenizer.VocabSize - 1) ?? throw ApiException.BadField("tokens", "tokens: is required");
         string text = model.Tokenizer.Decode(ids.ToArray(), f.Bool("skip_special_tokens") ?? false);
         await JsonResponse.WriteAsync(context, w =>
