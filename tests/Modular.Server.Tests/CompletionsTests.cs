@@ -141,4 +141,36 @@ public sealed class CompletionsTests(ServerFixture server)
         var generated = metrics.Split('\n').Single(l => l.StartsWith("modular:generation_tokens_total{", StringComparison.Ordinal));
         Assert.True(double.Parse(generated.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture) >= 3);
     }
+
+    [Fact]
+    public async Task Prompt_logprobs_match_the_transformers_reference()
+    {
+        var golden = Golden["cases"]![0]!;
+        var ids = golden["prompt_ids"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray();
+        var expected = golden["prompt_logprobs"]!.AsArray().Select(x => x!.GetValue<double>()).ToArray();
+        var json = await Api.OkAsync(Http, "v1/completions", new { prompt = ids, max_tokens = 1, prompt_logprobs = 1 });
+        var pl = json["choices"]![0]!["prompt_logprobs"]!.AsArray();
+        Assert.Equal(ids.Length, pl.Count);
+        Assert.Null(pl[0]);
+        for (int i = 1; i < ids.Length; i++)
+        {
+            var entry = pl[i]![ids[i].ToString(System.Globalization.CultureInfo.InvariantCulture)]!;
+            Assert.Equal(expected[i - 1], entry["logprob"]!.GetValue<double>(), 3);
+        }
+    }
+
+    [Fact]
+    public async Task Logit_bias_and_stop_token_ids_reach_the_sampler()
+    {
+        // A +100 bias makes token 44 ("I") the greedy choice every step.
+        var biased = await Api.OkAsync(Http, "v1/completions", new { prompt = "ROMEO:", max_tokens = 5, temperature = 0, ignore_eos = true, logit_bias = new Dictionary<string, int> { ["44"] = 100 }, logprobs = 0 });
+        Assert.All(biased["choices"]![0]!["logprobs"]!["tokens"]!.AsArray(), t => Assert.Equal("I", t!.GetValue<string>()));
+
+        // Greedy "ROMEO:" continues with ids 202, 44, 1160 ...: stopping on 1160 ends after "\nI".
+        var stopped = await Api.OkAsync(Http, "v1/completions", new { prompt = "ROMEO:", max_tokens = 10, temperature = 0, stop_token_ids = new[] { 1160 } });
+        var choice = stopped["choices"]![0]!;
+        Assert.Equal("stop", choice["finish_reason"]!.GetValue<string>());
+        Assert.Equal(1160, choice["stop_reason"]!.GetValue<int>());
+        Assert.Equal("\nI", choice["text"]!.GetValue<string>());
+    }
 }

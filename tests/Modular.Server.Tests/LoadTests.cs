@@ -6,19 +6,69 @@ namespace Modular.Server.Tests;
 /// 200 concurrent streaming clients, a fifth of them hanging up midway: no server errors, every connected client
 /// gets a complete stream ending in [DONE], and afterwards every KV block is free and nothing runs or waits.
 /// </summary>
-public sealed class LoadTests(ServerFixture server)
+/// <remarks>Runs on a server of its own so the other classes' requests (run in parallel) never hold blocks here.</remarks>
+public sealed class LoadTests : IAsyncLifetime
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly LogCollector _logs = new();
+    private ModularServer _server = null!;
+    private Uri _uri = null!;
+    private HttpClient _http = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        (_server, _uri) = await ServerFixture.StartAsync(new ServerOptions
+        {
+            Models = [new ModelSource(ServerFixture.ModelName, Modular.Testing.Fixtures.BundledModel)],
+            Port = 0,
+            ApiKey = ServerFixture.ApiKey,
+            Engine = ServerFixture.Engine,
+        }, _logs);
+        _http = ServerFixture.NewClient(_uri, ServerFixture.ApiKey);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_server is null) return;
+        await _server.StopAsync();
+        await _server.DisposeAsync();
+    }
+
+    private async Task AssertSettledAsync()
+    {
+        var engine = _server.Models[0].Engine;
+        var (_, total) = engine.KvBlocks();
+        for (int i = 0; i < 100 && (engine.KvBlocks().Free != total || engine.Metrics().Running + engine.Metrics().Waiting != 0 || _server.InFlight != 0); i++)
+            await Task.Delay(50, Ct);
+        Assert.Equal(total, engine.KvBlocks().Free);
+        var m = engine.Metrics();
+        Assert.Equal(0, m.Running);
+        Assert.Equal(0, m.Waiting);
+        Assert.Equal(0, _server.InFlight);
+    }
+
+    [Fact]
+    public async Task A_non_streaming_client_that_hangs_up_frees_its_blocks()
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var call = _http.PostAsync("v1/completions", Api.Json(new { prompt = "ROMEO:", max_tokens = 450, ignore_eos = true }), cts.Token);
+        for (int i = 0; i < 100 && _server.Models[0].Engine.Metrics().Running == 0; i++) await Task.Delay(10, Ct);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        await AssertSettledAsync();
+        var aborted = _server.Models[0].Engine.Metrics().RequestsAborted;
+        Assert.True(aborted >= 1, "the engine saw no abort");
+    }
 
     [Fact]
     public async Task Two_hundred_streaming_clients_with_disconnects()
     {
         const int clients = 200;
-        var (_, total) = server.Server.Models[0].Engine.KvBlocks();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         deadline.CancelAfter(TimeSpan.FromSeconds(60));
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = clients };
-        using var http = new HttpClient(handler) { BaseAddress = server.BaseUri, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = new HttpClient(handler) { BaseAddress = _uri, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", ServerFixture.ApiKey);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -38,16 +88,9 @@ public sealed class LoadTests(ServerFixture server)
         Assert.True(results.Count(r => r.Disconnected) >= clients / 5 - 1);
 
         // Aborted requests free their blocks: wait (bounded) for the engine to settle.
-        var engine = server.Server.Models[0].Engine;
-        for (int i = 0; i < 100 && (engine.KvBlocks().Free != total || engine.Metrics().Running + engine.Metrics().Waiting != 0 || server.Server.InFlight != 0); i++)
-            await Task.Delay(50, Ct);
-        Assert.Equal(total, engine.KvBlocks().Free);
-        var m = engine.Metrics();
-        Assert.Equal(0, m.Running);
-        Assert.Equal(0, m.Waiting);
-        Assert.Equal(0, server.Server.InFlight);
-        Assert.DoesNotContain(server.Logs.Lines, l => l.Contains("status=500"));
-        string metrics = await server.Http.GetStringAsync("metrics", Ct);
+        await AssertSettledAsync();
+        Assert.DoesNotContain(_logs.Lines, l => l.Contains("status=5"));
+        string metrics = await _http.GetStringAsync("metrics", Ct);
         Assert.Contains("modular:num_requests_running{model_name=\"bard-2m\"} 0", metrics);
     }
 
