@@ -17,17 +17,17 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max
 cat "$logs/nvidia-smi.csv"
 conf=.gpu/app/Modular.Conformance/Modular.Conformance.dll
 bench=.gpu/app/Modular.Bench/Modular.Bench.dll
-MODULAR_BACKEND=cuda MODULAR_FIXTURES=.fixtures MODULAR_CONFORMANCE_LOG=$logs/conformance-cuda.tsv \
+MODULAR_BACKEND=cuda MODULAR_FIXTURES=$PWD/.fixtures MODULAR_CONFORMANCE_LOG=$logs/conformance-cuda.tsv \
   run conformance-cuda 240 bash .gpu/run dotnet $conf
 grep -E "Total|failed|passed" "$logs/conformance-cuda.log" | tail -3
-run bench-cuda 300 bash .gpu/run dotnet $bench --backend cuda --out "$logs" --w2-batches "${W2_BATCHES:-256}"
+run bench-cuda 300 bash .gpu/run dotnet $bench --backend cuda --out "$logs" --w2-batches "${W2_BATCHES:-256,512}"
 grep -E "W1|W2|prefill 8x|copy band|failed|Exception" "$logs/bench-cuda.log" | tail -12
 if [ "$mode" = full ]; then
   OUT="$logs" W2_BATCHES=256 run peer-fast 260 python3 bench/peers/peer_fast.py
   tail -4 "$logs/peer-fast.log"
   OUT="$logs" run peer-hf 150 python3 bench/peers/peer_hf.py
   tail -4 "$logs/peer-hf.log"
-  MODULAR_BACKEND=rocm MODULAR_PLUGINS=bench/plugins.rocm.json MODULAR_BACKEND_SETTINGS="accelerator=cuda" MODULAR_FIXTURES=.fixtures \
+  MODULAR_BACKEND=rocm MODULAR_PLUGINS=bench/plugins.rocm.json MODULAR_BACKEND_SETTINGS="accelerator=cuda" MODULAR_FIXTURES=$PWD/.fixtures \
     MODULAR_CONFORMANCE_LOG=$logs/conformance-rocm.tsv run conformance-rocm 90 bash .gpu/run dotnet $conf
   grep -E "Total|failed|passed" "$logs/conformance-rocm.log" | tail -3
   run bench-rocm 120 bash .gpu/run dotnet $bench --backend rocm --setting accelerator=cuda --out "$logs" --skip prefill --w2-batches 256 --w2-prompts 256

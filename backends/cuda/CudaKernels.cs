@@ -77,12 +77,22 @@ internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels, IDevic
         if (t == 0) return;
         backend.Bind();
         bool f32Out = o.DType == DType.F32;
-        // Row-major y[T,N] = x[T,K] W[N,K]^T is column-major y^T[N,T] = W^T(as stored, K x N col-major)^T * x^T.
-        float alpha = 1f, beta = 0f;
-        CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, n, t, k,
-            &alpha, w.Pointer, Cublas.R16BF, k, xv.Pointer, Cublas.R16BF, k,
-            &beta, o.Pointer, f32Out ? Cublas.R32F : Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
-            $"cublasGemmEx(Linear x {xv} weight {w} -> {o})");
+        if (t <= KernelLibrary.MaxGemvRows && UseGemv && k % 8 == 0 && ((xv.Pointer | w.Pointer) & 15) == 0)
+        {
+            // Decode-sized products: a weight-streaming kernel reads W at close to full bandwidth, where cuBLAS
+            // leaves a third of it unused for these shapes.
+            backend.Launch(backend.Library.Gemv(t, f32Out), (uint)((n + 7) / 8), 1, 1, 256, 0,
+                backend.Args().Ptr(xv.Pointer).Ptr(w.Pointer).Ptr(o.Pointer).Int(n).Int(k), "gemv");
+        }
+        else
+        {
+            // Row-major y[T,N] = x[T,K] W[N,K]^T is column-major y^T[N,T] = W^T(as stored, K x N col-major)^T * x^T.
+            float alpha = 1f, beta = 0f;
+            CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, n, t, k,
+                &alpha, w.Pointer, Cublas.R16BF, k, xv.Pointer, Cublas.R16BF, k,
+                &beta, o.Pointer, f32Out ? Cublas.R32F : Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
+                $"cublasGemmEx(Linear x {xv} weight {w} -> {o})");
+        }
         if (b is not null)
             backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
                 backend.Args().Ptr(o.Pointer).Ptr(b.Pointer).Long(t).Int(n), "bias_add");
@@ -233,6 +243,9 @@ internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels, IDevic
             backend.Args().Ptr(src.Pointer).Ptr(pos.Pointer).Ptr(cs.Pointer).Ptr(qv.Pointer).Ptr(kv.Pointer).Ptr(vv.Pointer)
                 .Int(hq).Int(hk).Int(headDim).Int(rot), "split_qkv_rope");
     }
+
+    /// <summary>MODULAR_CUDA_GEMV=0 sends every Linear to cuBLAS.</summary>
+    private static readonly bool UseGemv = Environment.GetEnvironmentVariable("MODULAR_CUDA_GEMV") != "0";
 
     private static uint RowThreadsFor(int hidden) => hidden >= 1024 ? 512u : hidden >= 256 ? 256u : 128u;
 

@@ -9,7 +9,7 @@ namespace Modular.Backends.Cuda.Runtime;
 /// </summary>
 internal sealed class KernelLibrary : IDisposable
 {
-    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu"];
+    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu", "gemv.cu"];
 
     /// <summary>(head dim, query heads per KV head) pairs compiled as GQA-shared attention kernels.</summary>
     internal static readonly (int HeadDim, int Group)[] GqaVariants =
@@ -17,6 +17,14 @@ internal sealed class KernelLibrary : IDisposable
 
     private readonly CudaModule _module;
     private readonly Dictionary<(int, int), nint> _gqa = new();
+    private readonly nint[] _gemvBf16 = new nint[MaxGemvRows];
+    private readonly nint[] _gemvF32 = new nint[MaxGemvRows];
+
+    /// <summary>Most rows of x the skinny decode GEMV kernels take; more go to cuBLAS.</summary>
+    internal const int MaxGemvRows = 4;
+
+    /// <summary>The GEMV kernel for <paramref name="rows"/> rows (1..<see cref="MaxGemvRows"/>) and output dtype.</summary>
+    internal nint Gemv(int rows, bool f32Out) => f32Out ? _gemvF32[rows - 1] : _gemvBf16[rows - 1];
 
     internal KernelLibrary(CudaContext context, string arch)
     {
@@ -50,6 +58,11 @@ internal sealed class KernelLibrary : IDisposable
         SplitQkvRopeF32Table = _module.GetFunction("split_qkv_rope_f32table");
         SplitQkvRopeBf16Table = _module.GetFunction("split_qkv_rope_bf16table");
         FlashPrefill128 = _module.GetFunction("flash_prefill_128");
+        for (int m = 1; m <= MaxGemvRows; m++)
+        {
+            _gemvBf16[m - 1] = _module.GetFunction($"gemv_bf16_m{m}");
+            _gemvF32[m - 1] = _module.GetFunction($"gemv_f32out_m{m}");
+        }
         foreach (var (hd, g) in GqaVariants)
             _gqa[(hd, g)] = _module.GetFunction($"paged_attention_gqa_{hd}_{g}");
     }

@@ -9,7 +9,7 @@ namespace Modular.Models.Benchmarks;
 /// prompts) and then decoded greedily for <paramref name="OutputLen"/> tokens per prompt, EOS ignored.
 /// </summary>
 public sealed record StaticBatchSettings(int NumPrompts = 512, int InputLen = 512, int OutputLen = 256, int BatchSize = 256,
-    int PrefillTokens = 8192, int BlockSize = 16, int WarmupSteps = 8, int Seed = 0);
+    int PrefillTokens = 16384, int BlockSize = 16, int WarmupSteps = 8, int Seed = 0);
 
 /// <summary>Wall-clock seconds of a <see cref="StaticBatchBench"/> run, split into prefill and decode steps.</summary>
 public sealed record StaticBatchResult(StaticBatchSettings Settings, double TotalSeconds, double PrefillSeconds, double DecodeSeconds, int DecodeSteps)

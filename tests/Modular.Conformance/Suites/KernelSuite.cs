@@ -78,6 +78,9 @@ public abstract class KernelSuite(BackendFixture fixture) : SuiteBase(fixture)
     [InlineData(130, 1024, 768, false)]
     [InlineData(64, 2048, 2048, true)]
     [InlineData(1, 4096, 1024, false)]
+    [InlineData(2, 1000, 1003, true)]
+    [InlineData(4, 14336, 333, false)]
+    [InlineData(3, 520, 77, false)]
     public void Linear(int tokens, int k, int n, bool withBias)
     {
         var x = Round(Data.Uniform((long)tokens * k), Act);
