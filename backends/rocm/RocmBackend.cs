@@ -12,7 +12,7 @@ namespace Modular.Backends.Rocm;
 /// ILGPU's CPU simulator. Activations, KV cache and logits are float32; F16/BF16 weights stay 16-bit on the device
 /// and are widened inside the kernels (float32 accumulation everywhere). FP8 weights are stored as F16 (exact).
 /// </summary>
-public sealed class RocmBackend : IBackend
+public sealed unsafe class RocmBackend : IBackend
 {
     private readonly Context _context;
     private readonly MemoryBuffer1D<byte, Stride1D.Dense> _dummy;
@@ -28,6 +28,7 @@ public sealed class RocmBackend : IBackend
             Accelerator = choice.Device.CreateAccelerator(_context);
             Family = choice.Family;
             IsGpu = choice.IsGpu;
+            FewRowsGemm = choice.IsGpu;
             Stream = Accelerator.DefaultStream;
             Loader = new KernelLoader(Accelerator, choice.RewriteGenericPointers);
             _dummy = Accelerator.Allocate1D<byte>(16);
@@ -73,6 +74,13 @@ public sealed class RocmBackend : IBackend
 
     /// <summary>True when the device is a GPU.</summary>
     public bool IsGpu { get; }
+
+    /// <summary>
+    /// Linear with at most 8 token rows (decode) uses the split-K kernel, one group per output column, instead of
+    /// the tiled GEMM. On by default on GPUs, where it keeps every thread busy at T = 1; off on CPU devices, where
+    /// pocl runs its 256-thread groups with barriers about 4x slower than the tiled kernel.
+    /// </summary>
+    public bool FewRowsGemm { get; set; }
 
     /// <summary>Kernels compiled so far and seconds each took (driver compile time; pocl caches builds on disk).</summary>
     public IReadOnlyList<(string Name, double Seconds)> CompiledKernels => Loader.Built;
@@ -131,11 +139,19 @@ public sealed class RocmBackend : IBackend
         }
     }
 
+    /// <summary>
+    /// Host-to-device copy. ILGPU takes a ref and does not pin it, while the driver reads the memory until the copy
+    /// completes - and a GC may move a managed array meanwhile (the thread waits in native code) - so pin here.
+    /// </summary>
     private void CopyIn(ReadOnlySpan<byte> src, ArrayView<byte> dst)
     {
-        // ILGPU copies from a ref; the span is pinned for the (synchronous) duration of the call.
-        ref byte first = ref MemoryMarshal.GetReference(src);
-        dst.CopyFromCPU(Stream, ref first, src.Length);
+        fixed (byte* p = src) dst.CopyFromCPU(Stream, ref *p, src.Length);
+    }
+
+    /// <summary>Device-to-host copy into pinned memory (see <see cref="CopyIn"/>).</summary>
+    private void CopyOut(ArrayView<byte> src, Span<byte> dst)
+    {
+        fixed (byte* p = dst) src.CopyToCPU(Stream, ref *p, dst.Length);
     }
 
     /// <inheritdoc />
@@ -146,12 +162,12 @@ public sealed class RocmBackend : IBackend
         if (t.Length == 0) return;
         if (t.DType == DType.F32)
         {
-            t.Bytes.CopyToCPU(Stream, ref MemoryMarshal.GetReference(MemoryMarshal.AsBytes(dst)), t.ByteLength);
+            CopyOut(t.Bytes, MemoryMarshal.AsBytes(dst[..(int)t.Length]));
             return;
         }
         if (t.DType is not (DType.F16 or DType.BF16)) throw new NotSupportedException($"cannot download {t} as float32");
         var raw = new byte[t.ByteLength];
-        t.Bytes.CopyToCPU(Stream, ref raw[0], raw.Length);
+        CopyOut(t.Bytes, raw);
         HostConvert.ToF32(raw, t.DType, dst[..(int)t.Length]);
     }
 
@@ -162,7 +178,7 @@ public sealed class RocmBackend : IBackend
         if (t.DType != DType.I32) throw new ArgumentException($"DownloadI32 of {t}");
         if (dst.Length < t.Length) throw new ArgumentException($"download of {t} into a span of {dst.Length} ints");
         if (t.Length == 0) return;
-        t.Bytes.CopyToCPU(Stream, ref MemoryMarshal.GetReference(MemoryMarshal.AsBytes(dst)), t.ByteLength);
+        CopyOut(t.Bytes, MemoryMarshal.AsBytes(dst[..(int)t.Length]));
     }
 
     /// <inheritdoc />

@@ -19,7 +19,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
     private readonly RocmBackend _b;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, ArrayView<int>, ArrayView<float>, int, int, float>> _embedding;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, float, float>> _rmsNorm;
-    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linear;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linear, _linearFewRows;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>> _rope;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>> _actAndMul;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>> _add;
@@ -36,6 +36,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
         _embedding = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, ArrayView<int>, ArrayView<float>, int, int, float>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Embedding)));
         _rmsNorm = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, float, float>>(typeof(NormKernels), nameof(NormKernels.RmsNorm)));
         _linear = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.Linear)));
+        _linearFewRows = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.LinearFewRows)));
         _rope = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>>(typeof(RopeKernels), nameof(RopeKernels.Rope)));
         _actAndMul = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.ActAndMul)));
         _add = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Add)));
@@ -99,6 +100,12 @@ internal sealed class RocmKernels : IKernels, IDisposable
         if (o.Length == 0) return;
         var w = _b.Float(weight);
         var bb = bias is null ? _b.NoFloat : _b.Float(bias);
+        if (rows <= GemmKernels.MaxFewRows && _b.FewRowsGemm)
+        {
+            _linearFewRows.Value(_b.Stream, PerRow(n, _b.GroupSize(GemmKernels.MaxDotGroup)), xs.F32, w.F32, w.U16, w.Kind,
+                bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1, o.F32, rows, n, k);
+            return;
+        }
         int tile = _b.GemmTile;
         var config = new KernelConfig(new Index2D((n + tile - 1) / tile, (rows + tile - 1) / tile), new Index2D(tile, tile));
         _linear.Value(_b.Stream, config, xs.F32, w.F32, w.U16, w.Kind, bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1,

@@ -1,4 +1,5 @@
 using Modular.Abstractions;
+using Modular.Backends.Rocm;
 using static Modular.Rocm.Tests.HostTensors;
 
 namespace Modular.Rocm.Tests;
@@ -85,8 +86,26 @@ public class KernelTests(RocmFixture fx)
     [Theory, MemberData(nameof(TiersAndWeights))]
     public void LinearWithAndWithoutBias(string tier, DType wt)
     {
+        // Both GEMM kernels: the tiled one, and the split-K one that GPUs use for decode-sized batches.
+        var target = (RocmBackend)fx.Tier(tier);
+        bool saved = target.FewRowsGemm;
+        try
+        {
+            target.FewRowsGemm = false;
+            CheckLinear(tier, wt);
+            target.FewRowsGemm = true;
+            CheckLinear(tier, wt);
+        }
+        finally
+        {
+            target.FewRowsGemm = saved;
+        }
+    }
+
+    private void CheckLinear(string tier, DType wt)
+    {
         var rng = new Random(4);
-        foreach (var (rows, n, k, bias) in new[] { (1, 50, 70, false), (7, 33, 129, true), (20, 100, 64, true) })
+        foreach (var (rows, n, k, bias) in new[] { (1, 50, 70, false), (7, 33, 129, true), (8, 300, 40, false), (20, 100, 64, true) })
         {
             var x = Uniform(rng, rows * k);
             var w = Uniform(rng, n * k, wt);

@@ -42,4 +42,46 @@ internal static class GemmKernels
             output[(long)row * n + col] = acc;
         }
     }
+
+    /// <summary>Most token rows <see cref="LinearFewRows"/> takes (decode batches); more go to the tiled kernel.</summary>
+    public const int MaxFewRows = 8;
+
+    /// <summary>Threads per group of <see cref="LinearFewRows"/> (shared partial sums are sized for it).</summary>
+    public const int MaxDotGroup = 256;
+
+    /// <summary>
+    /// Decode-shaped GEMM (T &lt;= 8): group j computes column j for every row, its threads splitting K and
+    /// reducing through shared memory, so each W row is read once and all threads have work even when T is 1.
+    /// </summary>
+    public static void LinearFewRows(ArrayView<float> x, ArrayView<float> w32, ArrayView<ushort> w16, int wKind,
+        ArrayView<float> b32, ArrayView<ushort> b16, int bKind, int hasBias,
+        ArrayView<float> output, int rows, int n, int k)
+    {
+        var partial = SharedMemory.Allocate<float>(MaxDotGroup * MaxFewRows);
+        int lane = Group.IdxX, size = Group.DimX;
+        for (int col = Grid.IdxX; col < n; col += Grid.DimX)
+        {
+            long wRow = (long)col * k;
+            for (int r = 0; r < MaxFewRows; r++) partial[r * MaxDotGroup + lane] = 0f;
+            for (int j = lane; j < k; j += size)
+            {
+                float wv = WeightRead.Load(w32, w16, wKind, wRow + j);
+                for (int r = 0; r < rows; r++) partial[r * MaxDotGroup + lane] += wv * x[(long)r * k + j];
+            }
+            Group.Barrier();
+            for (int s = size / 2; s > 0; s >>= 1)
+            {
+                if (lane < s)
+                    for (int r = 0; r < rows; r++) partial[r * MaxDotGroup + lane] += partial[r * MaxDotGroup + lane + s];
+                Group.Barrier();
+            }
+            if (lane < rows)
+            {
+                float v = partial[lane * MaxDotGroup];
+                if (hasBias != 0) v += WeightRead.Load(b32, b16, bKind, col);
+                output[(long)lane * n + col] = v;
+            }
+            Group.Barrier();
+        }
+    }
 }
