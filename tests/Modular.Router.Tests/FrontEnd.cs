@@ -36,7 +36,7 @@ internal sealed class FrontEnd : IAsyncDisposable
         return path;
     }
 
-    public static async Task<FrontEnd> StartAsync(JsonObject settings, int maxAttempts = 3)
+    public static async Task<FrontEnd> StartAsync(JsonObject settings, int maxAttempts = 3, string? apiKey = null)
     {
         var dir = Directory.CreateTempSubdirectory("modular-route-").FullName;
         var pluginsJson = Path.Combine(dir, "plugins.json");
@@ -52,6 +52,7 @@ internal sealed class FrontEnd : IAsyncDisposable
             PluginsJson = pluginsJson,
             Port = 0,
             MaxAttempts = maxAttempts,
+            ApiKey = apiKey,
             TargetTimeout = TimeSpan.FromSeconds(30),
             HealthInterval = TimeSpan.FromMilliseconds(250),
             HealthTimeout = TimeSpan.FromSeconds(1),
