@@ -18,6 +18,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     private const int MaxHeadDim = 256;
     private const int MaxSplits = 64;
     private const int MinKeysPerSplit = 128;
+    private const int SmallBatchKeysPerSplit = 32;
 
     private PinnedHostBuffer? _hostMeta;
     private DeviceBuffer? _deviceMeta;
@@ -270,9 +271,12 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     internal int ChooseSplits(long rowHeads, int visibleKeys)
     {
         long target = (long)BlocksPerSm * backend.MultiprocessorCount;
-        if (rowHeads >= target || visibleKeys < 2 * MinKeysPerSplit) return 1;
+        // A handful of (row, head) blocks (single-stream decode): each split's key walk is a chain of dependent
+        // loads, so shorter walks pay more than the extra partials cost to merge.
+        int minKeys = rowHeads <= 64 ? SmallBatchKeysPerSplit : MinKeysPerSplit;
+        if (rowHeads >= target || visibleKeys < 2 * minKeys) return 1;
         long byOccupancy = (target + rowHeads - 1) / rowHeads;
-        long byLength = visibleKeys / MinKeysPerSplit;
+        long byLength = visibleKeys / minKeys;
         return (int)Math.Clamp(Math.Min(byOccupancy, byLength), 1, MaxSplits);
     }
 
