@@ -57,9 +57,9 @@ internal sealed class RequestPipeline(ServerContext server, ApiKeyCheck? apiKey)
         double totalMs = Stopwatch.GetElapsedTime(r.StartTicks).TotalMilliseconds;
         server.Logger.LogInformation(
             "request {RequestId} {Method} {Path} status={Status} model={Model} stream={Stream} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} cached_tokens={CachedTokens} ttft_ms={TtftMs} total_ms={TotalMs} finish={Finish} error={Error}",
-            r.RequestId, context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, r.Model, r.Stream,
+            r.RequestId, context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, r.Model ?? "-", r.Stream,
             r.PromptTokens, r.CompletionTokens, r.CachedTokens,
-            r.TimeToFirstTokenSeconds is double t ? Math.Round(t * 1000, 2) : null, Math.Round(totalMs, 2), r.FinishReason, r.Error);
+            r.TimeToFirstTokenSeconds is double t ? Math.Round(t * 1000, 2) : null, Math.Round(totalMs, 2), r.FinishReason ?? "-", r.Error ?? "-");
     }
 
     // A client-sent id is echoed when it is short printable ASCII (it lands in logs and headers).
