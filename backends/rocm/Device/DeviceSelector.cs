@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -66,7 +67,12 @@ internal static class DeviceSelector
         return Context.Create(b =>
         {
             b.OpenCL(_ => true);
-            if (withCuda) b.Cuda();
+            if (withCuda)
+            {
+                b.Cuda();
+                // ILGPU's PTX backend has no exp/tanh of its own; ILGPU.Algorithms supplies them.
+                b.EnableAlgorithms();
+            }
             // 4 x 4 = 16 threads per group, one group at a time: the simulator runs each thread on an OS thread
             // that spins at barriers, so bigger groups only burn cores (the kernels adapt their tiles to 16).
             b.CPU(CPUDevice.Default);
