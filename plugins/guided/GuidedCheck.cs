@@ -68,6 +68,9 @@ public sealed record GuidedCheckRow
 /// <summary>Report of a <see cref="GuidedCheck.Run"/>.</summary>
 public sealed record GuidedCheckReport(IReadOnlyList<GuidedCheckRow> Rows, GuidedCheckRow Total, IReadOnlyList<string> Examples)
 {
+    /// <summary>The slowest single masks: (microseconds, "file test i token j").</summary>
+    public IReadOnlyList<(double Us, string Where)> SlowestMasks { get; init; } = [];
+
     /// <summary>A Markdown table, one row per folder plus the total.</summary>
     public string ToTable()
     {
@@ -104,6 +107,7 @@ public static class GuidedCheck
         var rows = new SortedDictionary<string, GuidedCheckRow>(StringComparer.Ordinal);
         var total = new GuidedCheckRow { Folder = "total" };
         var examples = new List<string>();
+        var slowest = new List<(double, string)>();
         var words = (vocabulary.Count + 63) >> 6;
         var mask = new ulong[words];
         TokenTrieTokenizer? fallback = null;
@@ -132,7 +136,9 @@ public static class GuidedCheck
                 var text = JsonText.Compact(test.GetProperty("data"));
                 IReadOnlyList<int>? ids = options.Tokenize is { } tok ? tok(text)
                     : (fallback ??= new TokenTrieTokenizer(compiled.Context)).Encode(text);
+                int before = row.MaskUs.Count;
                 var (accepted, failAt, mismatch) = Feed(compiled, ids, mask, row);
+                for (int k = before; k < row.MaskUs.Count; k++) Slow(slowest, row.MaskUs[k], $"{rel} test {index} token {k - before}");
                 row.MaskMismatches += mismatch;
                 if (valid)
                 {
@@ -157,7 +163,8 @@ public static class GuidedCheck
             total.Masks += r.Masks; total.CompileMs.AddRange(r.CompileMs); total.MaskUs.AddRange(r.MaskUs);
             options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{r.Folder}: {r.Compiled}/{r.Schemas} compiled, valid {r.ValidRate:F1}%, invalid {r.InvalidRate:F1}%, mask {r.MaskMeanUs:F1} µs"));
         }
-        return new GuidedCheckReport(rows.Values.ToList(), total, examples);
+        slowest.Sort((a, b) => b.Item1.CompareTo(a.Item1));
+        return new GuidedCheckReport(rows.Values.ToList(), total, examples) { SlowestMasks = slowest };
     }
 
     private static (bool Accepted, int FailAt, int Mismatch) Feed(CompiledConstraint compiled, IReadOnlyList<int>? ids, ulong[] mask, GuidedCheckRow row)
@@ -198,6 +205,19 @@ public static class GuidedCheck
         if (prefix.Length > 80) prefix = "…" + prefix[^80..];
         var next = at < ids.Count ? Encoding.UTF8.GetString(c.Context.Trie.Bytes[ids[at]] ?? []) : "<EOS>";
         return $"{prefix} ⟨{next}⟩";
+    }
+
+    private static void Slow(List<(double, string)> slowest, double us, string where)
+    {
+        const int Keep = 20;
+        if (slowest.Count == Keep)
+        {
+            int min = 0;
+            for (int i = 1; i < Keep; i++) if (slowest[i].Item1 < slowest[min].Item1) min = i;
+            if (slowest[min].Item1 >= us) return;
+            slowest[min] = (us, where);
+        }
+        else slowest.Add((us, where));
     }
 
     private static string Trim(string s) => s.Length > 160 ? s[..160] + "…" : s;

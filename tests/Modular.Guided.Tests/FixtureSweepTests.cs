@@ -17,6 +17,7 @@ public sealed class FixtureSweepTests(ITestOutputHelper output)
         foreach (var e in report.Examples) output.WriteLine(e);
         Console.WriteLine(report.ToTable());
         foreach (var e in report.Examples) Console.WriteLine(e);
+        foreach (var (us, where) in report.SlowestMasks) Console.WriteLine($"slow mask {us:F0} µs: {where}");
         var t = report.Total;
         Assert.Equal(0, t.MaskMismatches);
         // Floors at what the full sweep measures today (coverage 87.9%, valid 99.8%, invalid 99.3%), so regressions fail.

@@ -51,6 +51,12 @@ public sealed class UnionState
     internal int[]? Singles;
     /// <summary>Tokens that end or leave the lexeme while several pairs are still alive (checked exactly).</summary>
     internal int[]? MultiRegionTokens;
+    /// <summary>Safe bytes, computed lazily (see <see cref="Lexer.Safe"/>).</summary>
+    internal LoopBytes? Safe;
+    /// <summary>Loop bytes, computed lazily (see <see cref="Lexer.Loop"/>).</summary>
+    internal LoopBytes? Loop;
+    /// <summary>Multi-lexeme state masked through its own entry (see VocabContext), decided lazily.</summary>
+    internal bool? Direct;
     /// <summary>Bytes that continue some alive lexeme, filled lazily.</summary>
     internal byte[]? ContinueBytes;
 }
@@ -109,6 +115,33 @@ public sealed class Lexer
         s.Singles = singles;
         return singles;
     }
+
+    /// <summary>The bytes on which <paramref name="state"/> loops (cached).</summary>
+    public LoopBytes Loop(int state)
+    {
+        var s = this[state];
+        if (s.Loop is { } done) return done;
+        var loop = LoopBytes.Of(this, state);
+        s.Loop = loop;
+        return loop;
+    }
+
+    /// <summary>The safe bytes of <paramref name="state"/> (cached; empty for states with a maxLength).</summary>
+    public LoopBytes Safe(int state)
+    {
+        var s = this[state];
+        if (s.Safe is { } done) return done;
+        var safe = SafeBytes.Of(this, state);
+        s.Safe ??= safe;
+        return safe;
+    }
+
+    /// <summary>
+    /// The byte set whose tokens a mask takes wholesale from <paramref name="state"/>: its safe bytes, or for a state
+    /// with a maxLength its loop bytes (then each token's count delta is its code point count).
+    /// </summary>
+    public LoopBytes Free(int state) =>
+        this[state].MaxCount == int.MaxValue ? Safe(state) : Loop(state);
 
     /// <summary>Bytes on which <paramref name="state"/> has a transition.</summary>
     public byte[] ContinueBytes(int state)

@@ -27,6 +27,10 @@ internal sealed class MaskEntry
     public (int Exit, int Delta, RemainderNode Root)[] Exits = [];
     /// <summary>Bytes that continue the current lexeme (tokens starting with them do not end it at offset 0).</summary>
     public byte[] ContinueBytes = [];
+    /// <summary>Tokens made only of bytes on which the state loops (shared per byte set), or null; not in the lists above.</summary>
+    public ulong[]? LoopBits;
+    /// <summary>The state has a maxLength: loop tokens are allowed when count + code points ≤ MaxCount.</summary>
+    public bool LoopCounted;
 }
 
 /// <summary>Trie of the bytes that follow a lexeme's end inside tokens.</summary>
@@ -68,7 +72,7 @@ internal sealed class RemainderNode
 /// <summary>Builds <see cref="MaskEntry"/> values by walking the token trie with the union lexer.</summary>
 internal static class MaskEntryBuilder
 {
-    public static MaskEntry Build(Lexer lexer, TokenTrie trie, int union)
+    public static MaskEntry Build(Lexer lexer, TokenTrie trie, TokenClasses classes, int union)
     {
         var entry = new MaskEntry();
         var always = new List<int>();
@@ -81,11 +85,23 @@ internal static class MaskEntryBuilder
         for (int b = 0; b < 256; b++) if (lexer.Step(union, (byte)b) >= 0) cont.Add((byte)b);
         entry.ContinueBytes = cont.ToArray();
 
-        var stack = new Stack<(int Node, int U, int Delta)>();
-        stack.Push((0, union, 0));
+        // Free-text states (string content, digit runs) take the tokens made of their loop bytes from one shared
+        // bitmask; the walk then skips every subtree that holds nothing else, which is most of the vocabulary.
+        var loop = lexer.Free(union);
+        bool prune = loop.Useful;
+        bool safe = lexer[union].MaxCount == int.MaxValue;
+        if (prune)
+        {
+            entry.LoopBits = classes.LoopMask(loop);
+            var us0 = lexer[union];
+            entry.LoopCounted = us0.HasCounted && us0.MaxCount != int.MaxValue;
+        }
+
+        var stack = new Stack<(int Node, int U, int Delta, bool Pure, bool High)>();
+        stack.Push((0, union, 0, true, false));
         while (stack.Count > 0)
         {
-            var (node, u, delta) = stack.Pop();
+            var (node, u, delta, pure, high) = stack.Pop();
             int first = trie.FirstEdge[node], n = trie.EdgeCount[node];
             var us = lexer[u];
             for (int k = 0; k < n; k++)
@@ -109,6 +125,21 @@ internal static class MaskEntryBuilder
                 int nd = delta + ((t & Automata.ByteDfa.CountFlag) != 0 ? 1 : 0);
                 var ns = lexer[nu];
                 if (nd > ns.MaxCount) continue; // no count can make this prefix fit
+                bool childPure = prune && pure && (b < 0x80 ? loop.Has(b) : loop.Utf8);
+                bool childHigh = high || b >= 0x80;
+                // Safe bytes keep the walk inside the state's closure; loop bytes keep it in the state itself.
+                if (childPure && (safe || nu == union) && classes.SubtreeLoops(child, loop, childHigh)) continue;
+                // Any other free-text state reached part-way: its whole subtree is allowed when every token below
+                // continues with loop bytes only (count bounds aside, which need per-token deltas).
+                if (ns.MaxCount == int.MaxValue && !ns.Terminal)
+                {
+                    var nl = lexer.Safe(nu);
+                    if (nl.Useful && classes.SuffixesLoop(child, nl))
+                    {
+                        for (int i = trie.SubtreeStart[child]; i < trie.SubtreeEnd[child]; i++) always.Add(trie.SubtreeTokens[i]);
+                        continue;
+                    }
+                }
                 for (int tok = trie.TokenAt[child]; tok >= 0; tok = trie.NextSameBytes[tok])
                 {
                     if (ns.Terminal)
@@ -121,7 +152,7 @@ internal static class MaskEntryBuilder
                     else if (!ns.HasCounted || ns.MaxCount == int.MaxValue) always.Add(tok);
                     else { checkedTokens.Add(tok); checkedInfo.Add((nu, nd)); }
                 }
-                if (trie.EdgeCount[child] > 0) stack.Push((child, nu, nd));
+                if (trie.EdgeCount[child] > 0) stack.Push((child, nu, nd, childPure, childHigh));
             }
         }
 

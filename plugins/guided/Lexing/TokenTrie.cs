@@ -93,7 +93,31 @@ public sealed class TokenTrie
         Depth = depth.ToArray();
         ByFirstByte = new int[256][];
         for (int i = 0; i < 256; i++) ByFirstByte[i] = firsts[i].ToArray();
+
+        // Preorder numbering: every subtree's tokens are one contiguous run of SubtreeTokens.
+        SubtreeStart = new int[nodes];
+        SubtreeEnd = new int[nodes];
+        var order = new List<int>(n);
+        var walk = new Stack<(int Node, bool Exit)>();
+        walk.Push((0, false));
+        while (walk.Count > 0)
+        {
+            var (x, exit) = walk.Pop();
+            if (exit) { SubtreeEnd[x] = order.Count; continue; }
+            SubtreeStart[x] = order.Count;
+            for (int t = TokenAt[x]; t >= 0; t = NextSameBytes[t]) order.Add(t);
+            walk.Push((x, true));
+            for (int k = EdgeCount[x] - 1; k >= 0; k--) walk.Push((EdgeTarget[FirstEdge[x] + k], false));
+        }
+        SubtreeTokens = order.ToArray();
     }
+
+    /// <summary>Per node: first index in <see cref="SubtreeTokens"/> of its subtree (own tokens first).</summary>
+    public readonly int[] SubtreeStart;
+    /// <summary>Per node: end (exclusive) of its subtree in <see cref="SubtreeTokens"/>.</summary>
+    public readonly int[] SubtreeEnd;
+    /// <summary>Token ids in trie preorder, so that a subtree is a contiguous range.</summary>
+    public readonly int[] SubtreeTokens;
 
     /// <summary>Adds every token in the subtree rooted at <paramref name="node"/> to <paramref name="output"/>.</summary>
     public void CollectSubtree(int node, List<int> output)

@@ -74,6 +74,9 @@ public sealed class GrammarMatcher : IGrammarMatcher
         return true;
     }
 
+    /// <summary>Current position (diagnostics).</summary>
+    internal Cursor CurrentCursor => _cursor;
+
     /// <inheritdoc />
     public bool IsComplete => _ended || _context.IsComplete(_cursor);
 

@@ -17,6 +17,7 @@ public sealed class VocabContext
     {
         Vocabulary = vocabulary;
         Trie = new TokenTrie(vocabulary);
+        Classes = new TokenClasses(Trie);
         Table = new LexemeTable(maxWhitespace);
         Lexer = new Lexer(Table);
         _eos = vocabulary.EosIds.Where(i => i >= 0 && i < vocabulary.Count).ToArray();
@@ -26,6 +27,8 @@ public sealed class VocabContext
     public ITokenVocabulary Vocabulary { get; }
     /// <summary>Byte trie of the tokens.</summary>
     public TokenTrie Trie { get; }
+    /// <summary>Token classes for free-text states.</summary>
+    public TokenClasses Classes { get; }
     /// <summary>Interned lexemes.</summary>
     public LexemeTable Table { get; }
     /// <summary>Union lexer.</summary>
@@ -38,7 +41,7 @@ public sealed class VocabContext
     private MaskEntry Entry(int union)
     {
         var s = Lexer[union];
-        return s.Entry ??= MaskEntryBuilder.Build(Lexer, Trie, union);
+        return s.Entry ??= MaskEntryBuilder.Build(Lexer, Trie, Classes, union);
     }
 
     /// <summary>Advances <paramref name="cur"/> by one byte; false (cursor unchanged) when the byte is not allowed.</summary>
@@ -102,7 +105,7 @@ public sealed class VocabContext
     {
         if (union < 0) return;
         var singles = Lexer.Singles(union);
-        if (singles.Length > 1)
+        if (singles.Length > 1 && !DirectEntry(union))
         {
             AddMaskOfUnion(state, union, singles, count, atStart, mask);
             return;
@@ -115,6 +118,15 @@ public sealed class VocabContext
     private void AddMaskOfSingle(ParseState state, int union, int count, Span<ulong> mask)
     {
         var entry = Entry(union);
+        if (entry.LoopBits is { } loop)
+        {
+            if (!entry.LoopCounted) Or(mask, loop);
+            else
+            {
+                int room = Lexer[union].MaxCount - count;
+                if (room >= 0) OrAnd(mask, loop, Classes.AtMostCodePoints(room));
+            }
+        }
         if (entry.AlwaysBits is { } bits) Or(mask, bits);
         else foreach (var t in entry.AlwaysList!) mask[t >> 6] |= 1UL << (t & 63);
 
@@ -179,6 +191,21 @@ public sealed class VocabContext
         if (!atStart && Lexer[union].Accepting.Length > 0) AddAfterLexeme(state, union, count, mask);
     }
 
+    /// <summary>
+    /// True when a multi-lexeme state gets its own mask entry instead of per-lexeme entries plus exact checks: when
+    /// the state loops on free text (two overlapping string lexemes: a key pattern and "any other key", or anyOf
+    /// string branches), or when the exact-check region is large. The entry is exact either way: its exits and
+    /// terminal groups are evaluated by the parser at mask time.
+    /// </summary>
+    private bool DirectEntry(int union)
+    {
+        var u = Lexer[union];
+        if (u.Direct is { } d) return d;
+        bool direct = Lexer.Free(union).Useful || MultiRegion(union).Length > 512;
+        u.Direct = direct;
+        return direct;
+    }
+
     private int[] MultiRegion(int union)
     {
         var u = Lexer[union];
@@ -186,7 +213,7 @@ public sealed class VocabContext
         var tokens = new List<int>();
         var stack = new Stack<(int Node, int U)>();
         stack.Push((0, union));
-        while (stack.Count > 0)
+        while (stack.Count > 0 && tokens.Count <= 512)
         {
             var (node, w) = stack.Pop();
             var ws = Lexer[w];
@@ -203,6 +230,7 @@ public sealed class VocabContext
                 int nw = t & Automata.ByteDfa.StateMask;
                 if (Lexer[nw].Pairs.Length < 2) continue;
                 for (int tok = Trie.TokenAt[child]; tok >= 0; tok = Trie.NextSameBytes[tok]) tokens.Add(tok);
+                if (tokens.Count > 512) break; // large: the caller masks this state through its own entry
                 if (Trie.EdgeCount[child] > 0) stack.Push((child, nw));
             }
         }
@@ -234,6 +262,12 @@ public sealed class VocabContext
             foreach (var t in child.Tokens) mask[t >> 6] |= 1UL << (t & 63);
             if (child.Labels.Length > 0) WalkRemainder(child, c, mask);
         }
+    }
+
+    private static void OrAnd(Span<ulong> mask, ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b)
+    {
+        int n = Math.Min(mask.Length, Math.Min(a.Length, b.Length));
+        for (int i = 0; i < n; i++) mask[i] |= a[i] & b[i];
     }
 
     private static void Or(Span<ulong> mask, ReadOnlySpan<ulong> bits)
