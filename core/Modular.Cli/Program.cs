@@ -4,6 +4,7 @@ using Modular.Cli.Commands;
 var root = new RootCommand("modular: LLM inference and serving engine")
 {
     ServeCommand.Create(),
+    RouteCommand.Create(),
     GenerateCommand.Create(),
     VerifyGoldenCommand.Create(),
     VerifyTokenizerCommand.Create(),
