@@ -130,7 +130,10 @@ public sealed class CompletionsTests(ServerFixture server)
         req.Headers.Add("x-request-id", "trace-me-123");
         using var r = await Http.SendAsync(req, Ct);
         Assert.Equal("trace-me-123", r.Headers.GetValues("x-request-id").Single());
-        Assert.Contains(server.Logs.Lines, l => l.Contains("trace-me-123") && l.Contains("prompt_tokens=") && l.Contains("status=200") && l.Contains("ttft_ms="));
+        // The log line is written after the response has gone out: wait for it (bounded).
+        static bool IsLine(string l) => l.Contains("trace-me-123") && l.Contains("prompt_tokens=") && l.Contains("status=200") && l.Contains("ttft_ms=");
+        for (int i = 0; i < 100 && !server.Logs.Lines.Any(IsLine); i++) await Task.Delay(20, Ct);
+        Assert.Contains(server.Logs.Lines, IsLine);
 
         string metrics = await Http.GetStringAsync("metrics", Ct);
         foreach (var name in new[] { "modular:num_requests_running", "modular:num_requests_waiting", "modular:kv_cache_usage_perc",

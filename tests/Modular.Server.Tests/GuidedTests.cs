@@ -7,14 +7,15 @@ using Modular.Testing;
 
 namespace Modular.Server.Tests;
 
-/// <summary>Structured output through the guided-decoding plugin, loaded from a plugins.json like a deployment's.</summary>
-public sealed class GuidedTests : IAsyncLifetime
+/// <summary>A server whose plugins.json (written to a temp folder, like a deployment's) adds the guided plugin.</summary>
+public sealed class GuidedServer : IAsyncLifetime
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private PluginRuntime? _runtime;
     private ModularServer? _server;
-    private HttpClient _http = null!;
     private string _dir = "";
+
+    public HttpClient Http { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -41,24 +42,42 @@ public sealed class GuidedTests : IAsyncLifetime
         _server = ModularServer.Create(options, ModelLoader.Load(options.Models, _runtime, options.Engine), _ => { });
         await _server.StartAsync(Ct);
         var url = _server.Urls.First();
-        _http = ServerFixture.NewClient(new Uri(url.EndsWith('/') ? url : url + "/"), null);
+        Http = ServerFixture.NewClient(new Uri(url.EndsWith('/') ? url : url + "/"), null);
     }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        if (_server is not null)
+        {
+            await _server.StopAsync();
+            await _server.DisposeAsync();
+        }
+        _runtime?.Dispose();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Structured output through the guided-decoding plugin.</summary>
+public sealed class GuidedTests(GuidedServer server) : IClassFixture<GuidedServer>
+{
+    private HttpClient Http => server.Http;
 
     [Fact]
     public async Task Choice_regex_and_json_schema_constrain_the_output()
     {
-        var choice = await Api.OkAsync(_http, "v1/chat/completions", new
+        var choice = await Api.OkAsync(Http, "v1/chat/completions", new
         {
             messages = new[] { new { role = "user", content = "Who is there?" } },
             guided_choice = new[] { "ROMEO", "JULIET", "MERCUTIO" }, max_tokens = 10, temperature = 1.0, seed = 3,
         });
         Assert.Contains(choice["choices"]![0]!["message"]!["content"]!.GetValue<string>(), new[] { "ROMEO", "JULIET", "MERCUTIO" });
 
-        var regex = await Api.OkAsync(_http, "v1/completions", new { prompt = "ROMEO:", structured_outputs = new { regex = "[0-9]{3}-[a-z]{2}" }, max_tokens = 12, temperature = 1.0, seed = 5 });
+        var regex = await Api.OkAsync(Http, "v1/completions", new { prompt = "ROMEO:", structured_outputs = new { regex = "[0-9]{3}-[a-z]{2}" }, max_tokens = 12, temperature = 1.0, seed = 5 });
         Assert.Matches("^[0-9]{3}-[a-z]{2}$", regex["choices"]![0]!["text"]!.GetValue<string>());
 
         var schema = new { type = "object", properties = new { name = new { type = "string", maxLength = 8 }, age = new { type = "integer" } }, required = new[] { "name", "age" } };
-        var json = await Api.OkAsync(_http, "v1/chat/completions", new
+        var json = await Api.OkAsync(Http, "v1/chat/completions", new
         {
             messages = new[] { new { role = "user", content = "Speak, speak." } },
             response_format = new { type = "json_schema", json_schema = new { name = "person", schema } },
@@ -77,21 +96,9 @@ public sealed class GuidedTests : IAsyncLifetime
     [Fact]
     public async Task A_schema_that_does_not_compile_is_a_400_naming_the_field()
     {
-        var (status, body) = await Api.PostAsync(_http, "v1/completions", new { prompt = "ROMEO:", guided_regex = "([a-z", max_tokens = 4 });
+        var (status, body) = await Api.PostAsync(Http, "v1/completions", new { prompt = "ROMEO:", guided_regex = "([a-z", max_tokens = 4 });
         Assert.Equal(400, status);
         Api.AssertOpenAiError(body, "bad regex");
         Assert.Equal("guided_regex", body!["error"]!["param"]!.GetValue<string>());
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _http?.Dispose();
-        if (_server is not null)
-        {
-            await _server.StopAsync();
-            await _server.DisposeAsync();
-        }
-        _runtime?.Dispose();
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 }

@@ -22,10 +22,11 @@ public sealed class OperationsTests
         });
         await using var _ = server;
         using var http = ServerFixture.NewClient(uri, null);
-        var body = new { prompt = "ROMEO:", max_tokens = 400, ignore_eos = true };
+        var body = new { prompt = "ROMEO:", max_tokens = 500, ignore_eos = true };
         var first = Enumerable.Range(0, 2).Select(_ => http.PostAsync("v1/completions", Api.Json(body), Ct)).ToArray();
         // Wait until both are admitted, then a third must be refused.
-        for (int i = 0; i < 100 && server.InFlight < 2; i++) await Task.Delay(10, Ct);
+        for (int i = 0; i < 500 && server.InFlight < 2; i++) await Task.Delay(10, Ct);
+        Assert.Equal(2, server.InFlight);
         using var third = await http.PostAsync("v1/completions", Api.Json(body), Ct);
         Assert.Equal(429, (int)third.StatusCode);
         Assert.True(third.Headers.RetryAfter is not null);
