@@ -44,6 +44,9 @@ public static class PluginsConfigReader
     /// </summary>
     public static PluginsConfig Parse(ReadOnlySpan<byte> utf8Json, string sourcePath)
     {
+        // JsonDocument checks UTF-8 inside strings only when they are read, and the error locator below reads them.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json))
+            throw new PluginLoadException($"{sourcePath}: not valid UTF-8 text", path: sourcePath);
         JsonDocument document;
         try
         {

@@ -45,10 +45,15 @@ internal sealed class Workspace(TransformerModel model, int fusedQkvWidth) : IDi
     {
         if (rows > _rowCapacity)
         {
-            _rowCapacity = Math.Max(rows, _rowCapacity * 2);
+            int capacity = Math.Max(rows, _rowCapacity * 2);
+            // Forget the old buffers before allocating: a failed allocation (device out of memory) must not leave
+            // disposed tensors behind for the next step to use.
             _rowIndex?.Dispose(); _gathered?.Dispose();
-            _rowIndex = model.Backend.Allocate(DType.I32, _rowCapacity);
-            _gathered = model.Backend.Allocate(model.Backend.ActivationDType, _rowCapacity, hidden);
+            _rowIndex = _gathered = null;
+            _rowCapacity = 0;
+            _rowIndex = model.Backend.Allocate(DType.I32, capacity);
+            _gathered = model.Backend.Allocate(model.Backend.ActivationDType, capacity, hidden);
+            _rowCapacity = capacity;
             Generation++;
         }
         return (_rowIndex!.Slice(0, rows), _gathered!.Slice(0, rows));
@@ -58,10 +63,13 @@ internal sealed class Workspace(TransformerModel model, int fusedQkvWidth) : IDi
     {
         if (rows > _logitCapacity)
         {
-            _logitCapacity = Math.Max(rows, _logitCapacity * 2);
+            int capacity = Math.Max(rows, _logitCapacity * 2);
             _logits?.Dispose();
+            _logits = null;
+            _logitCapacity = 0;
             // Logits stay float32 whatever the activation dtype: sampling and logprobs need the precision.
-            _logits = model.Backend.Allocate(DType.F32, _logitCapacity, vocab);
+            _logits = model.Backend.Allocate(DType.F32, capacity, vocab);
+            _logitCapacity = capacity;
             Generation++;
         }
         return _logits!.Slice(0, rows);
@@ -72,9 +80,12 @@ internal sealed class Workspace(TransformerModel model, int fusedQkvWidth) : IDi
     {
         if (rows > _idCapacity)
         {
-            _idCapacity = Math.Max(rows, Math.Max(16, _idCapacity * 2));
+            int capacity = Math.Max(rows, Math.Max(16, _idCapacity * 2));
             _nextIds?.Dispose();
-            _nextIds = model.Backend.Allocate(DType.I32, _idCapacity);
+            _nextIds = null;
+            _idCapacity = 0;
+            _nextIds = model.Backend.Allocate(DType.I32, capacity);
+            _idCapacity = capacity;
             Generation++;
         }
         return _nextIds!.Slice(0, rows);
@@ -84,6 +95,9 @@ internal sealed class Workspace(TransformerModel model, int fusedQkvWidth) : IDi
     {
         foreach (var t in _owned) t.Dispose();
         _owned.Clear();
+        // Until the new buffers exist there are none: a failed allocation leaves the workspace empty, not stale.
+        _full = null;
+        _capacity = 0;
         var c = model.Config;
         var b = model.Backend;
         var a = b.ActivationDType;

@@ -55,12 +55,13 @@ public sealed class Checkpoint : IWeightSource, IDisposable
         catch (JsonException e) { throw new ModelFileException(indexPath, "not valid JSON: " + e.Message); }
         using (doc)
         {
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new ModelFileException(indexPath, "has no weight_map object");
             var shards = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
             foreach (var entry in map.EnumerateObject())
             {
-                var shard = entry.Value.GetString();
+                var shard = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString() : null;
                 if (string.IsNullOrEmpty(shard) || shard.Contains('/') || shard.Contains('\\') || shard.StartsWith('.'))
                     throw new ModelFileException(indexPath, $"weight_map['{entry.Name}'] names an invalid shard '{shard}'");
                 if (!shards.TryGetValue(shard, out var file))

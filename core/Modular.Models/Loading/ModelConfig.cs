@@ -10,6 +10,9 @@ namespace Modular.Models.Loading;
 /// </summary>
 public sealed record ModelConfig
 {
+    /// <summary>Most transformer layers a config may declare (real checkpoints have at most a few hundred).</summary>
+    public const int MaxLayers = 4096;
+
     /// <summary>The <c>model_type</c> values this runner implements.</summary>
     public static readonly IReadOnlyList<string> SupportedTypes = ["llama", "mistral", "qwen2", "qwen3", "gemma", "phi3", "mixtral"];
 

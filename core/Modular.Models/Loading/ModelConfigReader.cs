@@ -20,7 +20,8 @@ internal static class ModelConfigReader
             throw Fail($"model_type '{type}' is not supported (supported: {string.Join(", ", ModelConfig.SupportedTypes)})");
         if (c.TryGetProperty("architectures", out var arch) && arch.ValueKind == JsonValueKind.Array)
             foreach (var a in arch.EnumerateArray())
-                if (a.GetString() is string s && !s.EndsWith("ForCausalLM", StringComparison.Ordinal))
+                if (a.ValueKind != JsonValueKind.String) throw Fail($"architectures: entries must be strings, got {a.ValueKind}");
+                else if (a.GetString() is string s && !s.EndsWith("ForCausalLM", StringComparison.Ordinal))
                     throw Fail($"architectures: '{s}' is not supported (only *ForCausalLM heads)");
 
         int hidden = Int(c, "hidden_size") ?? throw Fail("hidden_size is missing");
@@ -32,6 +33,8 @@ internal static class ModelConfigReader
         int inter = Int(c, "intermediate_size") ?? throw Fail("intermediate_size is missing");
         if (hidden <= 0 || heads <= 0 || kvHeads <= 0 || headDim <= 0 || layers <= 0 || vocab <= 0 || inter <= 0)
             throw Fail("sizes (hidden_size, heads, head_dim, layers, vocab_size, intermediate_size) must be positive");
+        // num_hidden_layers sizes per-layer arrays before any weight is read; refuse values no checkpoint has.
+        if (layers > ModelConfig.MaxLayers) throw Fail($"num_hidden_layers {layers} exceeds the limit of {ModelConfig.MaxLayers}");
         if (heads % kvHeads != 0) throw Fail($"num_attention_heads {heads} is not a multiple of num_key_value_heads {kvHeads}");
         if (headDim % 2 != 0) throw Fail($"head_dim {headDim} must be even for rotary embeddings");
 
@@ -63,7 +66,10 @@ internal static class ModelConfigReader
                 if (lt.GetArrayLength() != layers) throw Fail($"layer_types has {lt.GetArrayLength()} entries for {layers} layers");
                 int i = 0;
                 foreach (var t in lt.EnumerateArray())
+                {
+                    if (t.ValueKind != JsonValueKind.String) throw Fail($"layer_types[{i}]: expected a string, got {t.ValueKind}");
                     windows[i++] = t.GetString() == "sliding_attention" ? window : 0;
+                }
             }
             else if (type is "qwen2" or "qwen3" && Int(c, "max_window_layers") is int mwl)
                 for (int i = 0; i < layers; i++) windows[i] = i >= mwl ? window : 0;

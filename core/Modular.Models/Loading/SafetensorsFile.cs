@@ -93,6 +93,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     private void ParseHeader(ReadOnlySpan<byte> header, long dataLength)
     {
+        // Property names are decoded lazily; invalid UTF-8 would surface later as an InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Fail("header is not valid UTF-8");
         JsonDocument doc;
         try
         {
