@@ -46,10 +46,13 @@ public sealed class HostileInputTests
     [Fact]
     public void UnsupportedKeywordNamesKeywordAndPath()
     {
-        var e = Refused(GuidedKind.JsonSchema, "{\"properties\":{\"x\":{\"not\":{\"type\":\"string\"}}}}");
+        // A complement that is not expressible exactly is refused, never approximated.
+        var e = Refused(GuidedKind.JsonSchema, "{\"properties\":{\"x\":{\"not\":{\"type\":\"string\",\"pattern\":\"a\"}}}}");
         Assert.Contains("'not'", e.Message);
         Assert.Contains("#/properties/x/not", e.Message);
-        Assert.Contains("#/if", Refused(GuidedKind.JsonSchema, "{\"if\":{},\"then\":{}}").Message);
+        Assert.Contains("'pattern'", e.Message);
+        Assert.Contains("#/if", Refused(GuidedKind.JsonSchema, "{\"if\":{\"items\":{\"type\":\"string\"}},\"then\":{}}").Message);
+        Assert.Contains("#/contains", Refused(GuidedKind.JsonSchema, "{\"contains\":{\"type\":\"string\"}}").Message);
     }
 
     [Fact]

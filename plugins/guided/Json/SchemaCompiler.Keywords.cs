@@ -20,7 +20,7 @@ public sealed partial class SchemaCompiler
     /// <summary>Validation keywords this decoder cannot enforce.</summary>
     private static readonly HashSet<string> Unsupported =
     [
-        "if", "then", "else", "contains", "minContains", "maxContains", "dependentSchemas", "unevaluatedProperties",
+        "contains", "minContains", "maxContains", "unevaluatedProperties",
         "unevaluatedItems", "$dynamicRef", "$recursiveRef", "$dynamicAnchor", "$recursiveAnchor",
     ];
 
@@ -60,8 +60,13 @@ public sealed partial class SchemaCompiler
                     break;
                 case "not":
                     if (v.ValueKind == JsonValueKind.Object && !v.EnumerateObject().Any() || v.ValueKind == JsonValueKind.True) d.False = true;
-                    else if (v.ValueKind != JsonValueKind.False) throw new GuidedSpecException($"unsupported keyword 'not' at {path} (only not: {{}} is supported)");
+                    else if (v.ValueKind != JsonValueKind.False) Collect(Not(v, path), d, active, depth + 1);
                     break;
+                case "if":
+                    Collect(IfThenElse(e, r.Path), d, active, depth + 1);
+                    break;
+                case "then" or "else":
+                    break; // applied with "if"; alone they have no effect
                 case "type":
                     d.Types &= TypesOf(v, path);
                     break;
@@ -109,12 +114,15 @@ public sealed partial class SchemaCompiler
                     break;
                 case "minProperties": d.MinProperties = Math.Max(d.MinProperties, IntOf(v, path)); break;
                 case "maxProperties": d.MaxProperties = Math.Min(d.MaxProperties, IntOf(v, path)); break;
-                case "dependencies" or "dependentRequired":
+                case "dependencies" or "dependentRequired" or "dependentSchemas":
                     foreach (var dep in ObjectOf(v, path))
                     {
-                        if (dep.Value.ValueKind != JsonValueKind.Array)
-                            throw new GuidedSpecException($"unsupported keyword '{p.Name}' with a schema at {path}/{Escape(dep.Name)} (only property lists are supported)");
-                        d.Dependencies.Add((dep.Name, dep.Value.EnumerateArray().Select(x => StringOf(x, path)).ToArray()));
+                        string depPath = path + "/" + Escape(dep.Name);
+                        if (dep.Value.ValueKind == JsonValueKind.Array && p.Name != "dependentSchemas")
+                            d.Dependencies.Add((dep.Name, dep.Value.EnumerateArray().Select(x => StringOf(x, path)).ToArray()));
+                        else if (dep.Value.ValueKind is JsonValueKind.Object or JsonValueKind.True or JsonValueKind.False && p.Name != "dependentRequired")
+                            d.Disjunctions.Add((depPath, Dependency(dep.Name, depPath)));
+                        else throw new GuidedSpecException($"'{p.Name}' at {depPath} must be {(p.Name == "dependentRequired" ? "an array of names" : "a schema")}");
                     }
                     break;
                 case "items":

@@ -1,0 +1,279 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Modular.Abstractions;
+
+namespace Modular.Plugins.Guided.Json;
+
+/// <summary>
+/// Exact complements of schemas, for <c>not</c>, <c>if</c>/<c>then</c>/<c>else</c> and schema-valued
+/// <c>dependencies</c>. A complement is written as a small synthetic schema (anyOf of per-keyword complements, each
+/// limited to the JSON types the keyword applies to) whose sub-schemas point back into the document with $ref. Keywords
+/// whose complement is not expressible here (patterns, items, oneOf, ...) are refused with their path: a negation is
+/// never approximated.
+/// </summary>
+public sealed partial class SchemaCompiler
+{
+    private const int MaxNegationDepth = 16;
+    private static readonly string[] AllTypes = ["null", "boolean", "number", "string", "array", "object"];
+    private readonly Dictionary<string, SchemaRef> _synthetic = new();
+    private readonly List<JsonDocument> _syntheticDocs = new();
+
+    /// <summary>A synthetic schema, parsed once per (unique) path.</summary>
+    private SchemaRef Synthetic(string path, Func<string> json)
+    {
+        if (_synthetic.TryGetValue(path, out var found)) return found;
+        var doc = JsonDocument.Parse(json());
+        _syntheticDocs.Add(doc);
+        var r = new SchemaRef(doc.RootElement, path);
+        _synthetic[path] = r;
+        return r;
+    }
+
+    private static bool IsSynthetic(string path) => path.Contains('(', StringComparison.Ordinal);
+
+    private static string Ref(string path) => "{\"$ref\":" + JsonSerializer.Serialize(path) + "}";
+
+    /// <summary>The complement of the schema at <paramref name="path"/>, as a synthetic schema.</summary>
+    private SchemaRef Not(JsonElement e, string path) =>
+        Synthetic(path + "(not)", () => Negate(e, path, 0));
+
+    /// <summary>if/then/else as anyOf [if ∧ then, ¬if ∧ else].</summary>
+    private SchemaRef IfThenElse(JsonElement owner, string ownerPath)
+    {
+        return Synthetic(ownerPath + "(if)", () =>
+        {
+            var cond = owner.GetProperty("if");
+            string ifPath = ownerPath + "/if";
+            var yes = new List<string> { Ref(ifPath) };
+            var no = new List<string> { Negate(cond, ifPath, 0) };
+            if (owner.TryGetProperty("then", out _)) yes.Add(Ref(ownerPath + "/then"));
+            if (owner.TryGetProperty("else", out _)) no.Add(Ref(ownerPath + "/else"));
+            return "{\"anyOf\":[{\"allOf\":[" + string.Join(",", yes) + "]},{\"allOf\":[" + string.Join(",", no) + "]}]}";
+        });
+    }
+
+    /// <summary>A schema-valued dependency: the property is absent, or present and the schema holds.</summary>
+    private List<SchemaRef> Dependency(string name, string depPath)
+    {
+        var quoted = JsonSerializer.Serialize(name);
+        return
+        [
+            Synthetic(depPath + "(absent)", () => "{\"properties\":{" + quoted + ":false}}"),
+            Synthetic(depPath + "(present)", () => "{\"required\":[" + quoted + "],\"allOf\":[" + Ref(depPath) + "]}"),
+        ];
+    }
+
+    private string Negate(JsonElement e, string path, int depth)
+    {
+        if (depth > MaxNegationDepth) throw Unnegatable(path, "$ref", "negation nested too deeply (recursive schema)");
+        if (IsSynthetic(path)) throw Unnegatable(path, "not", "nested negation of a generated schema");
+        if (e.ValueKind == JsonValueKind.True) return "false";
+        if (e.ValueKind == JsonValueKind.False) return "true";
+        if (e.ValueKind != JsonValueKind.Object) throw new GuidedSpecException($"schema at {path} must be an object or a boolean, not {e.ValueKind}");
+        bool refOnly = !_refWithSiblings && e.TryGetProperty("$ref", out _);
+        var parts = new List<string>();
+        foreach (var p in e.EnumerateObject())
+        {
+            if (refOnly && p.Name != "$ref") continue;
+            string kp = path + "/" + Escape(p.Name);
+            var v = p.Value;
+            switch (p.Name)
+            {
+                case "$ref":
+                    var target = Resolve(v, kp);
+                    parts.Add(Negate(target.Element, target.Path, depth + 1));
+                    break;
+                case "not":
+                    parts.Add(Ref(kp));
+                    break;
+                case "allOf":
+                {
+                    int i = 0;
+                    foreach (var m in ArrayOf(v, kp)) parts.Add(Negate(m, $"{kp}/{i++}", depth + 1));
+                    break;
+                }
+                case "anyOf":
+                {
+                    var all = new List<string>();
+                    int i = 0;
+                    foreach (var m in ArrayOf(v, kp)) all.Add(Negate(m, $"{kp}/{i++}", depth + 1));
+                    parts.Add("{\"allOf\":[" + string.Join(",", all) + "]}");
+                    break;
+                }
+                case "type":
+                    parts.Add(NegateType(TypeNames(v, kp), kp));
+                    break;
+                case "required":
+                {
+                    var alts = new List<string> { OtherTypes("object") };
+                    foreach (var n in ArrayOf(v, kp))
+                        alts.Add("{\"type\":\"object\",\"properties\":{" + JsonSerializer.Serialize(StringOf(n, kp)) + ":false}}");
+                    parts.Add(AnyOf(alts));
+                    break;
+                }
+                case "properties":
+                {
+                    var alts = new List<string>();
+                    foreach (var prop in ObjectOf(v, kp))
+                    {
+                        var name = JsonSerializer.Serialize(prop.Name);
+                        var neg = Negate(prop.Value, kp + "/" + Escape(prop.Name), depth + 1);
+                        if (neg == "false") continue;
+                        alts.Add("{\"type\":\"object\",\"required\":[" + name + "],\"properties\":{" + name + ":" + neg + "}}");
+                    }
+                    parts.Add(AnyOf(alts));
+                    break;
+                }
+                case "const":
+                    parts.Add(NegateEnum([v], kp));
+                    break;
+                case "enum":
+                    parts.Add(NegateEnum(ArrayOf(v, kp).ToList(), kp));
+                    break;
+                case "minimum" or "maximum":
+                {
+                    bool lower = p.Name == "minimum";
+                    bool exclusive = e.TryGetProperty(lower ? "exclusiveMinimum" : "exclusiveMaximum", out var x) && x.ValueKind == JsonValueKind.True;
+                    DecimalOf(v, kp);
+                    // ¬(x ≥ m) is x < m; ¬(x > m) is x ≤ m.
+                    string bound = lower ? (exclusive ? "maximum" : "exclusiveMaximum") : (exclusive ? "minimum" : "exclusiveMinimum");
+                    parts.Add(AnyOf([OtherTypes("number"), "{\"type\":\"number\",\"" + bound + "\":" + v.GetRawText() + "}"]));
+                    break;
+                }
+                case "exclusiveMinimum" or "exclusiveMaximum":
+                    if (v.ValueKind != JsonValueKind.Number) break; // draft-4 flag, handled with minimum/maximum
+                    DecimalOf(v, kp);
+                    parts.Add(AnyOf([OtherTypes("number"), "{\"type\":\"number\",\"" + (p.Name == "exclusiveMinimum" ? "maximum" : "minimum") + "\":" + v.GetRawText() + "}"]));
+                    break;
+                case "minLength": parts.Add(NegateCount("string", "maxLength", IntOf(v, kp), lower: true)); break;
+                case "maxLength": parts.Add(NegateCount("string", "minLength", IntOf(v, kp), lower: false)); break;
+                case "minItems": parts.Add(NegateCount("array", "maxItems", IntOf(v, kp), lower: true)); break;
+                case "maxItems": parts.Add(NegateCount("array", "minItems", IntOf(v, kp), lower: false)); break;
+                case "minProperties": parts.Add(NegateCount("object", "maxProperties", IntOf(v, kp), lower: true)); break;
+                case "maxProperties": parts.Add(NegateCount("object", "minProperties", IntOf(v, kp), lower: false)); break;
+                case "format":
+                    if (v.ValueKind == JsonValueKind.String && Formats.Pattern(v.GetString()!) is not null)
+                        throw Unnegatable(path, "format", "the complement of a format is not supported");
+                    break;
+                case "nullable":
+                    if (v.ValueKind == JsonValueKind.True) throw Unnegatable(path, "nullable", "the complement of nullable is not supported");
+                    break;
+                case "exclusiveMinimumDraft4":
+                    break;
+                default:
+                    if (Annotations.Contains(p.Name)) break;
+                    if (Constraining.Contains(p.Name) || Unsupported.Contains(p.Name))
+                        throw Unnegatable(path, p.Name, $"the complement of '{p.Name}' is not supported");
+                    break; // unknown keywords do not constrain
+            }
+        }
+        // ¬(a ∧ b ∧ ...) = ¬a ∨ ¬b ∨ ...; the empty schema accepts everything, so its complement is false.
+        return AnyOf(parts);
+    }
+
+    /// <summary>Keywords that constrain a value but have no complement here.</summary>
+    private static readonly HashSet<string> Constraining =
+    [
+        "pattern", "multipleOf", "items", "prefixItems", "additionalItems", "additionalProperties", "patternProperties",
+        "propertyNames", "dependencies", "dependentRequired", "dependentSchemas", "uniqueItems", "oneOf",
+    ];
+
+    private static GuidedSpecException Unnegatable(string path, string keyword, string why) =>
+        new($"unsupported keyword 'not' at {path}: {why} ('{keyword}')");
+
+    private static string AnyOf(List<string> alts)
+    {
+        alts.RemoveAll(a => a == "false");
+        if (alts.Count == 0) return "false";
+        if (alts.Contains("true")) return "true";
+        return alts.Count == 1 ? alts[0] : "{\"anyOf\":[" + string.Join(",", alts) + "]}";
+    }
+
+    /// <summary>A schema accepting every JSON type but <paramref name="type"/> (number includes integer).</summary>
+    private static string OtherTypes(string type) =>
+        "{\"type\":[" + string.Join(",", AllTypes.Where(t => t != type).Select(t => "\"" + t + "\"")) + "]}";
+
+    private static List<string> TypeNames(JsonElement v, string path)
+    {
+        var names = new List<string>();
+        if (v.ValueKind == JsonValueKind.Array) foreach (var x in v.EnumerateArray()) names.Add(StringOf(x, path));
+        else names.Add(StringOf(v, path));
+        return names;
+    }
+
+    private static string NegateType(List<string> names, string path)
+    {
+        if (names.Contains("any")) return "false";
+        if (names.Contains("integer") && !names.Contains("number"))
+            throw Unnegatable(path, "type", "the complement of 'integer' (non-integral numbers) is not supported");
+        var rest = AllTypes.Where(t => !names.Contains(t)).ToList();
+        return rest.Count == 0 ? "false" : "{\"type\":[" + string.Join(",", rest.Select(t => "\"" + t + "\"")) + "]}";
+    }
+
+    private static string NegateCount(string type, string keyword, int n, bool lower)
+    {
+        // ¬(len ≥ n) is len ≤ n-1 (impossible for n = 0); ¬(len ≤ n) is len ≥ n+1.
+        var alts = new List<string> { OtherTypes(type) };
+        if (lower && n > 0) alts.Add("{\"type\":\"" + type + "\",\"" + keyword + "\":" + (n - 1).ToString(CultureInfo.InvariantCulture) + "}");
+        if (!lower) alts.Add("{\"type\":\"" + type + "\",\"" + keyword + "\":" + ((long)n + 1).ToString(CultureInfo.InvariantCulture) + "}");
+        return AnyOf(alts);
+    }
+
+    /// <summary>¬enum for strings, booleans and null: other types, or a string that differs from every member.</summary>
+    private static string NegateEnum(List<JsonElement> values, string path)
+    {
+        var strings = new List<string>();
+        bool hasTrue = false, hasFalse = false, hasNull = false;
+        foreach (var v in values)
+        {
+            switch (v.ValueKind)
+            {
+                case JsonValueKind.String: strings.Add(v.GetString()!); break;
+                case JsonValueKind.True: hasTrue = true; break;
+                case JsonValueKind.False: hasFalse = true; break;
+                case JsonValueKind.Null: hasNull = true; break;
+                default: throw Unnegatable(path, "enum", $"the complement of a {v.ValueKind} member is not supported");
+            }
+        }
+        var covered = new List<string>();
+        if (strings.Count > 0) covered.Add("string");
+        if (hasTrue || hasFalse) covered.Add("boolean");
+        if (hasNull) covered.Add("null");
+        var alts = new List<string>();
+        var rest = AllTypes.Where(t => !covered.Contains(t)).ToList();
+        if (rest.Count > 0) alts.Add("{\"type\":[" + string.Join(",", rest.Select(t => "\"" + t + "\"")) + "]}");
+        if (strings.Count > 0)
+            alts.Add("{\"type\":\"string\",\"allOf\":[" + string.Join(",", strings.Distinct().Select(s => "{\"pattern\":" + JsonSerializer.Serialize(NotEqualPattern(s)) + "}")) + "]}");
+        if (hasTrue != hasFalse) alts.Add(hasTrue ? "{\"const\":false}" : "{\"const\":true}");
+        return AnyOf(alts);
+    }
+
+    /// <summary>
+    /// An anchored regex for every string except <paramref name="s"/>: a proper prefix of it, a string that leaves it
+    /// at some character, or a longer string that starts with it.
+    /// </summary>
+    private static string NotEqualPattern(string s)
+    {
+        var cps = new List<int>();
+        for (int i = 0; i < s.Length; i += char.IsSurrogatePair(s, i) ? 2 : 1) cps.Add(char.ConvertToUtf32(s, i));
+        var alts = new List<string>();
+        var prefix = new StringBuilder();
+        for (int i = 0; i < cps.Count; i++)
+        {
+            alts.Add(prefix.ToString());
+            alts.Add(prefix + "[^" + Escaped(cps[i]) + "][\\s\\S]*");
+            prefix.Append(Escaped(cps[i]));
+        }
+        alts.Add(prefix + "[\\s\\S]+");
+        return "^(?:" + string.Join("|", alts) + ")$";
+    }
+
+    private static string Escaped(int cp)
+    {
+        var text = char.ConvertFromUtf32(cp);
+        var sb = new StringBuilder();
+        foreach (var c in text) sb.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+        return sb.ToString();
+    }
+}
