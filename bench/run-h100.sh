@@ -30,7 +30,7 @@ if [ "$mode" != quick ]; then
   tail -4 "$logs/peer-fast.log"
   OUT="$logs" run peer-hf 110 python3 bench/peers/peer_hf.py
   tail -4 "$logs/peer-hf.log"
-  MODULAR_BACKEND=rocm MODULAR_PLUGINS=bench/plugins.rocm.json MODULAR_BACKEND_SETTINGS="accelerator=cuda" MODULAR_FIXTURES=$PWD/.fixtures \
+  MODULAR_BACKEND=rocm MODULAR_PLUGINS=$PWD/bench/plugins.rocm.json MODULAR_BACKEND_SETTINGS="accelerator=cuda" MODULAR_FIXTURES=$PWD/.fixtures \
     MODULAR_CONFORMANCE_LOG=$logs/conformance-rocm.tsv run conformance-rocm 50 bash .gpu/run dotnet $conf
   grep -E "Total|failed|passed" "$logs/conformance-rocm.log" | tail -3
   run bench-rocm 80 bash .gpu/run dotnet $bench --backend rocm --setting accelerator=cuda --out "$logs" --skip prefill --w2-batches 256 --w2-prompts 256
