@@ -176,4 +176,14 @@ public sealed class CompletionsTests(ServerFixture server)
         Assert.Equal(1160, choice["stop_reason"]!.GetValue<int>());
         Assert.Equal("\nI", choice["text"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Beam_search_returns_n_distinct_beams_best_first()
+    {
+        var json = await Api.OkAsync(Http, "v1/completions", new { prompt = "ROMEO:", n = 3, best_of = 3, use_beam_search = true, temperature = 0, max_tokens = 6, ignore_eos = true });
+        var texts = json["choices"]!.AsArray().Select(c => c!["text"]!.GetValue<string>()).ToList();
+        Assert.Equal(3, texts.Count);
+        Assert.Equal(3, texts.Distinct().Count());
+        Assert.Equal(18, json["usage"]!["completion_tokens"]!.GetValue<int>());
+    }
 }

@@ -17,7 +17,8 @@ internal static class SamplingBinder
     {
         int? maxTokens = (chat ? f.Int("max_completion_tokens", 1) : null) ?? f.Int("max_tokens", 1);
         int n = f.Int("n", 1, limits.MaxN) ?? 1;
-        int? bestOf = chat ? null : f.Int("best_of", 1, limits.MaxN);
+        int? bestOf = f.Int("best_of", 1, limits.MaxN);
+        bool beam = f.Bool("use_beam_search") ?? false;
         if (bestOf is int b && b < n) throw ApiException.BadField("best_of", $"best_of: {b} must be at least n ({n})");
 
         int? logprobs;
@@ -44,6 +45,8 @@ internal static class SamplingBinder
         {
             N = n,
             BestOf = bestOf,
+            UseBeamSearch = beam,
+            LengthPenalty = (float)(f.Number("length_penalty", -10, 10) ?? 1.0),
             Temperature = (float)(f.Number("temperature", 0, 100) ?? 1.0),
             TopP = (float)(f.Number("top_p", 0, 1) ?? 1.0),
             TopK = f.Int("top_k", -1) ?? 0,
