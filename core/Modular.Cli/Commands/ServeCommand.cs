@@ -83,6 +83,13 @@ internal static class ServeCommand
             };
 
             var runtime = CliOptions.OpenRuntime(options.PluginsJson, options.Backend, options.Threads);
+            // On SIGTERM System.CommandLine cancels `ct` and returns from InvokeAsync after its own short timeout,
+            // after which Main returns and the process would exit mid-drain. Holding ProcessExit until the server
+            // has stopped lets running requests finish (bounded by the drain timeout).
+            using var drained = new ManualResetEventSlim();
+            var drainBound = options.DrainTimeout + TimeSpan.FromSeconds(10);
+            EventHandler holdExit = (_, _) => drained.Wait(drainBound);
+            AppDomain.CurrentDomain.ProcessExit += holdExit;
             try
             {
                 var loaded = ModelLoader.Load(options.Models, runtime, options.Engine);
@@ -96,6 +103,8 @@ internal static class ServeCommand
             finally
             {
                 runtime.Dispose();
+                drained.Set();
+                AppDomain.CurrentDomain.ProcessExit -= holdExit;
             }
             return 0;
         });
