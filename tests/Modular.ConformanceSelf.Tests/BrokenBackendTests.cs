@@ -14,17 +14,21 @@ public sealed class BrokenBackendTests
     /// <param name="testOfOp">Text in the display name of every test that exercises the op.</param>
     /// <param name="messageNames">Text every failure message must contain: the op as the suite reports it.</param>
     /// <param name="caseOfFlaw">Text in the names of the cases the flaw shows in (empty: all of the op's cases).</param>
+    /// <param name="methods">Comma-separated test methods of the class to run, or empty for all of them.</param>
     [Theory]
-    [InlineData("rope", Kernels, ".Rope(", "Rope.", "")]
-    [InlineData("norm", Kernels, "RmsNorm(", "RmsNorm", "offset: 1")]
-    [InlineData("bias", Kernels, ".Linear", "Linear", "withBias: True")]
-    [InlineData("blocktable", Attention, "SelectedAttention.", "Attention.", "")]
-    public async Task SuiteFailsTheBrokenOpOnly(string flaw, string suiteClass, string testOfOp, string messageNames, string caseOfFlaw)
+    [InlineData("rope", Kernels, ".Rope(", "Rope.", "", "")]
+    [InlineData("norm", Kernels, "RmsNorm(", "RmsNorm", "offset: 1", "")]
+    [InlineData("bias", Kernels, ".Linear", "Linear", "withBias: True", "")]
+    // The ~2k-token cases are left out: their float64 oracle costs a minute, and short contexts show the flaw as well.
+    [InlineData("blocktable", Attention, "SelectedAttention.", "Attention.", "", "Prefill,Decode,MixedBatch,GqaRatio,SlidingWindow,BlockSize")]
+    public async Task SuiteFailsTheBrokenOpOnly(string flaw, string suiteClass, string testOfOp, string messageNames, string caseOfFlaw, string methods)
     {
         var plugins = WritePluginsJson(flaw);
+        var filter = new List<string> { "-class", suiteClass };
+        foreach (var m in methods.Split(',', StringSplitOptions.RemoveEmptyEntries)) { filter.Add("-method"); filter.Add($"{suiteClass}.{m}"); }
         try
         {
-            var run = await ConformanceRun.RequiredTierAsync("broken", plugins, TimeSpan.FromMinutes(5), suiteClass);
+            var run = await ConformanceRun.RequiredTierAsync("broken", plugins, TimeSpan.FromMinutes(5), [.. filter]);
             TestContext.Current.TestOutputHelper?.WriteLine($"broken-{flaw}, {suiteClass}: {run.Summary}");
             TestContext.Current.TestOutputHelper?.WriteLine(run.DescribeFailures());
 

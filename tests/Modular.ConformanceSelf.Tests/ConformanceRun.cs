@@ -59,10 +59,10 @@ internal sealed class ConformanceRun
         Path.Combine(Fixtures.RepoRoot, "tests", "Modular.Conformance", "bin", Configuration, "net10.0", "Modular.Conformance.dll");
 
     /// <summary>
-    /// Runs the required tier against <paramref name="backend"/> from <paramref name="pluginsJson"/>, narrowed to the
-    /// test classes in <paramref name="classes"/> when any are given (full names, as xunit's <c>-class</c> takes).
+    /// Runs the required tier against <paramref name="backend"/> from <paramref name="pluginsJson"/>, narrowed by
+    /// <paramref name="filter"/> when given: xunit arguments such as <c>-class Full.Name</c> or <c>-method Full.Name</c>.
     /// </summary>
-    public static async Task<ConformanceRun> RequiredTierAsync(string backend, string pluginsJson, TimeSpan timeout, params string[] classes)
+    public static async Task<ConformanceRun> RequiredTierAsync(string backend, string pluginsJson, TimeSpan timeout, params string[] filter)
     {
         Assert.True(File.Exists(SuiteAssembly), $"the conformance suite is not built at {SuiteAssembly}; build tests/Modular.ConformanceSelf.Tests (it builds the suite first)");
         var work = Directory.CreateTempSubdirectory("modular-conformance-self-").FullName;
@@ -72,7 +72,7 @@ internal sealed class ConformanceRun
             var log = Path.Combine(work, "comparisons.tsv");
             var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = Fixtures.RepoRoot };
             foreach (var a in new[] { SuiteAssembly, "-noColor", "-xml", xml, "-trait", "tier=required" }) psi.ArgumentList.Add(a);
-            foreach (var c in classes) { psi.ArgumentList.Add("-class"); psi.ArgumentList.Add(c); }
+            foreach (var f in filter) psi.ArgumentList.Add(f);
             psi.Environment["MODULAR_BACKEND"] = backend;
             psi.Environment["MODULAR_PLUGINS"] = Path.GetFullPath(pluginsJson);
             psi.Environment["MODULAR_CONFORMANCE_LOG"] = log;
