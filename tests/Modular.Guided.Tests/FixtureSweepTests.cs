@@ -20,9 +20,12 @@ public sealed class FixtureSweepTests(ITestOutputHelper output)
         foreach (var (us, where) in report.SlowestMasks) Console.WriteLine($"slow mask {us:F0} µs: {where}");
         var t = report.Total;
         Assert.Equal(0, t.MaskMismatches);
-        // Floors at what the full sweep measures today (coverage 87.9%, valid 99.8%, invalid 99.3%), so regressions fail.
-        Assert.True(t.Coverage >= 85, $"coverage {t.Coverage:F1}%");
-        Assert.True(t.ValidRate >= 99, $"valid accepted {t.ValidRate:F1}%");
-        Assert.True(t.InvalidRate >= 97, $"invalid rejected {t.InvalidRate:F1}%");
+        // The brief's targets where they are met (valid 100%, invalid >= 99%, compile median <= 5 ms); coverage is held
+        // at its measured floor (the 95% target needs complements of patterns/items that are refused today). Mask times
+        // are printed, not asserted: CI machines are shared and wall-clock noise there exceeds the 50 µs target.
+        Assert.True(t.Coverage >= 92, $"coverage {t.Coverage:F1}%");
+        Assert.Equal(t.Valid, t.ValidAccepted);
+        Assert.True(t.InvalidRate >= 99, $"invalid rejected {t.InvalidRate:F1}%");
+        Assert.True(t.CompileMedianMs <= 5, $"compile median {t.CompileMedianMs:F2} ms");
     }
 }

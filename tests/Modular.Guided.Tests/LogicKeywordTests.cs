@@ -65,3 +65,21 @@ public sealed class LogicKeywordTests
         Assert.Contains("#/not", e.Message);
     }
 }
+
+/// <summary>Array and object members of enum/const are parsed structurally, so they never shadow other alternatives.</summary>
+public sealed class StructuredEnumTests
+{
+    private readonly TestVocab _vocab = new();
+    private readonly GuidedDecoder _decoder = new();
+
+    [Theory]
+    [InlineData("{\"c\":[\"size\"]}", true)]
+    [InlineData("{\"c\":[\"deleted\"]}", true)]
+    [InlineData("{\"c\":[\"deleted\",\"size\"]}", true)]
+    [InlineData("{\"c\":[\"x\"]}", false)]
+    [InlineData("{\"c\":{\"a\":[1]}}", true)]
+    [InlineData("{\"c\":{\"a\":[2]}}", false)]
+    public void ArrayConstBesideArrayAlternative(string text, bool expected) =>
+        Assert.Equal(expected, Drive.Matches(_decoder, new GuidedSpec(GuidedKind.JsonSchema,
+            "{\"properties\":{\"c\":{\"oneOf\":[{\"type\":\"array\",\"items\":{\"enum\":[\"size\",\"deleted\"]}},{\"enum\":[[\"deleted\"],{\"a\":[1]}]}]}}}"), _vocab, text));
+}

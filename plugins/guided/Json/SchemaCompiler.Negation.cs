@@ -30,6 +30,21 @@ public sealed partial class SchemaCompiler
         return r;
     }
 
+    /// <summary>A schema whose only value is the array or object <paramref name="v"/>, member by member.</summary>
+    private SchemaRef ConstSchema(JsonElement v)
+    {
+        var text = JsonText.Compact(v);
+        return Synthetic("(const " + text + ")", () =>
+        {
+            if (v.ValueKind == JsonValueKind.Array)
+                return "{\"type\":\"array\",\"items\":[" + string.Join(",", v.EnumerateArray().Select(x => "{\"const\":" + x.GetRawText() + "}")) +
+                       "],\"additionalItems\":false,\"minItems\":" + v.GetArrayLength().ToString(CultureInfo.InvariantCulture) + "}";
+            var names = v.EnumerateObject().Select(p => p.Name).Distinct().ToList();
+            return "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[" + string.Join(",", names.Select(n => JsonSerializer.Serialize(n))) +
+                   "],\"properties\":{" + string.Join(",", v.EnumerateObject().Select(p => JsonSerializer.Serialize(p.Name) + ":{\"const\":" + p.Value.GetRawText() + "}")) + "}}";
+        });
+    }
+
     private static bool IsSynthetic(string path) => path.Contains('(', StringComparison.Ordinal);
 
     private static string Ref(string path) => "{\"$ref\":" + JsonSerializer.Serialize(path) + "}";

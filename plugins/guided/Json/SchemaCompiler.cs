@@ -125,12 +125,21 @@ public sealed partial class SchemaCompiler
         if (d.Enum is not null)
         {
             var lexemes = new List<int>();
+            var structured = new List<SchemaNode>();
             foreach (var v in d.Enum)
             {
                 if ((TypeOf(v) & types) == 0) continue;
-                lexemes.Add(_table.Literal(JsonText.Compact(v)));
+                // Arrays and objects are parsed structurally: as one literal lexeme, "[..." would compete with the
+                // "[" lexeme of other alternatives and win by longest match, wrongly cutting them off.
+                if (v.ValueKind is JsonValueKind.Array or JsonValueKind.Object) structured.Add(Build([ConstSchema(v)], ""));
+                else lexemes.Add(_table.Literal(JsonText.Compact(v)));
             }
-            node.Scalars = lexemes.Distinct().ToArray();
+            if (structured.Count == 0)
+            {
+                node.Scalars = lexemes.Distinct().ToArray();
+                return;
+            }
+            node.AnyOf = [new SchemaNode { Path = node.Path, Scalars = lexemes.Distinct().ToArray() }, .. structured];
             return;
         }
         var scalars = new List<int>();
