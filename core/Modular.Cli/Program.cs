@@ -13,7 +13,8 @@ var root = new RootCommand("modular: LLM inference and serving engine")
 };
 try
 {
-    return await root.Parse(args).InvokeAsync();
+    // No forced exit on SIGTERM: `serve` drains running requests itself, bounded by --drain-timeout.
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 }
 catch (Exception e) when (e is Modular.Hosting.PluginLoadException or Modular.Models.Loading.ModelFileException
     or Modular.Tokenization.TokenizerLoadException or ArgumentException)
