@@ -25,6 +25,9 @@ public sealed class HfTokenizer : ITokenVocabulary
     private readonly bool _cleanUpSpaces;
     private readonly int[] _eosIds;
 
+    /// <summary>Largest vocabulary accepted (real tokenizers have at most a few hundred thousand ids).</summary>
+    public const int MaxVocabSize = 1 << 24;
+
     /// <summary>Number of token ids (highest id + 1), added tokens included.</summary>
     public int VocabSize { get; }
     /// <summary>The beginning-of-sequence token text from tokenizer_config.json, if any.</summary>
@@ -57,7 +60,14 @@ public sealed class HfTokenizer : ITokenVocabulary
         _added = new Dictionary<string, int>(StringComparer.Ordinal);
         int maxId = -1;
         foreach (var id in spec.Vocab.Values) maxId = Math.Max(maxId, id);
-        foreach (var t in spec.AddedTokens) { maxId = Math.Max(maxId, t.Id); _added[t.Content] = t.Id; }
+        foreach (var t in spec.AddedTokens)
+        {
+            if (t.Id < 0) throw new InvalidOperationException($"added token \"{t.Content}\" has a negative id {t.Id}");
+            maxId = Math.Max(maxId, t.Id);
+            _added[t.Content] = t.Id;
+        }
+        // Ids size the lookup arrays below; a hostile file must not be able to ask for gigabytes.
+        if (maxId >= MaxVocabSize) throw new InvalidOperationException($"token id {maxId} exceeds the limit of {MaxVocabSize - 1}");
         VocabSize = maxId + 1;
 
         _tokens = new string?[VocabSize];

@@ -27,7 +27,7 @@ internal static class ModelConfigReader
         int hidden = Int(c, "hidden_size") ?? throw Fail("hidden_size is missing");
         int heads = Int(c, "num_attention_heads") ?? throw Fail("num_attention_heads is missing");
         int kvHeads = Int(c, "num_key_value_heads") ?? heads;
-        int headDim = Int(c, "head_dim") ?? hidden / heads;
+        int headDim = Int(c, "head_dim") ?? (heads > 0 ? hidden / heads : 0); // heads = 0 is refused just below
         int layers = Int(c, "num_hidden_layers") ?? throw Fail("num_hidden_layers is missing");
         int vocab = Int(c, "vocab_size") ?? throw Fail("vocab_size is missing");
         int inter = Int(c, "intermediate_size") ?? throw Fail("intermediate_size is missing");

@@ -74,6 +74,7 @@ public sealed class ModelConfigFuzzTests
     /// <summary>Regression: a non-string entry in <c>architectures</c> was an InvalidOperationException, not a ModelFileException.</summary>
     [Theory]
     [InlineData("\"architectures\": [1]")]
+    [InlineData("\"num_attention_heads\": 0")]
     [InlineData("\"architectures\": [null]")]
     [InlineData("\"sliding_window\": 4, \"layer_types\": [1, 2]")]
     public void NonStringArrayEntries_AreModelFileExceptions(string field)
@@ -81,6 +82,15 @@ public sealed class ModelConfigFuzzTests
         var json = $"{{\"model_type\":\"llama\",\"hidden_size\":8,\"num_attention_heads\":2,\"num_hidden_layers\":2,\"vocab_size\":16,\"intermediate_size\":8,{field}}}";
         var e = Assert.Throws<ModelFileException>(() => ModelConfig.Parse(json, "fuzz/config.json"));
         Assert.StartsWith("fuzz/config.json", e.Message);
+    }
+
+    /// <summary>Regression: num_hidden_layers of int.MaxValue sized an array before any check (OutOfMemoryException).</summary>
+    [Fact]
+    public void ImplausibleLayerCount_IsModelFileException()
+    {
+        var json = "{\"model_type\":\"llama\",\"hidden_size\":8,\"num_attention_heads\":2,\"num_hidden_layers\":2147483647,\"vocab_size\":16,\"intermediate_size\":8}";
+        var e = Assert.Throws<ModelFileException>(() => ModelConfig.Parse(json, "fuzz/config.json"));
+        Assert.Contains("num_hidden_layers 2147483647 exceeds the limit", e.Message);
     }
 
     /// <summary>Regression: a sharded index whose weight_map value is not a string failed with InvalidOperationException.</summary>

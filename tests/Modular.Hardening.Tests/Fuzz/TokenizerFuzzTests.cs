@@ -82,6 +82,25 @@ public sealed class TokenizerFuzzTests
         else doc[where] = value;
     }
 
+    /// <summary>Regression: a vocabulary or added-token id of int.MaxValue overflowed (or sized gigabyte arrays); negative added ids indexed out of range.</summary>
+    [Theory]
+    [InlineData("vocab", 2147483647)]
+    [InlineData("vocab", 1 << 30)]
+    [InlineData("added", 2147483647)]
+    [InlineData("added", -3)]
+    public void HostileTokenIds_AreTokenizerLoadExceptions(string where, int id)
+    {
+        using var files = CopyOfBard();
+        var doc = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixtures.BundledModel, "tokenizer.json")))!.AsObject();
+        if (where == "vocab") doc["model"]!["vocab"]!.AsObject()["zz-hostile"] = id;
+        else doc["added_tokens"]!.AsArray().Add(new JsonObject { ["id"] = id, ["content"] = "<hostile>", ["special"] = true });
+        files.Write("tokenizer.json", Encoding.UTF8.GetBytes(doc.ToJsonString()));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<TokenizerLoadException>(() => HfTokenizer.FromDirectory(files.Root));
+        Assert.Contains(files.Root, e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20);
+    }
+
     /// <summary>Byte-level mutations anywhere in the file (mostly broken JSON, sometimes odd strings and numbers).</summary>
     [Fact]
     public void ByteMutated_OnlyTokenizerLoadException()
