@@ -9,6 +9,7 @@ var root = new RootCommand("modular: LLM inference and serving engine")
     VerifyGoldenCommand.Create(),
     VerifyTokenizerCommand.Create(),
     ConformanceCommand.Create(),
+    GuidedCheckCommand.Create(),
     new Command("bench", "Benchmarks: latency, throughput, serve") { BenchLatencyCommand.Create(), BenchThroughputCommand.Create(), BenchServeCommand.Create() },
 };
 try
