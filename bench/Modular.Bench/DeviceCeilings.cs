@@ -46,7 +46,7 @@ internal static class DeviceCeilings
     {
         int n = weight.Shape[0], k = weight.Shape[1];
         using var x = RandomBf16(b, m, k, 7);
-        using var y = b.Allocate(DType.BF16, m, n);
+        using var y = b.Allocate(b.ActivationDType, m, n);
         double s = Time(b, () => b.Kernels.Linear(x, weight, null, y), 10);
         return 2.0 * m * n * k / s;
     }
@@ -55,18 +55,18 @@ internal static class DeviceCeilings
     internal static double LinearSeconds(IBackend b, Tensor weight, int m)
     {
         using var x = RandomBf16(b, m, weight.Shape[1], 11);
-        using var y = b.Allocate(DType.BF16, m, weight.Shape[0]);
+        using var y = b.Allocate(b.ActivationDType, m, weight.Shape[0]);
         return Time(b, () => b.Kernels.Linear(x, weight, null, y), 20);
     }
 
-    /// <summary>A tensor of bf16 values uniform in [-1, 1).</summary>
+    /// <summary>A tensor of the backend's activation dtype holding bf16-representable values uniform in [-1, 1).</summary>
     internal static Tensor RandomBf16(IBackend b, int rows, int cols, int seed)
     {
         var rng = new Random(seed);
         var bits = new ushort[(long)rows * cols];
         for (long i = 0; i < bits.Length; i++)
             bits[i] = (ushort)(BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 2 - 1)) >> 16);
-        var t = b.Allocate(DType.BF16, rows, cols);
+        var t = b.Allocate(b.ActivationDType, rows, cols);
         b.Upload(System.Runtime.InteropServices.MemoryMarshal.AsBytes(bits.AsSpan()), DType.BF16, t);
         return t;
     }

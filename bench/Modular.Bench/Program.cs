@@ -21,7 +21,7 @@ void Log(string line) { Console.Error.WriteLine($"[bench {DateTime.UtcNow:HH:mm:
 void Save()
 {
     Directory.CreateDirectory(outDir);
-    File.WriteAllText(Path.Combine(outDir, $"bench-{backendName}.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+    File.WriteAllText(Path.Combine(outDir, $"bench-{backendName}.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
 }
 
 using IBackend backend = OpenBackend(backendName, opts.Settings);
@@ -121,7 +121,7 @@ if (!skip.Contains("w2"))
     }
 }
 Save();
-Console.WriteLine(JsonSerializer.Serialize(results));
+Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
 return 0;
 
 static IBackend OpenBackend(string name, IReadOnlyDictionary<string, string> settings)
