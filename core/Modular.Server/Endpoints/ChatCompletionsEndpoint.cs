@@ -20,10 +20,11 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
     {
         using var body = await server.ReadRequestAsync(context).ConfigureAwait(false);
         var (record, f, model) = (body.Record, body.Fields, body.Model);
-        var prompt = Render(model, f);
+        var tools = ChatTools.Bind(f);
+        var prompt = Render(model, f, tools);
         var gen = SamplingBinder.Bind(f, chat: true, model.Tokenizer.VocabSize, server.Options.Limits, defaultMaxTokens: null);
         int maxTokens = ContextWindow.Resolve(model.Engine.MaxModelLen, prompt.Ids.Length, gen.Sampling.MaxTokens, "messages", "messages");
-        var grammar = GuidedBinder.Factory(f, model.Guided, model.Tokenizer);
+        var grammar = Grammar(f, model, tools);
         ServerContext.EnsureAlive(model);
         using var ticket = server.Gate.Enter();
 
@@ -43,8 +44,8 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
         try
         {
             var run = new GenerationRun(model, server.Metrics, record);
-            if (gen.Stream) await StreamAsync(context, model, id, [request], run, gen).ConfigureAwait(false);
-            else await RespondAsync(context, model, id, request, run, gen).ConfigureAwait(false);
+            if (gen.Stream) await StreamAsync(context, model, id, [request], run, gen, tools).ConfigureAwait(false);
+            else await RespondAsync(context, model, id, request, run, gen, tools).ConfigureAwait(false);
         }
         finally
         {
@@ -52,7 +53,16 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
         }
     }
 
-    private ChatPrompt Render(ServedModel model, JsonFields f)
+    // A constraining tool_choice is itself the output constraint, so it cannot be combined with another one.
+    private static Func<Abstractions.IGrammarMatcher>? Grammar(JsonFields f, ServedModel model, ChatTools? tools)
+    {
+        if (tools is not { Constrains: true }) return GuidedBinder.Factory(f, model.Guided, model.Tokenizer);
+        if (GuidedBinder.Read(f) is var (_, param))
+            throw ApiException.BadField("tool_choice", $"tool_choice: a forced tool call already constrains the output; it cannot be combined with {param}");
+        return ToolConstraint.Factory(tools, model.Guided, model.Tokenizer);
+    }
+
+    private ChatPrompt Render(ServedModel model, JsonFields f, ChatTools? chatTools)
     {
         var messagesEl = f.Array("messages") ?? throw ApiException.BadField("messages", "messages: is required");
         var messages = ChatMessages.Read(messagesEl, MaxMessages);
@@ -61,7 +71,7 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
         if (continueFinal && f.Bool("add_generation_prompt") == true)
             throw ApiException.BadField("continue_final_message", "continue_final_message: cannot be combined with add_generation_prompt=true");
         if (continueFinal) addGenerationPrompt = false;
-        JsonArray? tools = f.Array("tools") is { } t ? JsonNode.Parse(t.GetRawText())!.AsArray() : null;
+        JsonArray? tools = chatTools?.TemplateTools;
         JsonObject? kwargs = f.Object("chat_template_kwargs") is { } k ? JsonNode.Parse(k.GetRawText())!.AsObject() : null;
 
         ChatTemplate template;
@@ -100,7 +110,8 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
         return rendered[..(at + last.Length)];
     }
 
-    private async Task RespondAsync(HttpContext context, ServedModel model, string id, EngineRequest request, GenerationRun run, GenerationOptions gen)
+    private async Task RespondAsync(HttpContext context, ServedModel model, string id, EngineRequest request, GenerationRun run, GenerationOptions gen,
+        ChatTools? tools)
     {
         RequestOutput? final = null;
         try
@@ -125,14 +136,12 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
             w.WriteStartArray("choices");
             foreach (var c in final.Outputs)
             {
+                var (content, calls, finishReason) = ChatMessageWriter.Final(c, tools);
                 w.WriteStartObject();
                 w.WriteNumber("index", c.Index);
                 w.WriteStartObject("message");
                 w.WriteString("role", "assistant");
-                w.WriteString("content", c.Text);
-                w.WriteNull("refusal");
-                w.WriteStartArray("tool_calls");
-                w.WriteEndArray();
+                ChatMessageWriter.WriteMessageBody(w, content, calls);
                 w.WriteEndObject();
                 if (gen.Sampling.Logprobs is not null && c.Logprobs is { } lps)
                 {
@@ -144,7 +153,7 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
                     w.WriteEndObject();
                 }
                 else w.WriteNull("logprobs");
-                w.WriteString("finish_reason", c.FinishReason ?? FinishReasons.Stop);
+                w.WriteString("finish_reason", finishReason);
                 Outputs.WriteStopReason(w, c);
                 w.WriteEndObject();
             }
@@ -155,13 +164,17 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
         }).ConfigureAwait(false);
     }
 
-    internal async Task StreamAsync(HttpContext context, ServedModel model, string id, EngineRequest[] requests, GenerationRun run, GenerationOptions gen)
+    internal async Task StreamAsync(HttpContext context, ServedModel model, string id, EngineRequest[] requests, GenerationRun run, GenerationOptions gen,
+        ChatTools? tools = null)
     {
         var sse = new SseStream(context);
         var record = ServerContext.Record(context);
         long created = Outputs.Now();
         int n = gen.Sampling.N;
         var tracker = new ChoiceTracker(1, n);
+        var toolStreams = new ToolCallStream?[n];
+        if (tools is not null && tools.Mode != ToolChoiceMode.None)
+            for (int i = 0; i < n; i++) toolStreams[i] = new ToolCallStream(tools);
         int topN = gen.Sampling.Logprobs ?? 0;
         int promptTokens = requests[0].PromptTokenIds!.Count;
         for (int i = 0; i < n; i++)
@@ -196,6 +209,15 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
                     bool finishing = c.Finished && !st.FinishSent;
                     if (!newText && !newLogprobs && !finishing) continue;
                     string delta = c.Text[st.SentText..];
+                    var toolStream = toolStreams[c.Index];
+                    var message = toolStream?.Update(c.Text, c.Finished);
+                    if (message is not null) delta = message.Content.ToString();
+                    string? finishReason = finishing ? toolStream?.FinishReason(c.FinishReason!) ?? c.FinishReason : null;
+                    if (message is not null && message.IsEmpty && !newLogprobs && !finishing)
+                    {
+                        st.SentText = c.Text.Length; // held back (a tool call may be starting): nothing to send yet
+                        continue;
+                    }
                     int lpFrom = st.SentLogprobs;
                     st.SentText = c.Text.Length;
                     st.SentLogprobs = lpCount;
@@ -206,7 +228,8 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
                         w2.WriteStartObject();
                         w2.WriteNumber("index", c.Index);
                         w2.WriteStartObject("delta");
-                        if (delta.Length > 0 || !finishing) w2.WriteString("content", delta);
+                        if (delta.Length > 0 || (!finishing && message is not { Calls.Count: > 0 })) w2.WriteString("content", delta);
+                        if (message is not null) ChatMessageWriter.WriteDeltaCalls(w2, message.Calls);
                         w2.WriteEndObject();
                         if (newLogprobs)
                         {
@@ -217,7 +240,7 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
                             w2.WriteEndObject();
                         }
                         else w2.WriteNull("logprobs");
-                        if (finishing) w2.WriteString("finish_reason", c.FinishReason); else w2.WriteNull("finish_reason");
+                        if (finishing) w2.WriteString("finish_reason", finishReason); else w2.WriteNull("finish_reason");
                         if (finishing) Outputs.WriteStopReason(w2, c);
                         w2.WriteEndObject();
                     }, usage));

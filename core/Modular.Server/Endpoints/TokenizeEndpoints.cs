@@ -20,7 +20,8 @@ internal sealed class TokenizeEndpoints(ServerContext server)
             var template = model.ChatTemplate ?? throw new ApiException(400, $"model {model.Name} has no chat template", "messages", "no_chat_template");
             JsonObject? kwargs = f.Object("chat_template_kwargs") is { } k ? JsonNode.Parse(k.GetRawText())!.AsObject() : null;
             string text;
-            try { text = template.Apply(messages, f.Bool("add_generation_prompt") ?? true, model.Tokenizer.BosToken, model.Tokenizer.EosToken, null, kwargs); }
+            var tools = ChatTools.Bind(f)?.TemplateTools;
+            try { text = template.Apply(messages, f.Bool("add_generation_prompt") ?? true, model.Tokenizer.BosToken, model.Tokenizer.EosToken, tools, kwargs); }
             catch (TemplateException e) { throw ApiException.BadField("messages", "the chat template rejected the messages: " + e.Message); }
             ids = model.Tokenizer.Encode(text, f.Bool("add_special_tokens") ?? false);
         }

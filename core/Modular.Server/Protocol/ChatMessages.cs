@@ -7,8 +7,8 @@ namespace Modular.Server.Protocol;
 
 /// <summary>
 /// Turns the request's <c>messages</c> into the array a chat template renders: content given as an array of parts
-/// is joined into one string (text parts only), other message fields (name, tool_calls, tool_call_id,
-/// reasoning_content) pass through as sent.
+/// is joined into one string (text parts only), an assistant's <c>tool_calls</c> get their arguments as mappings,
+/// other message fields (name, tool_call_id, reasoning_content) pass through as sent.
 /// </summary>
 internal static class ChatMessages
 {
@@ -35,8 +35,48 @@ internal static class ChatMessages
             }
             msg["role"] = role;
             msg["content"] = Content(f, where);
+            if (f.Get("tool_calls") is { } calls) msg["tool_calls"] = ToolCalls(calls, where);
+            if (role == "tool" && f.Get("tool_call_id") is { } tcid && tcid.ValueKind != JsonValueKind.String)
+                throw ApiException.BadField("messages", $"{where}.tool_call_id: expected a string, got {JsonFields.Kind(tcid)}");
             result.Add(msg);
             i++;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// An assistant message's tool calls as HF templates read them: <c>function.arguments</c> becomes a mapping
+    /// (clients send it as a JSON string; Llama-3.1-style templates apply <c>tojson</c> to it, Qwen's take either).
+    /// </summary>
+    private static JsonArray ToolCalls(JsonElement calls, string where)
+    {
+        if (calls.ValueKind != JsonValueKind.Array)
+            throw ApiException.BadField("messages", $"{where}.tool_calls: expected an array, got {JsonFields.Kind(calls)}");
+        var result = new JsonArray();
+        int k = 0;
+        foreach (var call in calls.EnumerateArray())
+        {
+            string cw = $"{where}.tool_calls[{k}]";
+            if (call.ValueKind != JsonValueKind.Object) throw ApiException.BadField("messages", $"{cw}: expected an object, got {JsonFields.Kind(call)}");
+            var cf = new JsonFields(call, cw);
+            var fn = cf.Object("function") ?? throw ApiException.BadField("messages", $"{cw}.function: is required");
+            var ff = new JsonFields(fn, cw + ".function");
+            if (ff.String("name") is null) throw ApiException.BadField("messages", $"{cw}.function.name: is required");
+            var node = JsonNode.Parse(call.GetRawText())!.AsObject();
+            if (ff.Get("arguments") is { } args)
+            {
+                if (args.ValueKind == JsonValueKind.String)
+                {
+                    JsonNode? parsed = null;
+                    try { parsed = JsonNode.Parse(args.GetString()!); }
+                    catch (JsonException) { } // not JSON: the template gets the string as sent
+                    if (parsed is JsonObject) node["function"]!["arguments"] = parsed;
+                }
+                else if (args.ValueKind != JsonValueKind.Object)
+                    throw ApiException.BadField("messages", $"{cw}.function.arguments: expected a JSON string or an object, got {JsonFields.Kind(args)}");
+            }
+            result.Add(node);
+            k++;
         }
         return result;
     }
