@@ -81,5 +81,5 @@ public sealed class StructuredEnumTests
     [InlineData("{\"c\":{\"a\":[2]}}", false)]
     public void ArrayConstBesideArrayAlternative(string text, bool expected) =>
         Assert.Equal(expected, Drive.Matches(_decoder, new GuidedSpec(GuidedKind.JsonSchema,
-            "{\"properties\":{\"c\":{\"oneOf\":[{\"type\":\"array\",\"items\":{\"enum\":[\"size\",\"deleted\"]}},{\"enum\":[[\"deleted\"],{\"a\":[1]}]}]}}}"), _vocab, text));
+            "{\"properties\":{\"c\":{\"anyOf\":[{\"type\":\"array\",\"items\":{\"enum\":[\"size\",\"deleted\"]}},{\"enum\":[[\"deleted\"],{\"a\":[1]}]}]}}}"), _vocab, text));
 }

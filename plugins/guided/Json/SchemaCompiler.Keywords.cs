@@ -51,7 +51,10 @@ public sealed partial class SchemaCompiler
                     int i = 0;
                     foreach (var m in ArrayOf(v, path)) Collect(new SchemaRef(m, $"{path}/{i++}"), d, active, depth + 1);
                     break;
-                case "anyOf" or "oneOf":
+                case "oneOf":
+                    d.Disjunctions.Add((path, OneOf(r, v, path)));
+                    break;
+                case "anyOf":
                     var alts = new List<SchemaRef>();
                     int k = 0;
                     foreach (var m in ArrayOf(v, path)) alts.Add(new SchemaRef(m, $"{path}/{k++}"));
@@ -81,6 +84,9 @@ public sealed partial class SchemaCompiler
                     break;
                 case "pattern":
                     d.Patterns.Add((StringOf(v, path), path));
+                    break;
+                case NotPatternKeyword:
+                    d.Patterns.Add((NotPatternMark + StringOf(v, path), path));
                     break;
                 case "format":
                     if (v.ValueKind == JsonValueKind.String) d.Formats.Add((v.GetString()!, path));
@@ -306,7 +312,7 @@ public sealed partial class SchemaCompiler
         ByteDfa Check()
         {
             var c = AnyContent();
-            foreach (var (p, pp) in patterns) c = DfaOps.Intersect(c, PatternDfa(p, pp));
+            foreach (var (p, pp) in patterns) c = ApplyPattern(c, p, pp);
             if (enumNames is not null) c = DfaOps.Intersect(c, DfaBuilder.Literals(enumNames.Select(Encoding.UTF8.GetBytes)));
             return c;
         }

@@ -9,7 +9,7 @@ namespace Modular.Plugins.Guided.Json;
 /// Exact complements of schemas, for <c>not</c>, <c>if</c>/<c>then</c>/<c>else</c> and schema-valued
 /// <c>dependencies</c>. A complement is written as a small synthetic schema (anyOf of per-keyword complements, each
 /// limited to the JSON types the keyword applies to) whose sub-schemas point back into the document with $ref. Keywords
-/// whose complement is not expressible here (patterns, items, oneOf, ...) are refused with their path: a negation is
+/// whose complement is not expressible here (items, multipleOf, propertyNames, ...) are refused with their path: a negation is
 /// never approximated.
 /// </summary>
 public sealed partial class SchemaCompiler
@@ -116,6 +116,22 @@ public sealed partial class SchemaCompiler
                     parts.Add("{\"allOf\":[" + string.Join(",", all) + "]}");
                     break;
                 }
+                case "oneOf":
+                {
+                    // ¬(exactly one) = none of them, or some two of them at once.
+                    var branches = ArrayOf(v, kp).ToList();
+                    if (branches.Count > 8) throw Unnegatable(path, "oneOf", "the complement of a oneOf with more than 8 branches is not supported");
+                    var none = new List<string>();
+                    for (int i = 0; i < branches.Count; i++) none.Add(Negate(branches[i], $"{kp}/{i}", depth + 1));
+                    var alts = new List<string> { "{\"allOf\":[" + string.Join(",", none) + "]}" };
+                    var shapes = new ShapeSummary[branches.Count];
+                    for (int i = 0; i < branches.Count; i++) Summarize(new SchemaRef(branches[i], $"{kp}/{i}"), shapes[i] = new ShapeSummary(), 0);
+                    for (int i = 0; i < branches.Count; i++)
+                        for (int j = i + 1; j < branches.Count; j++)
+                            if (!Disjoint(shapes[i], shapes[j], 0)) alts.Add("{\"allOf\":[" + Ref($"{kp}/{i}") + "," + Ref($"{kp}/{j}") + "]}");
+                    parts.Add(AnyOf(alts));
+                    break;
+                }
                 case "type":
                     parts.Add(NegateType(TypeNames(v, kp), kp));
                     break;
@@ -167,9 +183,13 @@ public sealed partial class SchemaCompiler
                 case "maxItems": parts.Add(NegateCount("array", "minItems", IntOf(v, kp), lower: false)); break;
                 case "minProperties": parts.Add(NegateCount("object", "maxProperties", IntOf(v, kp), lower: true)); break;
                 case "maxProperties": parts.Add(NegateCount("object", "minProperties", IntOf(v, kp), lower: false)); break;
+                case "pattern":
+                    // ¬(string ∧ matches p) = other types, or a string that does not match (complemented automaton).
+                    parts.Add(AnyOf([OtherTypes("string"), "{\"type\":\"string\",\"" + NotPatternKeyword + "\":" + JsonSerializer.Serialize(StringOf(v, kp)) + "}"]));
+                    break;
                 case "format":
-                    if (v.ValueKind == JsonValueKind.String && Formats.Pattern(v.GetString()!) is not null)
-                        throw Unnegatable(path, "format", "the complement of a format is not supported");
+                    if (v.ValueKind == JsonValueKind.String && Formats.Pattern(v.GetString()!) is { } fp)
+                        parts.Add(AnyOf([OtherTypes("string"), "{\"type\":\"string\",\"" + NotPatternKeyword + "\":" + JsonSerializer.Serialize("^(?:" + fp + ")$") + "}"]));
                     break;
                 case "nullable":
                     if (v.ValueKind == JsonValueKind.True) throw Unnegatable(path, "nullable", "the complement of nullable is not supported");
@@ -190,8 +210,8 @@ public sealed partial class SchemaCompiler
     /// <summary>Keywords that constrain a value but have no complement here.</summary>
     private static readonly HashSet<string> Constraining =
     [
-        "pattern", "multipleOf", "items", "prefixItems", "additionalItems", "additionalProperties", "patternProperties",
-        "propertyNames", "dependencies", "dependentRequired", "dependentSchemas", "uniqueItems", "oneOf",
+        "multipleOf", "items", "prefixItems", "additionalItems", "additionalProperties", "patternProperties",
+        "propertyNames", "dependencies", "dependentRequired", "dependentSchemas", "uniqueItems",
     ];
 
     private static GuidedSpecException Unnegatable(string path, string keyword, string why) =>

@@ -11,7 +11,7 @@ namespace Modular.Plugins.Guided.Json;
 /// <summary>
 /// Compiles a JSON Schema into <see cref="SchemaNode"/>s whose scalars are interned lexemes. $ref targets are
 /// compiled once (recursion works through placeholders), allOf members are merged into one draft, anyOf/oneOf are
-/// distributed over the rest of the schema (oneOf is treated as anyOf). Keywords that cannot be enforced raise a
+/// distributed over the rest of the schema (oneOf branches are made exclusive first, see OneOf). Keywords that cannot be enforced raise a
 /// <see cref="GuidedSpecException"/> naming the keyword and its path.
 /// </summary>
 public sealed partial class SchemaCompiler
@@ -214,11 +214,25 @@ public sealed partial class SchemaCompiler
         return _table.Intern(key, () =>
         {
             var content = AnyContent();
-            foreach (var (p, path) in patterns) content = DfaOps.Intersect(content, PatternDfa(p, path));
+            foreach (var (p, path) in patterns) content = ApplyPattern(content, p, path);
             if (extra is not null) content = DfaOps.Intersect(content, extra());
             return JsonStringDfa.Build(content);
         }, min, max);
     }
+
+    /// <summary>
+    /// Synthetic keyword (only produced by negation; the parentheses keep it out of any real vocabulary): the string
+    /// must not match the pattern (search semantics).
+    /// </summary>
+    private const string NotPatternKeyword = "(notPattern)";
+    /// <summary>Prefix marking a complemented entry in <see cref="SchemaDraft.Patterns"/>.</summary>
+    private const char NotPatternMark = '\u0000';
+
+    /// <summary>Narrows string content by a pattern, or by its complement when the entry is marked.</summary>
+    private ByteDfa ApplyPattern(ByteDfa content, string pattern, string path) =>
+        pattern.Length > 0 && pattern[0] == NotPatternMark
+            ? DfaOps.Intersect(content, PatternDfa(pattern[1..], path), negateB: true)
+            : DfaOps.Intersect(content, PatternDfa(pattern, path));
 
     private ByteDfa AnyContent() => _table.Content("any", () => RegexCompiler.Compile(@"[\s\S]*", search: false));
 
