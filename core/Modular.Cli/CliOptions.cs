@@ -12,6 +12,7 @@ internal static class CliOptions
     public static Option<string?> Plugins() => new("--plugins") { Description = "plugins.json to load (default: $MODULAR_PLUGINS, ./plugins.json, or the repository's)" };
     public static Option<string?> Backend() => new("--backend") { Description = "backend plugin name, or auto (default: plugins.json's choice)" };
     public static Option<string?> Model() => new("--model") { Description = "Hugging Face checkpoint directory (default: the bundled bard-2m)" };
+    public static Option<string?> Quantization() => new("--quantization") { Description = "quantize a float checkpoint at load (fp8), as vLLM's --quantization" };
     public static Option<int> Threads() => new("--threads") { Description = "CPU backend threads (0 = all cores)", DefaultValueFactory = _ => 0 };
 
     /// <summary>The bundled default model: models/bard-2m in a folder above the program.</summary>
@@ -33,17 +34,17 @@ internal static class CliOptions
     }
 
     /// <summary>Loads a model, with a progress bar when stderr is a terminal.</summary>
-    public static TransformerModel LoadModel(string dir, PluginRuntime runtime, int? maxPositions = null)
+    public static TransformerModel LoadModel(string dir, PluginRuntime runtime, int? maxPositions = null, string? quantization = null)
     {
         if (Console.IsErrorRedirected)
-            return TransformerModel.Load(dir, runtime.Backend, runtime.Quantizer, null, maxPositions);
+            return TransformerModel.Load(dir, runtime.Backend, runtime.Quantizer, null, maxPositions, quantization);
         TransformerModel? model = null;
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         console.Progress().AutoClear(true).Start(ctx =>
         {
             var task = ctx.AddTask($"loading {Path.GetFileName(Path.GetFullPath(dir))}", maxValue: 1);
             var progress = new Progress<LoadProgress>(p => { task.Value = p.Fraction; task.Description = p.Stage; });
-            model = TransformerModel.Load(dir, runtime.Backend, runtime.Quantizer, progress, maxPositions);
+            model = TransformerModel.Load(dir, runtime.Backend, runtime.Quantizer, progress, maxPositions, quantization);
             task.Value = 1;
         });
         return model!;

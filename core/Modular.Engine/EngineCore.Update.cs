@@ -25,6 +25,14 @@ public sealed partial class EngineCore
         for (int r = 0; r < rows; r++) Update(_toSample[r].Seq, _sampled[r], now);
     }
 
+    // Greedy rows whose argmax the device took: the ids are in _deviceIds in logit-row order. No logprob was
+    // computed, and none was asked for (see CanTakeArgMaxOnDevice).
+    private void UpdateFromDeviceArgMax()
+    {
+        long now = Stopwatch.GetTimestamp();
+        foreach (var (seq, row) in _toSample) Update(seq, new SampledToken(_deviceIds[row], 0f, null), now);
+    }
+
     private SamplingSequence SamplingInputOf(Sequence seq, int vocab)
     {
         var input = seq.SamplingInput ??= new SamplingSequence

@@ -18,6 +18,7 @@ public sealed partial class EngineCore
     private readonly Dictionary<string, RequestState> _requests = new();
     private long _nextArrival;
     private float[] _logits = [];
+    private int[] _deviceIds = [];
     private float[] _sampleRows = [];
     private int[] _firstRow = [];
     private readonly List<SamplingSequence> _samplingInputs = new();
@@ -219,10 +220,19 @@ public sealed partial class EngineCore
         if (_firstRow.Length < scheduled.Count) _firstRow = new int[scheduled.Count * 2];
         var batch = BatchBuilder.Build(scheduled, Allocator.BlockSize, _firstRow);
         int vocab = Config.VocabSize;
-        int need = batch.LogitRows.Length * vocab;
-        if (_logits.Length < need) _logits = new float[need];
+        bool greedyOnDevice = CanTakeArgMaxOnDevice(scheduled);
         long t0 = Stopwatch.GetTimestamp();
-        _runner.Execute(batch, _logits);
+        if (greedyOnDevice)
+        {
+            if (_deviceIds.Length < batch.LogitRows.Length) _deviceIds = new int[batch.LogitRows.Length * 2];
+            _runner.ExecuteGreedy(batch, _deviceIds);
+        }
+        else
+        {
+            int need = batch.LogitRows.Length * vocab;
+            if (_logits.Length < need) _logits = new float[need];
+            _runner.Execute(batch, _logits);
+        }
         ModelSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
 
         _toSample.Clear();
@@ -241,9 +251,31 @@ public sealed partial class EngineCore
         }
         Metrics.AddStepTokens(batch.TokenIds.Length, _toSample.Count);
         t0 = Stopwatch.GetTimestamp();
-        SampleAndUpdate(vocab);
+        if (greedyOnDevice) UpdateFromDeviceArgMax();
+        else SampleAndUpdate(vocab);
         SampleSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
         foreach (var state in _touched) Emit(state);
+    }
+
+    /// <summary>
+    /// True when every row sampled this step is plain greedy - temperature 0 and nothing that reads or edits the
+    /// logits (logprobs, prompt logprobs, bias, penalties, min_tokens still pending, grammar masks, n &gt; 1 forks) -
+    /// so the argmax can be taken on the device and only token ids come back.
+    /// </summary>
+    private static bool CanTakeArgMaxOnDevice(List<ScheduledSequence> scheduled)
+    {
+        foreach (var s in scheduled)
+        {
+            if (s.WantsPromptLogits) return false;
+            if (!s.CompletesSequence) continue;
+            var seq = s.Sequence;
+            var p = seq.Request.Params;
+            if (!p.IsGreedy || p.Logprobs is not null || p.LogitBias is { Count: > 0 } || seq.Grammar is not null
+                || p.PresencePenalty != 0 || p.FrequencyPenalty != 0 || p.RepetitionPenalty != 1
+                || seq.OutputIds.Count < p.MinTokens || seq.Request.ForkPending || p.UseBeamSearch)
+                return false;
+        }
+        return true;
     }
 
     // At the end of the prompt, sample 0 becomes n samples sharing its blocks (copy-on-write on first divergence).

@@ -17,6 +17,7 @@ internal static class GenerateCommand
         var backend = CliOptions.Backend();
         var plugins = CliOptions.Plugins();
         var threads = CliOptions.Threads();
+        var quantization = CliOptions.Quantization();
         var prompt = new Option<string?>("--prompt") { Description = "text to continue (or the user message with --chat)" };
         var chat = new Option<bool>("--chat") { Description = "wrap --prompt as a user message with the model's chat template" };
         var maxTokens = new Option<int>("--max-tokens") { DefaultValueFactory = _ => 128 };
@@ -27,12 +28,12 @@ internal static class GenerateCommand
         var input = new Option<string?>("--input") { Description = "JSONL of {\"prompt\": ..., sampling fields} for a batch job" };
         var output = new Option<string?>("--output") { Description = "JSONL results of --input" };
         var cmd = new Command("generate", "Generate text with the bundled or a given model")
-        { model, backend, plugins, threads, prompt, chat, maxTokens, temperature, topP, topK, seed, input, output };
+        { model, backend, plugins, threads, quantization, prompt, chat, maxTokens, temperature, topP, topK, seed, input, output };
         cmd.SetAction(async (r, ct) =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
             var dir = r.GetValue(model) ?? CliOptions.DefaultModel();
-            var loaded = CliOptions.LoadModel(dir, runtime);
+            var loaded = CliOptions.LoadModel(dir, runtime, quantization: r.GetValue(quantization));
             using var llm = LLM.Create(loaded, HfTokenizer.FromDirectory(dir), new EngineOptions(), ownsModel: true);
             var sampling = new SamplingParams
             {
