@@ -18,6 +18,8 @@ public sealed record GuidedOptions
     public int MaxSpecLength { get; init; } = 512 * 1024;
     /// <summary>Compiled constraints kept per vocabulary before the cache is cleared.</summary>
     public int CacheCapacity { get; init; } = 4096;
+    /// <summary>Wall-clock budget for compiling one constraint, in milliseconds (0: unlimited); past it the constraint is refused.</summary>
+    public int CompileBudgetMs { get; init; } = 2000;
 }
 
 /// <summary>
@@ -58,6 +60,7 @@ public sealed class GuidedDecoder(GuidedOptions? options = null) : IGuidedDecode
         var text = spec.Text ?? "";
         if (text.Length > _options.MaxSpecLength)
             throw new GuidedSpecException($"{spec.Kind} constraint is {text.Length} characters; the limit is {_options.MaxSpecLength}");
+        using var budget = CompileBudget.Start(_options.CompileBudgetMs);
         try
         {
             var configs = new List<Frame?>();

@@ -80,3 +80,18 @@ public sealed class OneOfTests
         Assert.Contains("#/properties/v/oneOf", e.Message);
     }
 }
+
+/// <summary>Compiling past the budget is refused with a message that names it, instead of stalling.</summary>
+public sealed class CompileBudgetTests
+{
+    [Fact]
+    public void ConstraintPastTheBudgetIsRefused()
+    {
+        var vocab = new TestVocab();
+        var tight = new GuidedDecoder(new GuidedOptions { CompileBudgetMs = 1 });
+        var e = Assert.Throws<GuidedSpecException>(() => tight.Create(new GuidedSpec(GuidedKind.Regex, "[a-z]{1,1000}[0-9]{1,1000}"), vocab));
+        Assert.Contains("budget of 1 ms", e.Message);
+        // The default budget compiles it.
+        Assert.NotNull(new GuidedDecoder().Create(new GuidedSpec(GuidedKind.Regex, "[a-z]{1,1000}[0-9]{1,1000}"), vocab));
+    }
+}

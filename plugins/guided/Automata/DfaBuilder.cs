@@ -24,6 +24,7 @@ public static class DfaBuilder
         for (int i = 0; i < states.Count; i++)
         {
             var s = states[i];
+            if ((i & 63) == 0) CompileBudget.Check();
             for (int b = 0; b < 256; b++)
             {
                 if (!step(in s, (byte)b, out var n, out bool counted)) { next.Add(-1); continue; }

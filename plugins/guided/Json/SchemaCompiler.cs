@@ -82,6 +82,7 @@ public sealed partial class SchemaCompiler
     {
         var key = string.Join("\u0001", refs.Select(r => r.Path).Order(StringComparer.Ordinal)) + "\u0002" + skipGroups;
         if (_nodes.TryGetValue(key, out var existing)) return existing;
+        CompileBudget.Check();
         if (_nodes.Count >= MaxNodes) throw new GuidedSpecException($"schema expands to more than {MaxNodes} sub-schemas (at {refs[0].Path})");
         var node = new SchemaNode { Path = refs[0].Path };
         _nodes[key] = node;
