@@ -23,7 +23,8 @@ public sealed class FixtureSweepTests(ITestOutputHelper output)
         // The brief's targets where they are met (valid 100%, invalid >= 99%, compile median <= 5 ms); coverage is held
         // at its measured floor (the 95% target needs complements of patterns/items that are refused today). Mask times
         // are printed, not asserted: CI machines are shared and wall-clock noise there exceeds the 50 µs target.
-        Assert.True(t.Coverage >= 92, $"coverage {t.Coverage:F1}%");
+        // oneOf is exact since then: overlapping branches without an expressible complement are refused (91.3% here).
+        Assert.True(t.Coverage >= 91, $"coverage {t.Coverage:F1}%");
         Assert.Equal(t.Valid, t.ValidAccepted);
         Assert.True(t.InvalidRate >= 99, $"invalid rejected {t.InvalidRate:F1}%");
         Assert.True(t.CompileMedianMs <= 5, $"compile median {t.CompileMedianMs:F2} ms");

@@ -46,6 +46,13 @@ public sealed class ParseState
 
     private readonly Dictionary<long, ParseState?> _completions = new();
 
+    /// <summary>
+    /// Finished masks of cursors in this state, by (lexer state, code-point count, at lexeme start). A mask depends
+    /// only on those and the state, and states are shared by every matcher of one compiled constraint, so a repeated
+    /// position costs one copy instead of a trie walk.
+    /// </summary>
+    internal System.Collections.Concurrent.ConcurrentDictionary<(int Union, int Count, bool AtStart), ulong[]> Masks { get; } = new();
+
     private ParseState(Frame?[] configs, int start, bool hasDone)
     {
         Configs = configs;

@@ -95,6 +95,20 @@ public sealed class VocabContext
     /// <summary>Sets the bits of every token allowed from <paramref name="cur"/> (EOS included when complete).</summary>
     public void FillMask(in Cursor cur, Span<ulong> mask)
     {
+        var key = (cur.Union, cur.Count, cur.AtStart);
+        if (cur.State.Masks.TryGetValue(key, out var cached)) { cached.AsSpan().CopyTo(mask); return; }
+        FillMaskUncached(cur, mask);
+        // Bounded: past the budget new positions are computed every time (still exact, just not remembered).
+        if (Interlocked.Add(ref _cachedMaskWords, mask.Length) <= MaxCachedMaskWords) cur.State.Masks.TryAdd(key, mask.ToArray());
+        else Interlocked.Add(ref _cachedMaskWords, -mask.Length);
+    }
+
+    /// <summary>Words of mask memory kept by the per-state mask caches of this vocabulary (64 MiB).</summary>
+    private const long MaxCachedMaskWords = 8L << 20;
+    private long _cachedMaskWords;
+
+    private void FillMaskUncached(in Cursor cur, Span<ulong> mask)
+    {
         mask.Clear();
         AddMask(cur.State, cur.Union, cur.Count, cur.AtStart, mask);
         if (IsComplete(cur))
