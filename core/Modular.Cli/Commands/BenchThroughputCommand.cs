@@ -23,9 +23,10 @@ internal static class BenchThroughputCommand
         var maxSeqs = new Option<int>("--max-num-seqs") { DefaultValueFactory = _ => 256 };
         var maxTokens = new Option<int>("--max-num-batched-tokens") { DefaultValueFactory = _ => 2048 };
         var kvMem = new Option<long>("--kv-cache-memory") { Description = "KV cache bytes", DefaultValueFactory = _ => 512L << 20 };
+        var temperature = new Option<float>("--temperature") { Description = "0 = greedy (as the peers decode)", DefaultValueFactory = _ => 0f };
         var json = new Option<string?>("--json");
         var cmd = new Command("throughput", "Offline throughput: N prompts with continuous batching")
-        { model, backend, plugins, threads, loadFormat, modelConfig, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, json };
+        { model, backend, plugins, threads, loadFormat, modelConfig, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, temperature, json };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
@@ -43,7 +44,7 @@ internal static class BenchThroughputCommand
             var prompts = data == "random" || tokenizer is null
                 ? ThroughputBench.RandomPrompts(m.Config.VocabSize, r.GetValue(numPrompts), inLen)
                 : ThroughputBench.CorpusPrompts(tokenizer, data, r.GetValue(numPrompts), inLen);
-            var result = ThroughputBench.Run(llm, prompts, outLen);
+            var result = ThroughputBench.Run(llm, prompts, outLen, temperature: r.GetValue(temperature));
             Console.WriteLine($"model {name} on {runtime.Backend.Info.Name}, max-num-seqs {options.MaxNumSeqs}, max-num-batched-tokens {options.MaxNumBatchedTokens}");
             Console.WriteLine($"Throughput: {result.RequestsPerSecond:F2} requests/s, {result.TotalTokensPerSecond:F1} total tokens/s, {result.OutputTokensPerSecond:F1} output tokens/s");
             Console.WriteLine($"{result.Requests} requests, {result.PromptTokens} prompt + {result.OutputTokens} output tokens in {result.Seconds:F2} s, {result.Preemptions} preemptions");

@@ -69,8 +69,11 @@ public static class ThroughputBench
         return prompts;
     }
 
-    /// <summary>Runs every prompt for exactly <paramref name="outputTokens"/> tokens and measures throughput.</summary>
-    public static ThroughputResult Run(LLM llm, IReadOnlyList<int[]> prompts, int outputTokens, long seed = 0)
+    /// <summary>
+    /// Runs every prompt for exactly <paramref name="outputTokens"/> tokens and measures throughput. Greedy by default,
+    /// as the peers it is compared with decode; a temperature above 0 samples with a per-request seed.
+    /// </summary>
+    public static ThroughputResult Run(LLM llm, IReadOnlyList<int[]> prompts, int outputTokens, long seed = 0, float temperature = 0f)
     {
         var requests = new EngineRequest[prompts.Count];
         long promptTotal = 0;
@@ -79,7 +82,7 @@ public static class ThroughputBench
             requests[i] = new EngineRequest
             {
                 RequestId = llm.NextId(), PromptTokenIds = prompts[i],
-                Params = new SamplingParams { Temperature = 1f, Seed = seed + i, MaxTokens = outputTokens, IgnoreEos = true },
+                Params = new SamplingParams { Temperature = temperature, Seed = seed + i, MaxTokens = outputTokens, IgnoreEos = true },
             };
             promptTotal += prompts[i].Length;
         }
