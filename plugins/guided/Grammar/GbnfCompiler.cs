@@ -16,6 +16,8 @@ public sealed class GbnfCompiler
     private readonly string _src;
     private readonly LexemeTable _table;
     private int _i;
+    private const int MaxGroupDepth = 200;
+    private int _groupDepth;
     private readonly Dictionary<string, int> _ruleIds = new();
     private readonly List<List<GSymbol[]>?> _rules = new();
     private readonly List<string> _names = new();
@@ -161,7 +163,10 @@ public sealed class GbnfCompiler
         else if (c == '(')
         {
             _i++;
+            // Groups recurse in this parser; bound them so a hostile grammar cannot exhaust the stack.
+            if (++_groupDepth > MaxGroupDepth) throw Error($"groups nested deeper than {MaxGroupDepth}");
             var alts = ParseAlternation(topLevel: false);
+            _groupDepth--;
             SkipSpace();
             if (_i >= _src.Length || _src[_i] != ')') throw Error("missing ')'");
             _i++;

@@ -12,6 +12,11 @@ public sealed class RegexParser
     /// <summary>Largest repetition bound accepted ({n,m} with m above this is refused).</summary>
     public const int MaxRepeat = 1000;
 
+    /// <summary>Deepest group nesting accepted; deeper patterns are refused before they can exhaust the stack.</summary>
+    public const int MaxDepth = 200;
+
+    private int _depth;
+
     private readonly string _p;
     private int _i;
 
@@ -111,7 +116,9 @@ public sealed class RegexParser
                     }
                     else throw Error("lookaround or inline flags are not supported (not regular without backtracking)");
                 }
+                if (++_depth > MaxDepth) throw Error($"groups nested deeper than {MaxDepth}");
                 var inner = ParseAlt();
+                _depth--;
                 if (!More || Peek != ')') throw Error("missing ')'");
                 _i++;
                 return inner;

@@ -124,7 +124,7 @@ public sealed class GuidedFuzzTests
     [InlineData("Grammar")]
     public void DeepNesting_DoesNotKillTheProcess(string kind)
     {
-        Assert.SkipUnless(Environment.GetEnvironmentVariable("MODULAR_CRASH_PROBES") == "1", "crash probes run only with MODULAR_CRASH_PROBES=1");
+        // Runs the compile in a child process, so a stack overflow shows up as a failed exit code, not a dead test host.
         if (Environment.GetEnvironmentVariable("MODULAR_CRASH_PROBE_CHILD") is { } childKind)
         {
             if (childKind != kind) return;
