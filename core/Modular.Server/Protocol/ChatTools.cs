@@ -100,13 +100,13 @@ internal sealed class ChatTools
             if (!IsValidName(name))
                 throw ApiException.BadField("tools", $"{where}.function.name: \"{Short(name)}\" must be 1 to 64 letters, digits, '_', '-' or '.'");
             ff.String("description");
-            ff.Bool("strict");
+            bool strict = ff.Bool("strict") ?? false;
             string parameters;
             if (ff.Get("parameters") is { } p)
             {
                 if (p.ValueKind != JsonValueKind.Object)
                     throw ApiException.BadField("tools", $"{where}.function.parameters: expected a JSON Schema object, got {JsonFields.Kind(p)}");
-                parameters = p.GetRawText();
+                parameters = strict ? StrictJsonSchema.Close(p.GetRawText()) : p.GetRawText();
             }
             else parameters = """{"type":"object","properties":{},"additionalProperties":false}"""; // OpenAI: no parameters = an empty argument list
             foreach (var other in list)

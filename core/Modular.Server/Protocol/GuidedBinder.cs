@@ -35,9 +35,11 @@ internal static class GuidedBinder
                 return;
             case "json_schema":
                 var js = rf.Object("json_schema") ?? throw ApiException.BadField("response_format", "response_format.json_schema: is required for type json_schema");
-                var schema = new JsonFields(js, "response_format.json_schema").Object("schema")
-                    ?? throw ApiException.BadField("response_format", "response_format.json_schema.schema: is required");
-                found.Add((new GuidedSpec(GuidedKind.JsonSchema, schema.GetRawText()), "response_format"));
+                var jf = new JsonFields(js, "response_format.json_schema");
+                var schema = jf.Object("schema") ?? throw ApiException.BadField("response_format", "response_format.json_schema.schema: is required");
+                bool strict = jf.Bool("strict") ?? false;
+                string text = strict ? StrictJsonSchema.Close(schema.GetRawText()) : schema.GetRawText();
+                found.Add((new GuidedSpec(GuidedKind.JsonSchema, text), "response_format"));
                 return;
             default:
                 throw ApiException.BadField("response_format", $"response_format.type: \"{type}\" is not supported; use text, json_object or json_schema");
