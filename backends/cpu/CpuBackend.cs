@@ -65,7 +65,7 @@ public sealed unsafe class CpuBackend : IBackend
         for (long i = 0; i < count; i += chunk)
         {
             int n = (int)Math.Min(chunk, count - i);
-            Conversions.ToF32(src.Slice((int)(i * es), n * es), srcType, new Span<float>(t.F32 + i, n));
+            DTypeConversion.ToF32(src.Slice((int)(i * es), n * es), srcType, new Span<float>(t.F32 + i, n));
         }
     }
 

@@ -177,13 +177,15 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         var staging = EnsureStaging((long)chunk * dstSize);
         var span = new Span<byte>(staging.Pointer, chunk * dstSize);
         int srcSize = DTypes.SizeOf(srcType);
+        var pivot = new float[Math.Min(chunk, n)];
         for (long start = 0; start < n; start += chunk)
         {
             int count = (int)Math.Min(chunk, n - start);
             var s = src.Slice((int)(start * srcSize), count * srcSize);
             // The previous chunk's copy reads the staging buffer: finish it before overwriting.
             _stream.Synchronize();
-            for (int i = 0; i < count; i++) HostConvert.WriteFloat(span, d.DType, i, HostConvert.ReadFloat(s, srcType, i));
+            DTypeConversion.ToF32(s, srcType, pivot.AsSpan(0, count));
+            DTypeConversion.FromF32(pivot.AsSpan(0, count), d.DType, span[..(count * dstSize)]);
             CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(d.Pointer + (ulong)(start * dstSize), staging.Pointer,
                 (nuint)(count * dstSize), _stream.Raw), "cuMemcpyHtoDAsync");
         }

@@ -133,8 +133,8 @@ public sealed unsafe class RocmBackend : IBackend
         for (long i = 0; i < count; i += chunk)
         {
             int n = (int)Math.Min(chunk, count - i);
-            HostConvert.ToF32(src.Slice((int)(i * srcSize), n * srcSize), srcType, f32.AsSpan(0, n));
-            HostConvert.FromF32(f32.AsSpan(0, n), t.DType, bytes.AsSpan(0, n * dstSize));
+            DTypeConversion.ToF32(src.Slice((int)(i * srcSize), n * srcSize), srcType, f32.AsSpan(0, n));
+            DTypeConversion.FromF32(f32.AsSpan(0, n), t.DType, bytes.AsSpan(0, n * dstSize));
             CopyIn(bytes.AsSpan(0, n * dstSize), t.Bytes.SubView(i * dstSize, (long)n * dstSize));
         }
     }
@@ -168,7 +168,7 @@ public sealed unsafe class RocmBackend : IBackend
         if (t.DType is not (DType.F16 or DType.BF16)) throw new NotSupportedException($"cannot download {t} as float32");
         var raw = new byte[t.ByteLength];
         CopyOut(t.Bytes, raw);
-        HostConvert.ToF32(raw, t.DType, dst[..(int)t.Length]);
+        DTypeConversion.ToF32(raw, t.DType, dst[..(int)t.Length]);
     }
 
     /// <inheritdoc />

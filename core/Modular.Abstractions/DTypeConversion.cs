@@ -1,12 +1,15 @@
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using Modular.Abstractions;
 
-namespace Modular.Backends.Rocm;
+namespace Modular.Abstractions;
 
-/// <summary>Host-side dtype conversions for uploads and downloads (float32 is the pivot).</summary>
-internal static class HostConvert
+/// <summary>
+/// Host conversions between checkpoint dtypes and float32, shared by every backend's upload and download paths
+/// (float32 is the pivot): widening is exact; narrowing rounds to nearest even.
+/// </summary>
+public static class DTypeConversion
 {
-    /// <summary>Widens <paramref name="src"/> elements of <paramref name="type"/> to float32.</summary>
+    /// <summary>Widens <paramref name="src"/> elements of <paramref name="type"/> (F32, F16, BF16, F8E4M3) to float32.</summary>
     public static void ToF32(ReadOnlySpan<byte> src, DType type, Span<float> dst)
     {
         switch (type)
@@ -15,7 +18,7 @@ internal static class HostConvert
                 MemoryMarshal.Cast<byte, float>(src).CopyTo(dst);
                 break;
             case DType.F16:
-                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src), dst);
+                TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src), dst);
                 break;
             case DType.BF16:
             {
@@ -32,7 +35,7 @@ internal static class HostConvert
         }
     }
 
-    /// <summary>Narrows float32 to <paramref name="type"/> bytes (F16 via Half, BF16 round-to-nearest-even).</summary>
+    /// <summary>Narrows float32 to <paramref name="type"/> bytes (F32, F16, BF16).</summary>
     public static void FromF32(ReadOnlySpan<float> src, DType type, Span<byte> dst)
     {
         switch (type)
@@ -41,7 +44,7 @@ internal static class HostConvert
                 MemoryMarshal.AsBytes(src).CopyTo(dst);
                 break;
             case DType.F16:
-                System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(src, MemoryMarshal.Cast<byte, Half>(dst));
+                TensorPrimitives.ConvertToHalf(src, MemoryMarshal.Cast<byte, Half>(dst));
                 break;
             case DType.BF16:
             {
@@ -62,12 +65,15 @@ internal static class HostConvert
         return (ushort)((u + 0x7FFFu + ((u >> 16) & 1)) >> 16);
     }
 
+    /// <summary>bfloat16 bits to float32 (exact).</summary>
+    public static float Bf16ToF32(ushort b) => BitConverter.UInt32BitsToSingle((uint)b << 16);
+
     /// <summary>Decodes one FP8 e4m3fn byte (bias 7, no infinities, 0x7F/0xFF are NaN).</summary>
     public static float Fp8E4M3ToF32(byte b)
     {
         int sign = b >> 7, exp = (b >> 3) & 0xF, man = b & 0x7;
         if (exp == 0xF && man == 0x7) return float.NaN;
-        float v = exp == 0 ? man / 8f * MathF.Pow(2, -6) : (1 + man / 8f) * MathF.Pow(2, exp - 7);
+        float v = exp == 0 ? man / 8f * (1f / 64) : (1 + man / 8f) * MathF.Pow(2, exp - 7);
         return sign != 0 ? -v : v;
     }
 }
