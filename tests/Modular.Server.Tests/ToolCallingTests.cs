@@ -183,14 +183,14 @@ public sealed class ToolCallingTests(ServerFixture server)
                  {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Verona\",\"unit\":\"celsius\"}"}}]},
                  {"role":"tool","tool_call_id":"call_1","content":"Sunny."}]
                 """),
-            ["tools"] = JsonNode.Parse($$$"""[{"type":"function","function":{"name":"get_weather","parameters":{{{WeatherSchema}}}}}]"""),
+            ["tools"] = JsonNode.Parse("""[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]"""),
             ["chat_template"] = template,
             ["max_tokens"] = 4,
             ["temperature"] = 0,
         };
         var json = await Api.OkAsync(server.Http, "v1/chat/completions", body.ToJsonString());
         // Qwen's rendering of this conversation (tools block, tool call, tool response) is far longer than its text.
-        Assert.True(json["usage"]!["prompt_tokens"]!.GetValue<int>() > 150, json["usage"]!.ToJsonString());
+        Assert.True(json["usage"]!["prompt_tokens"]!.GetValue<int>() > 200, json["usage"]!.ToJsonString());
     }
 
     [Fact]

@@ -151,6 +151,15 @@ public sealed class ToolParsingTests
     }
 
     [Fact]
+    public void Structured_output_without_the_guided_plugin_is_a_400_on_its_field()
+    {
+        // The shared server loads the guided plugin (plugins.json), so its absence is checked here.
+        using var doc = JsonDocument.Parse("""{"response_format":{"type":"json_object"}}""");
+        var e = Assert.Throws<ApiException>(() => GuidedBinder.Factory(new JsonFields(doc.RootElement), decoder: null, vocabulary: null!));
+        Assert.Equal(("response_format", 400), (e.Param, e.Status));
+    }
+
+    [Fact]
     public void Tool_choice_none_keeps_tools_out_of_the_prompt()
     {
         Assert.Null(Tools("\"none\"").TemplateTools);
