@@ -13,16 +13,42 @@ public sealed partial class EngineCore
         if (_sampleRows.Length < rows * vocab) _sampleRows = new float[rows * vocab];
         if (_sampled.Length < rows) _sampled = new SampledToken[rows * 2];
         _samplingInputs.Clear();
+        _sampledSeqs.Clear();
+        int n = 0;
         for (int r = 0; r < rows; r++)
         {
             var (seq, row) = _toSample[r];
-            _logits.AsSpan(row * vocab, vocab).CopyTo(_sampleRows.AsSpan(r * vocab, vocab));
-            _samplingInputs.Add(SamplingInputOf(seq, vocab));
+            var input = SamplingInputOf(seq, vocab);
+            if (input.AllowedMask is { } mask && !AnyAllowed(mask, vocab))
+            {
+                // A constraint with no way forward fails its own request; the rest of the batch samples on.
+                if (!seq.Request.Terminated)
+                    Terminate(seq.Request, FinishReasons.Error, "guided decoding: the constraint allows no token after the output so far");
+                continue;
+            }
+            _logits.AsSpan(row * vocab, vocab).CopyTo(_sampleRows.AsSpan(n * vocab, vocab));
+            _samplingInputs.Add(input);
+            _sampledSeqs.Add(seq);
+            n++;
         }
-        _sampler.Sample(_sampleRows.AsSpan(0, rows * vocab), vocab, _samplingInputs, _sampled);
+        if (n == 0) return;
+        _sampler.Sample(_sampleRows.AsSpan(0, n * vocab), vocab, _samplingInputs, _sampled);
 
         long now = Stopwatch.GetTimestamp();
-        for (int r = 0; r < rows; r++) Update(_toSample[r].Seq, _sampled[r], now);
+        for (int r = 0; r < n; r++)
+            if (!_sampledSeqs[r].Request.Terminated) Update(_sampledSeqs[r], _sampled[r], now);
+    }
+
+    private static bool AnyAllowed(ulong[] mask, int vocab)
+    {
+        int words = Math.Min(mask.Length, (vocab + 63) / 64);
+        for (int i = 0; i < words; i++)
+        {
+            ulong w = mask[i];
+            if (i == words - 1 && vocab % 64 != 0) w &= (1UL << (vocab % 64)) - 1;
+            if (w != 0) return true;
+        }
+        return false;
     }
 
     // Greedy rows whose argmax the device took: the ids are in _deviceIds in logit-row order. No logprob was

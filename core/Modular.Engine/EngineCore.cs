@@ -19,6 +19,7 @@ public sealed partial class EngineCore
     private long _nextArrival;
     private float[] _logits = [];
     private int[] _deviceIds = [];
+    private readonly List<Sequence> _sampledSeqs = new();
     private float[] _sampleRows = [];
     private int[] _firstRow = [];
     private readonly List<SamplingSequence> _samplingInputs = new();

@@ -53,4 +53,37 @@ public class GuidedDecodingTests
         Assert.All(matchers, m => Assert.Equal(5, m.Accepted.Count));
         Bard.AssertNoLeaks(llm);
     }
+
+    /// <summary>A constraint that runs into a dead end (no allowed token) after a few tokens.</summary>
+    private sealed class DeadEndMatcher(int after) : IGrammarMatcher
+    {
+        private int _accepted;
+        public bool IsComplete => false;
+        public bool IsTerminated => false;
+        public void FillMask(Span<ulong> bitmask)
+        {
+            bitmask.Clear();
+            if (_accepted < after) bitmask[300 / 64] |= 1UL << (300 % 64);
+        }
+        public bool Accept(int tokenId) { _accepted++; return tokenId == 300; }
+    }
+
+    [Fact]
+    public void ADeadEndConstraintFailsOnlyItsOwnRequest()
+    {
+        using var llm = Bard.Engine();
+        var dead = new EngineRequest
+        {
+            RequestId = "dead-end", Prompt = "ROMEO:", Params = new SamplingParams { Temperature = 0f, MaxTokens = 20 },
+            GrammarFactory = () => new DeadEndMatcher(3),
+        };
+        var healthy = new EngineRequest { RequestId = "healthy", Prompt = "JULIET:", Params = new SamplingParams { Temperature = 0f, MaxTokens = 20, IgnoreEos = true } };
+        var outputs = llm.Generate([dead, healthy]);
+        Assert.Equal(FinishReasons.Error, outputs[0].Outputs[0].FinishReason);
+        Assert.Contains("allows no token", outputs[0].Error);
+        Assert.Equal([300, 300, 300], outputs[0].Outputs[0].TokenIds);
+        Assert.Equal(FinishReasons.Length, outputs[1].Outputs[0].FinishReason);
+        Assert.Equal(20, outputs[1].Outputs[0].TokenIds.Count);
+        Bard.AssertNoLeaks(llm);
+    }
 }
