@@ -69,12 +69,19 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
     }
 
     /// <summary>
-    /// Key lexemes. Seen names stay expected so that "any other key" cannot match them again: a declared name that
-    /// matches suppresses the other/pattern meanings, and a seen one is then rejected.
+    /// Key lexemes. With other or pattern keys, seen names stay expected so that those cannot match them again: a
+    /// declared name that matches suppresses the other/pattern meanings, and a seen one is then rejected (the other
+    /// lexeme still lets the key grow past it). In a closed object nothing else can take a seen name, so offering it
+    /// would let the mask start a key that no continuation completes: only unseen names are expected there.
     /// </summary>
     private void Keys(List<int> output)
     {
         if (!AnyKey()) return;
+        if (Shape.Patterns.Length == 0 && Shape.OtherLexeme < 0)
+        {
+            for (int i = 0; i < Shape.Names.Length; i++) if (!Seen.Get(i)) output.Add(Shape.NameLexemes[i]);
+            return;
+        }
         output.AddRange(Shape.NameLexemes);
         foreach (var (lex, _) in Shape.Patterns) output.Add(lex);
         if (Shape.OtherLexeme >= 0) output.Add(Shape.OtherLexeme);
