@@ -13,6 +13,9 @@ public sealed record GuidedCheckOptions
 {
     /// <summary>JSON whitespace allowed by the decoder under test.</summary>
     public int MaxWhitespace { get; init; }
+
+    /// <summary>Compile budget per schema; tests raise it so coverage does not depend on how busy the machine is.</summary>
+    public int CompileBudgetMs { get; init; } = new GuidedOptions().CompileBudgetMs;
     /// <summary>Check at most this many schema files (evenly spread over the sorted list), or all when null.</summary>
     public int? Sample { get; init; }
     /// <summary>Tokenizer for instances; default: greedy longest match over the vocabulary (masks must accept any tokenization).</summary>
@@ -96,7 +99,7 @@ public static class GuidedCheck
     {
         options ??= new GuidedCheckOptions();
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"schema folder not found: {folder}");
-        var decoder = new GuidedDecoder(new GuidedOptions { MaxWhitespace = options.MaxWhitespace });
+        var decoder = new GuidedDecoder(new GuidedOptions { MaxWhitespace = options.MaxWhitespace, CompileBudgetMs = options.CompileBudgetMs });
         var files = Directory.EnumerateFiles(folder, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
         if (options.Sample is int n && n < files.Count)
         {

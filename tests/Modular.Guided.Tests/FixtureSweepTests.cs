@@ -12,7 +12,7 @@ public sealed class FixtureSweepTests(ITestOutputHelper output)
         var vocab = ByteLevelVocabulary.Llama3();
         var folder = Environment.GetEnvironmentVariable("GUIDED_SWEEP_DIR") ?? Modular.Testing.Fixtures.Shared("jsonschema");
         int sample = int.TryParse(Environment.GetEnvironmentVariable("GUIDED_SWEEP_SAMPLE"), out var n) ? n : 150;
-        var report = GuidedCheck.Run(vocab, folder, new GuidedCheckOptions { Sample = sample == 0 ? null : sample, MaxExamples = 200 });
+        var report = GuidedCheck.Run(vocab, folder, new GuidedCheckOptions { Sample = sample == 0 ? null : sample, MaxExamples = 200, CompileBudgetMs = 60_000 });
         output.WriteLine(report.ToTable());
         foreach (var e in report.Examples) output.WriteLine(e);
         Console.WriteLine(report.ToTable());
