@@ -25,6 +25,13 @@ public sealed class RegexParser
     /// <summary>Parses <paramref name="pattern"/>.</summary>
     public static RegexNode Parse(string pattern)
     {
+        // Lone surrogates (possible through JSON \uD800 escapes) are not characters; refuse them up front so every
+        // code-point read below sees well-formed UTF-16.
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            if (char.IsHighSurrogate(pattern[i]) && i + 1 < pattern.Length && char.IsLowSurrogate(pattern[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(pattern[i])) throw new RegexSyntaxException($"lone surrogate U+{(int)pattern[i]:X4} at offset {i} of the pattern");
+        }
         var parser = new RegexParser(pattern);
         var node = parser.ParseAlt();
         if (parser._i < parser._p.Length) throw parser.Error($"unexpected '{parser._p[parser._i]}'");
@@ -193,6 +200,9 @@ public sealed class RegexParser
                 throw Error($"Unicode property escapes \\{c}{{...}} are not supported");
             default:
                 if (char.IsAsciiLetterOrDigit(c)) throw Error($"unknown escape \\{c}");
+                // An escaped character outside the BMP is a surrogate pair: take the whole code point.
+                if (char.IsHighSurrogate(c) && More && char.IsLowSurrogate(Peek)) return CharSet.Single(char.ConvertToUtf32(c, _p[_i++]));
+                if (char.IsSurrogate(c)) throw Error("lone surrogate in escape");
                 return CharSet.Single(c);
         }
     }
