@@ -80,11 +80,11 @@ public static class LatencyBench
                 for (int i = 0; i < s.InputLen; i++)
                 {
                     int row = b * s.InputLen + i;
-                    ids[row] = prompts[b][i]; pos[row] = i; slots[row] = Slot(tables, b, perSeq, i, bs);
+                    ids[row] = prompts[b][i]; pos[row] = i; slots[row] = GreedyStep.Slot(tables, b, perSeq, i, bs);
                 }
                 qsl[b + 1] = (b + 1) * s.InputLen; lens[b] = s.InputLen; rows[b] = (b + 1) * s.InputLen - 1;
             }
-            Run(runner, ids, pos, slots, qsl, lens, tables, perSeq, rows, next);
+            GreedyStep.Run(runner, ids, pos, slots, qsl, lens, tables, perSeq, rows, next);
         }
         double prefill = sw.Elapsed.TotalSeconds;
         // Decode: one token per sequence per step.
@@ -97,26 +97,11 @@ public static class LatencyBench
             int p = s.InputLen + step - 1;
             for (int b = 0; b < batch; b++)
             {
-                dIds[b] = next[b]; dPos[b] = p; dSlots[b] = Slot(tables, b, perSeq, p, bs); dLens[b] = p + 1;
+                dIds[b] = next[b]; dPos[b] = p; dSlots[b] = GreedyStep.Slot(tables, b, perSeq, p, bs); dLens[b] = p + 1;
             }
-            Run(runner, dIds, dPos, dSlots, dQsl, dLens, tables, perSeq, dRows, next);
+            GreedyStep.Run(runner, dIds, dPos, dSlots, dQsl, dLens, tables, perSeq, dRows, next);
         }
         double totalSeconds = sw.Elapsed.TotalSeconds;
         return new LatencyIteration(totalSeconds, prefill, totalSeconds - prefill);
-    }
-
-    private static int Slot(int[] tables, int seq, int perSeq, int position, int bs) => tables[seq * perSeq + position / bs] * bs + position % bs;
-
-    private static void Run(ModelRunner runner, int[] ids, int[] pos, int[] slots, int[] qsl, int[] lens, int[] tables, int perSeq, int[] rows, int[] next)
-    {
-        int maxLen = 0, maxQ = 0;
-        for (int i = 0; i < lens.Length; i++) { maxLen = Math.Max(maxLen, lens[i]); maxQ = Math.Max(maxQ, qsl[i + 1] - qsl[i]); }
-        var meta = new AttentionMetadata
-        {
-            NumTokens = ids.Length, NumSeqs = lens.Length, QueryStartLoc = qsl, SeqLens = lens, BlockTables = tables,
-            MaxBlocksPerSeq = perSeq, SlotMapping = slots, MaxSeqLen = maxLen, MaxQueryLen = maxQ,
-        };
-        // Greedy ids straight from the runner: on GPU backends only the ids leave the device.
-        runner.ExecuteGreedy(new ForwardBatch { TokenIds = ids, Positions = pos, Attention = meta, LogitRows = rows }, next);
     }
 }

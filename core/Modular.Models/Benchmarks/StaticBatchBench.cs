@@ -81,12 +81,12 @@ public static class StaticBatchBench
                 for (int i = 0; i < s.InputLen; i++)
                 {
                     int row = b * s.InputLen + i;
-                    ids[row] = prompts[first + b][i]; pos[row] = i; slots[row] = Slot(tables, first + b, perSeq, i, bs);
+                    ids[row] = prompts[first + b][i]; pos[row] = i; slots[row] = GreedyStep.Slot(tables, first + b, perSeq, i, bs);
                 }
                 qsl[b + 1] = (b + 1) * s.InputLen; lens[b] = s.InputLen; rows[b] = (b + 1) * s.InputLen - 1;
             }
             var chunk = new int[n];
-            Step(runner, ids, pos, slots, qsl, lens, stepTables, perSeq, rows, chunk);
+            GreedyStep.Run(runner, ids, pos, slots, qsl, lens, stepTables, perSeq, rows, chunk);
             Array.Copy(chunk, 0, next, first, n);
         }
         double prefill = sw.Elapsed.TotalSeconds;
@@ -100,25 +100,11 @@ public static class StaticBatchBench
             int p = s.InputLen + step - 1;
             for (int b = 0; b < batch; b++)
             {
-                dIds[b] = next[b]; dPos[b] = p; dSlots[b] = Slot(tables, b, perSeq, p, bs); dLens[b] = p + 1;
+                dIds[b] = next[b]; dPos[b] = p; dSlots[b] = GreedyStep.Slot(tables, b, perSeq, p, bs); dLens[b] = p + 1;
             }
-            Step(runner, dIds, dPos, dSlots, dQsl, dLens, tables, perSeq, dRows, next);
+            GreedyStep.Run(runner, dIds, dPos, dSlots, dQsl, dLens, tables, perSeq, dRows, next);
         }
         double all = sw.Elapsed.TotalSeconds;
         return (prefill, all - prefill, Math.Max(steps, 1));
-    }
-
-    private static int Slot(int[] tables, int seq, int perSeq, int position, int bs) => tables[seq * perSeq + position / bs] * bs + position % bs;
-
-    private static void Step(ModelRunner runner, int[] ids, int[] pos, int[] slots, int[] qsl, int[] lens, int[] tables, int perSeq, int[] rows, int[] next)
-    {
-        int maxLen = 0, maxQ = 0;
-        for (int i = 0; i < lens.Length; i++) { maxLen = Math.Max(maxLen, lens[i]); maxQ = Math.Max(maxQ, qsl[i + 1] - qsl[i]); }
-        var meta = new AttentionMetadata
-        {
-            NumTokens = ids.Length, NumSeqs = lens.Length, QueryStartLoc = qsl, SeqLens = lens, BlockTables = tables,
-            MaxBlocksPerSeq = perSeq, SlotMapping = slots, MaxSeqLen = maxLen, MaxQueryLen = maxQ,
-        };
-        runner.ExecuteGreedy(new ForwardBatch { TokenIds = ids, Positions = pos, Attention = meta, LogitRows = rows }, next);
     }
 }
