@@ -104,4 +104,36 @@ public sealed class OperationsTests
         Assert.Equal("bard-2m", ModelSource.Parse("/work/models/bard-2m/").Name);
         Assert.Equal("a=b", ModelSource.Parse("/data/a=b").Name);
     }
+
+    [Fact]
+    public async Task Request_chat_templates_and_message_counts_are_limited_by_default_flags()
+    {
+        var (server, uri) = await ServerFixture.StartAsync(new ServerOptions
+        {
+            Models = [ModelSource.Parse(Fixtures.BundledModel)],
+            Port = 0,
+            Engine = ServerFixture.Engine,
+            Limits = new Protocol.ServerLimits { MaxMessages = 3 },
+            EnableUi = false,
+        });
+        await using var _ = server;
+        using var http = ServerFixture.NewClient(uri, null);
+        var user = new { role = "user", content = "Speak." };
+        // A request-supplied template is code the server would run: refused unless --trust-request-chat-template.
+        using var templated = await http.PostAsync("v1/chat/completions", Api.Json(new
+        {
+            messages = new[] { user }, max_tokens = 2, chat_template = "{{ [1] * 9999999 }}",
+        }), Ct);
+        Assert.Equal(400, (int)templated.StatusCode);
+        var err = JsonNode.Parse(await templated.Content.ReadAsStringAsync(Ct));
+        Api.AssertOpenAiError(err, "request chat_template");
+        Assert.Equal("chat_template", err!["error"]!["param"]!.GetValue<string>());
+
+        using var many = await http.PostAsync("v1/chat/completions", Api.Json(new { messages = new[] { user, user, user, user }, max_tokens = 2 }), Ct);
+        Assert.Equal(400, (int)many.StatusCode);
+        Assert.Equal("messages", JsonNode.Parse(await many.Content.ReadAsStringAsync(Ct))!["error"]!["param"]!.GetValue<string>());
+
+        using var ok = await http.PostAsync("v1/chat/completions", Api.Json(new { messages = new[] { user }, max_tokens = 2 }), Ct);
+        Assert.Equal(200, (int)ok.StatusCode);
+    }
 }

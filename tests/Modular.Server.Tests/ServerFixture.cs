@@ -40,7 +40,8 @@ public sealed class ServerFixture : IAsyncLifetime
             ApiKey = ApiKey,
             Engine = Engine,
             MaxQueuedRequests = 1024,
-            Limits = new Protocol.ServerLimits { MaxBodyBytes = 1 << 20 },
+            // The shared server trusts request chat templates (tests render the Qwen3 template through it).
+            Limits = new Protocol.ServerLimits { MaxBodyBytes = 1 << 20, TrustRequestChatTemplate = true },
         }, Logs);
         Http = NewClient(BaseUri, ApiKey);
     }

@@ -31,10 +31,12 @@ internal static class ServeCommand
         var noUi = new Option<bool>("--no-ui") { Description = "do not serve the chat page at /" };
         var drain = new Option<int>("--drain-timeout") { Description = "seconds shutdown waits for running requests", DefaultValueFactory = _ => 30 };
         var maxBody = new Option<long>("--max-request-bytes") { Description = "largest request body (413 beyond)", DefaultValueFactory = _ => 8L << 20 };
+        var maxMessages = new Option<int>("--max-messages") { Description = "most chat messages in one request", DefaultValueFactory = _ => 4096 };
+        var trustTemplate = new Option<bool>("--trust-request-chat-template") { Description = "accept a chat_template field in requests (off: a template is code the server runs)" };
 
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API")
         {
-            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, policy, noUi, drain, maxBody,
+            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, policy, noUi, drain, maxBody, maxMessages, trustTemplate,
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -79,7 +81,7 @@ internal static class ServeCommand
                 OtlpEndpoint = otlpUri,
                 EnableUi = !r.GetValue(noUi),
                 DrainTimeout = TimeSpan.FromSeconds(Math.Max(0, r.GetValue(drain))),
-                Limits = new Server.Protocol.ServerLimits { MaxBodyBytes = r.GetValue(maxBody) },
+                Limits = new Server.Protocol.ServerLimits { MaxBodyBytes = r.GetValue(maxBody), MaxMessages = r.GetValue(maxMessages), TrustRequestChatTemplate = r.GetValue(trustTemplate) },
             };
 
             var runtime = CliOptions.OpenRuntime(options.PluginsJson, options.Backend, options.Threads);

@@ -12,7 +12,6 @@ namespace Modular.Server.Endpoints;
 /// <summary>POST /v1/chat/completions: chat template, generation, JSON or SSE response in OpenAI's format.</summary>
 internal sealed class ChatCompletionsEndpoint(ServerContext server)
 {
-    private const int MaxMessages = 4096;
 
     private sealed record ChatPrompt(string Text, int[] Ids);
 
@@ -65,7 +64,7 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
     private ChatPrompt Render(ServedModel model, JsonFields f, ChatTools? chatTools)
     {
         var messagesEl = f.Array("messages") ?? throw ApiException.BadField("messages", "messages: is required");
-        var messages = ChatMessages.Read(messagesEl, MaxMessages);
+        var messages = ChatMessages.Read(messagesEl, server.Options.Limits.MaxMessages);
         bool addGenerationPrompt = f.Bool("add_generation_prompt") ?? true;
         bool continueFinal = f.Bool("continue_final_message") ?? false;
         if (continueFinal && f.Bool("add_generation_prompt") == true)
@@ -77,6 +76,8 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
         ChatTemplate template;
         if (f.String("chat_template") is { } custom)
         {
+            if (!server.Options.Limits.TrustRequestChatTemplate)
+                throw ApiException.BadField("chat_template", "chat_template: this server does not accept per-request chat templates (start it with --trust-request-chat-template)");
             try { template = ChatTemplate.Parse(custom); }
             catch (Exception e) when (e is TemplateException) { throw ApiException.BadField("chat_template", "chat_template: " + e.Message); }
         }

@@ -13,4 +13,11 @@ public sealed record ServerLimits
     public int MaxStopStrings { get; init; } = 64;
     /// <summary>Most prompts (or embedding inputs) in one request.</summary>
     public int MaxBatchInputs { get; init; } = 256;
+    /// <summary>Most chat messages in one request.</summary>
+    public int MaxMessages { get; init; } = 4096;
+    /// <summary>
+    /// Accept a per-request <c>chat_template</c> (vLLM's <c>--trust-request-chat-template</c>). Off by default: a
+    /// client-supplied template is code the server runs, and a hostile one can spend seconds of CPU per request.
+    /// </summary>
+    public bool TrustRequestChatTemplate { get; init; }
 }
