@@ -177,8 +177,11 @@ internal sealed unsafe partial class CpuKernels(CpuBackend backend) : IKernels, 
             var xr = xs.Row(t);
             var orow = o.Row(t);
             orow.Clear();
-            var hidden = new float[twoI];
-            var act = new float[inter];
+            // Rented per token: the MoE body runs on pool threads, so no shared scratch.
+            var hiddenBuf = System.Buffers.ArrayPool<float>.Shared.Rent(twoI);
+            var actBuf = System.Buffers.ArrayPool<float>.Shared.Rent(inter);
+            var hidden = hiddenBuf.AsSpan(0, twoI);
+            var act = actBuf.AsSpan(0, inter);
             for (int k = 0; k < topK; k++)
             {
                 int e = chosen[k];
@@ -188,6 +191,8 @@ internal sealed unsafe partial class CpuKernels(CpuBackend backend) : IKernels, 
                 float* wd = dn.F32 + (long)e * h * inter;
                 for (int j = 0; j < h; j++) orow[j] += weights[k] * TensorPrimitives.Dot(act, new ReadOnlySpan<float>(wd + (long)j * inter, inter));
             }
+            System.Buffers.ArrayPool<float>.Shared.Return(hiddenBuf);
+            System.Buffers.ArrayPool<float>.Shared.Return(actBuf);
         });
     }
 }
