@@ -50,6 +50,13 @@ public sealed class GuidedDecoder(GuidedOptions? options = null) : IGuidedDecode
         var key = (spec.Kind, spec.Text ?? "");
         if (state.Compiled.TryGetValue(key, out var found)) return found;
         var compiled = CompileUncached(spec, state.Context);
+        // A constraint whose language is empty (an empty regex, a class like []) would leave the first step with no
+        // allowed token: refuse it here, as a bad request, instead of failing mid-generation.
+        var probe = compiled.CreateMatcher();
+        var mask = new ulong[(vocabulary.Count + 63) / 64];
+        probe.FillMask(mask);
+        if (!probe.IsComplete && Array.TrueForAll(mask, w => w == 0))
+            throw new GuidedSpecException($"{spec.Kind} constraint accepts no output at all (nothing can be generated under it)");
         if (state.Compiled.Count >= _options.CacheCapacity) state.Compiled.Clear();
         state.Compiled[key] = compiled;
         return compiled;
