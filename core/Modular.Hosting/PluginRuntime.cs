@@ -51,10 +51,7 @@ public sealed class PluginRuntime : IDisposable
     public static PluginRuntime Open(string pluginsJson, string? backend = null, BackendOptions? options = null,
         IConfiguration? configuration = null)
     {
-        var services = new ServiceCollection();
-        var config = configuration ?? new ConfigurationBuilder().Build();
-        var plugins = PluginHost.Load(pluginsJson, services, config);
-        var provider = services.BuildServiceProvider();
+        var (plugins, provider) = LoadServices(pluginsJson, configuration);
         try
         {
             var selection = backend is null ? plugins.SelectBackend(provider) : plugins.SelectBackend(backend, provider);
@@ -72,6 +69,17 @@ public sealed class PluginRuntime : IDisposable
             provider.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Loads plugins.json into a container of its own (a web host's services are none of the plugins' business) and
+    /// builds it; no backend is chosen. The caller owns the provider.
+    /// </summary>
+    public static (LoadedPlugins Plugins, ServiceProvider Services) LoadServices(string pluginsJson, IConfiguration? configuration = null)
+    {
+        var collection = new ServiceCollection();
+        var plugins = PluginHost.Load(pluginsJson, collection, configuration ?? new ConfigurationBuilder().Build());
+        return (plugins, collection.BuildServiceProvider());
     }
 
     /// <summary>

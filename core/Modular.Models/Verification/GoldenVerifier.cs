@@ -72,7 +72,7 @@ public static class GoldenVerifier
             var last = logits.AsSpan((prompt.Length - 1) * vocab, vocab).ToArray();
             for (int step = 0; step < greedy.Length; step++)
             {
-                int next = ArgMax(last);
+                int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(last);
                 if (next != greedy[step])
                 {
                     // A reference margin this small means float32 rounding alone can flip the choice.
@@ -93,13 +93,6 @@ public static class GoldenVerifier
         double m = 0;
         for (int i = 0; i < a.Length; i++) m = Math.Max(m, Math.Abs(a[i] - b[i]));
         return m;
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> x)
-    {
-        int best = 0;
-        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
-        return best;
     }
 
     private static void LogSoftmax(ReadOnlySpan<float> x, Span<float> o)

@@ -30,10 +30,7 @@ public sealed class LoadedRouter : IDisposable
     /// <exception cref="InvalidOperationException">No router or several.</exception>
     public static LoadedRouter Load(string pluginsJson, IConfiguration? configuration = null)
     {
-        // The plugins get their own container: a web host's services are none of their business.
-        var collection = new ServiceCollection();
-        var plugins = PluginHost.Load(pluginsJson, collection, configuration ?? new ConfigurationBuilder().Build());
-        var services = collection.BuildServiceProvider();
+        var (plugins, services) = PluginRuntime.LoadServices(pluginsJson, configuration);
         try
         {
             var routers = services.GetServices<IRouter>().ToList();
