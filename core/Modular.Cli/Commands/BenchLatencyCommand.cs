@@ -30,7 +30,7 @@ internal static class BenchLatencyCommand
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
             var settings = new LatencySettings(r.GetValue(batch), r.GetValue(input), r.GetValue(output), r.GetValue(warmup), r.GetValue(iters));
             int positions = settings.InputLen + settings.OutputLen;
-            using var m = LoadForBench(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, positions, out var modelName);
+            using var m = BenchModelLoader.Load(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, positions, out var modelName);
             var result = LatencyBench.Run(m, settings, line => Console.Error.WriteLine("[bench] " + line));
             Console.WriteLine($"model {modelName} on {runtime.Backend.Info.Name}: batch {settings.BatchSize}, input {settings.InputLen}, output {settings.OutputLen}");
             Console.WriteLine($"latency per iteration: mean {result.MeanSeconds:F4} s, median {result.MedianSeconds:F4} s, p99 {result.P99Seconds:F4} s");
@@ -48,20 +48,5 @@ internal static class BenchLatencyCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>Loads the checkpoint, or builds dummy weights of a named shape.</summary>
-    internal static TransformerModel LoadForBench(string loadFormat, string? modelDir, string? modelConfig, Hosting.PluginRuntime runtime, int positions, out string name)
-    {
-        if (loadFormat == "dummy")
-        {
-            var spec = modelConfig ?? modelDir ?? throw new ArgumentException("--load-format dummy needs --model-config NAME|config.json");
-            var config = ModelShapes.Config(spec);
-            name = $"{spec} (dummy weights)";
-            return TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", name, runtime.Backend, null, null, positions);
-        }
-        var dir = modelDir ?? CliOptions.DefaultModel();
-        name = Path.GetFileName(Path.GetFullPath(dir));
-        return CliOptions.LoadModel(dir, runtime, positions);
     }
 }

@@ -31,7 +31,7 @@ internal static class BenchThroughputCommand
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
             int inLen = r.GetValue(input), outLen = r.GetValue(output);
-            var m = BenchLatencyCommand.LoadForBench(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, inLen + outLen + 16, out var name);
+            var m = BenchModelLoader.Load(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, inLen + outLen + 16, out var name);
             var dir = r.GetValue(model) ?? CliOptions.DefaultModel();
             var tokenizer = r.GetValue(loadFormat) == "dummy" ? null : HfTokenizer.FromDirectory(dir);
             var options = new EngineOptions
