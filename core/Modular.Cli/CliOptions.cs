@@ -33,6 +33,13 @@ internal static class CliOptions
         return runtime;
     }
 
+    /// <summary>
+    /// vLLM's default of 0.9 for device backends when no explicit KV budget is given; null on the CPU backend, whose
+    /// "device memory" is the host's and whose KV cache keeps the fixed <c>--kv-cache-memory</c> budget.
+    /// </summary>
+    public static double? DefaultGpuMemoryUtilization(PluginRuntime runtime, long? kvCacheMemory) =>
+        kvCacheMemory is null && runtime.Backend.Name != "cpu" ? 0.9 : null;
+
     /// <summary>Loads a model, with a progress bar when stderr is a terminal.</summary>
     public static TransformerModel LoadModel(string dir, PluginRuntime runtime, int? maxPositions = null, string? quantization = null)
     {

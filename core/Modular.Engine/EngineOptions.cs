@@ -7,6 +7,12 @@ public sealed record EngineOptions
     public int BlockSize { get; init; } = 16;
     /// <summary>Bytes of KV cache to allocate (CPU: host memory); the pool gets as many blocks as fit.</summary>
     public long KvCacheMemory { get; init; } = 512L << 20;
+    /// <summary>
+    /// Fraction of the device's memory this engine may fill (weights, activations and KV cache together); when set,
+    /// the KV cache takes what is left after a profiling step instead of <see cref="KvCacheMemory"/> (vLLM's
+    /// <c>--gpu-memory-utilization</c>; see <see cref="KvCacheSizing"/>).
+    /// </summary>
+    public double? GpuMemoryUtilization { get; init; }
     /// <summary>Exact number of KV blocks, overriding <see cref="KvCacheMemory"/> (tests, benchmarks).</summary>
     public int? NumBlocks { get; init; }
     /// <summary>Token budget of one step (prefill chunks plus decodes).</summary>
@@ -26,6 +32,7 @@ public sealed record EngineOptions
         if (BlockSize < 1 || BlockSize > 1024) return $"block_size: must be in [1, 1024], got {BlockSize}";
         if (NumBlocks is int nb && nb < 1) return $"num_blocks: must be at least 1, got {nb}";
         if (NumBlocks is null && KvCacheMemory < 1) return $"kv_cache_memory: must be positive, got {KvCacheMemory}";
+        if (GpuMemoryUtilization is double u && !(u > 0 && u <= 1)) return $"gpu_memory_utilization: must be in (0, 1], got {u}";
         if (MaxNumBatchedTokens < 1) return $"max_num_batched_tokens: must be at least 1, got {MaxNumBatchedTokens}";
         if (MaxNumSeqs < 1) return $"max_num_seqs: must be at least 1, got {MaxNumSeqs}";
         if (MaxModelLen is int m && m < 1) return $"max_model_len: must be at least 1, got {m}";

@@ -5,8 +5,12 @@ namespace Modular.Server;
 
 /// <summary>A model to serve: the name clients use and its checkpoint folder.</summary>
 /// <param name="Name">Name in requests (defaults to the folder name).</param>
-/// <param name="Directory">Hugging Face checkpoint folder.</param>
-public sealed record ModelSource(string Name, string Directory)
+/// <param name="Directory">Hugging Face checkpoint folder (with <paramref name="DummyShape"/>: the tokenizer's folder).</param>
+/// <param name="DummyShape">
+/// When set, no checkpoint is read: random weights of this built-in shape or config.json (<c>--load-format dummy</c>),
+/// to measure serving speed on real shapes.
+/// </param>
+public sealed record ModelSource(string Name, string Directory, string? DummyShape = null)
 {
     /// <summary>Parses <c>DIR</c> or <c>NAME=DIR</c> as given to <c>--model</c>.</summary>
     public static ModelSource Parse(string spec)

@@ -12,7 +12,20 @@ internal static class BenchServeCommand
         var baseUrl = new Option<string>("--base-url") { DefaultValueFactory = _ => "http://127.0.0.1:8000" };
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "bard-2m" };
         var numPrompts = new Option<int>("--num-prompts") { DefaultValueFactory = _ => 100 };
-        var rate = new Option<double>("--request-rate") { Description = "requests/s (Poisson); inf sends all at once", DefaultValueFactory = _ => double.PositiveInfinity };
+        var rate = new Option<double>("--request-rate")
+        {
+            Description = "requests/s (Poisson); inf sends all at once",
+            DefaultValueFactory = _ => double.PositiveInfinity,
+            // vLLM spells the unbounded rate "inf"; .NET's double parser only knows "Infinity".
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "inf";
+                if (text.Equals("inf", StringComparison.OrdinalIgnoreCase)) return double.PositiveInfinity;
+                if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0) return v;
+                result.AddError($"--request-rate: \"{text}\" is not a positive number or inf");
+                return 0;
+            },
+        };
         var concurrency = new Option<int>("--max-concurrency") { DefaultValueFactory = _ => 0 };
         var dataset = new Option<string>("--dataset") { Description = "random, or a text corpus for ShareGPT-like lengths (W3)", DefaultValueFactory = _ => "random" };
         var input = new Option<int>("--input-len") { Description = "random dataset: prompt words", DefaultValueFactory = _ => 64 };

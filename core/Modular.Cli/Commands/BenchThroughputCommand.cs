@@ -22,11 +22,12 @@ internal static class BenchThroughputCommand
         var dataset = new Option<string>("--dataset") { Description = "random, or a text corpus to cut prompts from (e.g. shakespeare.txt)", DefaultValueFactory = _ => "random" };
         var maxSeqs = new Option<int>("--max-num-seqs") { DefaultValueFactory = _ => 256 };
         var maxTokens = new Option<int>("--max-num-batched-tokens") { DefaultValueFactory = _ => 2048 };
-        var kvMem = new Option<long>("--kv-cache-memory") { Description = "KV cache bytes", DefaultValueFactory = _ => 512L << 20 };
+        var kvMem = new Option<long?>("--kv-cache-memory") { Description = "KV cache bytes (default 512 MiB on the CPU backend)" };
+        var gpuUtil = new Option<double?>("--gpu-memory-utilization") { Description = "fraction of device memory to fill; the KV cache gets what a profiling step leaves (default 0.9 on GPU backends)" };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy (as the peers decode)", DefaultValueFactory = _ => 0f };
         var json = new Option<string?>("--json");
         var cmd = new Command("throughput", "Offline throughput: N prompts with continuous batching")
-        { model, backend, plugins, threads, loadFormat, modelConfig, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, temperature, json };
+        { model, backend, plugins, threads, loadFormat, modelConfig, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, gpuUtil, temperature, json };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
@@ -36,7 +37,8 @@ internal static class BenchThroughputCommand
             var tokenizer = r.GetValue(loadFormat) == "dummy" ? null : HfTokenizer.FromDirectory(dir);
             var options = new EngineOptions
             {
-                MaxNumSeqs = r.GetValue(maxSeqs), MaxNumBatchedTokens = r.GetValue(maxTokens), KvCacheMemory = r.GetValue(kvMem),
+                MaxNumSeqs = r.GetValue(maxSeqs), MaxNumBatchedTokens = r.GetValue(maxTokens), KvCacheMemory = r.GetValue(kvMem) ?? new EngineOptions().KvCacheMemory,
+                GpuMemoryUtilization = r.GetValue(gpuUtil) ?? CliOptions.DefaultGpuMemoryUtilization(runtime, r.GetValue(kvMem)),
                 MaxModelLen = inLen + outLen + 16,
             };
             using var llm = LLM.Create(m, tokenizer, options, ownsModel: true);

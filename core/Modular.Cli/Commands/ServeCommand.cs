@@ -32,16 +32,33 @@ internal static class ServeCommand
         var drain = new Option<int>("--drain-timeout") { Description = "seconds shutdown waits for running requests", DefaultValueFactory = _ => 30 };
         var maxBody = new Option<long>("--max-request-bytes") { Description = "largest request body (413 beyond)", DefaultValueFactory = _ => 8L << 20 };
         var maxMessages = new Option<int>("--max-messages") { Description = "most chat messages in one request", DefaultValueFactory = _ => 4096 };
+        var loadFormat = new Option<string>("--load-format") { Description = "auto (read each --model checkpoint) or dummy (random weights of --model-config's shape; for benchmarks)", DefaultValueFactory = _ => "auto" };
+        var modelConfig = new Option<string?>("--model-config") { Description = $"with --load-format dummy: a built-in shape ({string.Join(", ", Models.Loading.ModelShapes.Names)}) or a config.json" };
+        var tokenizerDir = new Option<string?>("--tokenizer") { Description = "with --load-format dummy: folder of the tokenizer (tokenizer.json) the dummy model serves with" };
+        var gpuUtil = new Option<double?>("--gpu-memory-utilization") { Description = "fraction of device memory for weights, activations and KV cache; the KV cache gets what a profiling step leaves (default 0.9 on GPU backends; --kv-cache-memory overrides)" };
         var trustTemplate = new Option<bool>("--trust-request-chat-template") { Description = "accept a chat_template field in requests (off: a template is code the server runs)" };
 
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API")
         {
-            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, policy, noUi, drain, maxBody, maxMessages, trustTemplate,
+            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, policy, noUi, drain, maxBody, maxMessages, trustTemplate, loadFormat, modelConfig, tokenizerDir, gpuUtil,
         };
         cmd.SetAction(async (r, ct) =>
         {
-            var specs = r.GetValue(models) is { Length: > 0 } given ? given : [CliOptions.DefaultModel()];
-            var sources = specs.Select(ModelSource.Parse).ToList();
+            List<ModelSource> sources;
+            if (r.GetValue(loadFormat) == "dummy")
+            {
+                if (r.GetValue(modelConfig) is not string shape || r.GetValue(tokenizerDir) is not string tok)
+                {
+                    Console.Error.WriteLine("error: --load-format dummy needs --model-config NAME|config.json and --tokenizer DIR");
+                    return 2;
+                }
+                sources = [new ModelSource(Path.GetFileNameWithoutExtension(shape), tok, shape)];
+            }
+            else
+            {
+                var specs = r.GetValue(models) is { Length: > 0 } given ? given : [CliOptions.DefaultModel()];
+                sources = specs.Select(ModelSource.Parse).ToList();
+            }
             foreach (var s in sources)
                 if (!Directory.Exists(s.Directory))
                 {
@@ -60,6 +77,7 @@ internal static class ServeCommand
                 MaxNumSeqs = r.GetValue(maxNumSeqs),
                 MaxNumBatchedTokens = r.GetValue(maxBatched),
                 KvCacheMemory = r.GetValue(kvMemory) ?? new EngineOptions().KvCacheMemory,
+                GpuMemoryUtilization = r.GetValue(gpuUtil),
                 Policy = r.GetValue(policy)!,
             };
             if (engine.Validate() is string bad)
@@ -85,6 +103,8 @@ internal static class ServeCommand
             };
 
             var runtime = CliOptions.OpenRuntime(options.PluginsJson, options.Backend, options.Threads);
+            if (CliOptions.DefaultGpuMemoryUtilization(runtime, r.GetValue(kvMemory)) is double util && engine.GpuMemoryUtilization is null)
+                options = options with { Engine = engine with { GpuMemoryUtilization = util } };
             // On SIGTERM System.CommandLine cancels `ct` and returns from InvokeAsync after its own short timeout,
             // after which Main returns and the process would exit mid-drain. Holding ProcessExit until the server
             // has stopped lets running requests finish (bounded by the drain timeout).

@@ -48,13 +48,13 @@ public sealed class LLM : IDisposable
     /// <summary>
     /// Starts an engine over an already loaded model (several engines may share one model, each with its own KV
     /// pool). The pool has <see cref="EngineOptions.NumBlocks"/> blocks, or as many as fit in
-    /// <see cref="EngineOptions.KvCacheMemory"/>.
+    /// <see cref="EngineOptions.KvCacheMemory"/>, or what <see cref="EngineOptions.GpuMemoryUtilization"/> leaves.
     /// </summary>
     public static LLM Create(TransformerModel model, HfTokenizer? tokenizer, EngineOptions? options = null, bool ownsModel = false, ISampler? sampler = null)
     {
         options ??= new EngineOptions();
         if (options.Validate() is string error) throw new ArgumentException("engine options: " + error, nameof(options));
-        int numBlocks = options.NumBlocks ?? NumBlocksFor(model, options);
+        int numBlocks = KvCacheSizing.NumBlocks(model, options);
         var runner = ModelRunner.Create(model, numBlocks, options.BlockSize);
         try
         {

@@ -1,6 +1,7 @@
 using Modular.Engine;
 using Modular.Hosting;
 using Modular.Models;
+using Modular.Models.Loading;
 using Modular.Tokenization;
 
 namespace Modular.Server.Engine;
@@ -33,13 +34,13 @@ public static class ModelLoader
     private static ServedModel LoadOne(ModelSource source, PluginRuntime runtime, EngineOptions options)
     {
         var tokenizer = HfTokenizer.FromDirectory(source.Directory);
-        var model = TransformerModel.Load(source.Directory, runtime.Backend, runtime.Quantizer, null, options.MaxModelLen);
+        var model = source.DummyShape is string shape
+            ? LoadDummy(shape, runtime, options.MaxModelLen)
+            : TransformerModel.Load(source.Directory, runtime.Backend, runtime.Quantizer, null, options.MaxModelLen);
         ModelRunner? runner = null;
         try
         {
-            var c = model.Config;
-            int numBlocks = options.NumBlocks
-                ?? (int)Math.Clamp(options.KvCacheMemory / ModelRunner.KvBytesPerBlock(c, options.BlockSize, runtime.Backend.ActivationDType), 1, int.MaxValue);
+            int numBlocks = KvCacheSizing.NumBlocks(model, options, message => Console.Error.WriteLine($"[modular] {source.Name}: {message}"));
             runner = ModelRunner.Create(model, numBlocks, options.BlockSize);
             var core = new EngineCore(runner, tokenizer, options);
             var embedder = new Embedder(model, core.MaxModelLen);
@@ -52,6 +53,12 @@ public static class ModelLoader
             model.Dispose();
             throw;
         }
+    }
+
+    private static TransformerModel LoadDummy(string shape, PluginRuntime runtime, int? maxModelLen)
+    {
+        var config = ModelShapes.Config(shape);
+        return TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", $"{shape} (dummy weights)", runtime.Backend, null, null, maxModelLen);
     }
 
     private sealed class Owned(ModelRunner runner, TransformerModel model) : IDisposable

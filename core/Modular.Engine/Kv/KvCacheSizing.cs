@@ -1,0 +1,72 @@
+using Modular.Abstractions;
+using Modular.Models;
+
+namespace Modular.Engine;
+
+/// <summary>
+/// How many KV blocks an engine gets. On a GPU, vLLM's rule: after the weights are loaded, run one profiling step
+/// of the largest batch the scheduler can form, so every activation buffer reaches its peak size, then give the KV
+/// cache what is left under <c>gpu_memory_utilization x total memory</c>. Elsewhere (or when the option is unset),
+/// a fixed byte budget (<see cref="EngineOptions.KvCacheMemory"/>) or an exact block count.
+/// </summary>
+public static class KvCacheSizing
+{
+    /// <summary>Blocks for an engine over <paramref name="model"/>; <paramref name="log"/> receives the arithmetic.</summary>
+    public static int NumBlocks(TransformerModel model, EngineOptions options, Action<string>? log = null)
+    {
+        if (options.NumBlocks is int exact) return exact;
+        if (options.GpuMemoryUtilization is not double utilization) return LLM.NumBlocksFor(model, options);
+
+        var backend = model.Backend;
+        int maxModelLen = options.MaxModelLen ?? model.Config.MaxPositionEmbeddings;
+        int profileTokens = Math.Max(1, Math.Min(options.MaxNumBatchedTokens, maxModelLen));
+        ProfilePeak(model, options, profileTokens);
+        var info = backend.Info;
+        long perBlock = ModelRunner.KvBytesPerBlock(model.Config, options.BlockSize, backend.ActivationDType);
+        long budget = BudgetBytes(info, utilization);
+        long blocks = budget / perBlock;
+        log?.Invoke($"KV cache sizing on {info.Name}: total {Gib(info.TotalMemory)}, free after weights and a {profileTokens}-token profiling step {Gib(info.FreeMemory)}, "
+            + $"gpu_memory_utilization {utilization:0.##} leaves {Gib(Math.Max(0, budget))} = {Math.Max(0, blocks)} blocks of {options.BlockSize} tokens ({Gib(perBlock)} each)");
+        if (blocks < 1)
+            throw new InvalidOperationException(
+                $"gpu_memory_utilization {utilization:0.##}: no memory is left for the KV cache ({Gib(info.FreeMemory)} free of {Gib(info.TotalMemory)} after loading the weights "
+                + $"and profiling a {profileTokens}-token step); raise --gpu-memory-utilization, lower --max-num-batched-tokens, or use a smaller model");
+        return (int)Math.Min(blocks, int.MaxValue / options.BlockSize);
+    }
+
+    /// <summary>
+    /// Bytes the KV cache may take: the allowed share of the device minus everything already in use (weights, the
+    /// profiled activation peak, other processes). Negative when the device is already fuller than allowed.
+    /// </summary>
+    public static long BudgetBytes(DeviceInfo info, double utilization) =>
+        (long)(utilization * info.TotalMemory) - (info.TotalMemory - info.FreeMemory);
+
+    /// <summary>
+    /// Runs one prefill of <paramref name="tokens"/> tokens with as many logit rows as a step can ask for, through
+    /// a throw-away runner with just enough KV blocks; the backend keeps its grown scratch buffers, so the free memory
+    /// read afterwards already excludes the activation peak.
+    /// </summary>
+    private static void ProfilePeak(TransformerModel model, EngineOptions options, int tokens)
+    {
+        int blocks = (tokens + options.BlockSize - 1) / options.BlockSize;
+        using var runner = ModelRunner.Create(model, blocks, options.BlockSize);
+        var ids = new int[tokens];
+        var positions = new int[tokens];
+        for (int i = 0; i < tokens; i++) positions[i] = i;
+        var table = new int[blocks];
+        for (int i = 0; i < blocks; i++) table[i] = i;
+        int logitRows = Math.Min(options.MaxNumSeqs, tokens);
+        var rows = new int[logitRows];
+        for (int i = 0; i < logitRows; i++) rows[i] = tokens - logitRows + i;
+        var meta = new AttentionMetadata
+        {
+            NumTokens = tokens, NumSeqs = 1, QueryStartLoc = [0, tokens], SeqLens = [tokens], BlockTables = table,
+            MaxBlocksPerSeq = blocks, SlotMapping = positions, MaxSeqLen = tokens, MaxQueryLen = tokens,
+        };
+        var logits = new float[(long)logitRows * runner.VocabSize];
+        runner.Execute(new ForwardBatch { TokenIds = ids, Positions = positions, Attention = meta, LogitRows = rows }, logits);
+        model.Backend.Synchronize();
+    }
+
+    private static string Gib(long bytes) => $"{bytes / (double)(1L << 30):F2} GiB";
+}
