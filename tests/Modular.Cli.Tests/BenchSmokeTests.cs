@@ -79,8 +79,8 @@ public class BenchSmokeTests
         {
             using var http = new HttpClient();
             var models = await http.GetStringAsync($"http://127.0.0.1:{port}/v1/models", TestContext.Current.CancellationToken);
-            Assert.Contains("\"config\"", models);
-            var (code, stdout, stderr) = await CliRunner.RunAsync(Limit, "bench", "serve", "--base-url", $"http://127.0.0.1:{port}", "--model", "config",
+            Assert.Contains("\"bard-2m\"", models);
+            var (code, stdout, stderr) = await CliRunner.RunAsync(Limit, "bench", "serve", "--base-url", $"http://127.0.0.1:{port}", "--model", "bard-2m",
                 "--num-prompts", "6", "--request-rate", "inf", "--input-len", "12", "--output-len", "6");
             Assert.True(code == 0, stderr + stdout);
             Assert.Contains("requests: 6 ok, 0 failed", stdout);

@@ -52,7 +52,9 @@ internal static class ServeCommand
                     Console.Error.WriteLine("error: --load-format dummy needs --model-config NAME|config.json and --tokenizer DIR");
                     return 2;
                 }
-                sources = [new ModelSource(Path.GetFileNameWithoutExtension(shape), tok, shape)];
+                // A built-in shape is its own name; a config.json is named after its folder, as a checkpoint would be.
+                var name = shape.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(shape)))! : shape;
+                sources = [new ModelSource(name, tok, shape)];
             }
             else
             {
