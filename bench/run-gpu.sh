@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# One device call of the benchmark round (see bench/README.md), run on the GPU machine from the repo root with
+# .gpu (gpu-pack of core/Modular.Cli, bench/Modular.Bench and the published tests/Modular.Conformance), .fixtures
+# (tokenizers/llama3_1, corpus/shakespeare.txt, the golden models), bench/peers and artifacts/plugins carried:
+#   bash bench/run-gpu.sh STAGE...
+# Stages, in the order given:
+#   conformance  the conformance suite on the cuda backend (required + optional tiers)
+#   ceilings     copy bandwidth, bf16 GEMM rate, prefill 8 x 2,048 and static W2 (bench/Modular.Bench)
+#   w1           W1 through `modular bench latency` (bf16, then GPTQ int4 dummy weights)
+#   w2           W2 through `modular bench throughput` and the engine (bf16, then FP8 dummy weights)
+#   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
+#   peers        peer_fast.py and peer_hf.py (W1, W2)
+#   rocm         the rocm backend on ILGPU's CUDA accelerator: conformance, W1, W2 (bench/Modular.Bench)
+# Logs and JSON land in $OUT/logs (tarred to $OUT/logs.tgz); each stage prints a one-line status and its figures.
+set -u
+out=${OUT:-/tmp/out}; logs=$out/logs; mkdir -p "$logs"
+export MODULAR_COMMIT=${MODULAR_COMMIT:-$(cat bench/COMMIT 2>/dev/null || echo unknown)}
+export PYTHONUNBUFFERED=1 MODULAR_CUDA_CACHE=/tmp/modular-cuda
+cli=".gpu/app/Modular.Cli/modular.dll"
+bench=".gpu/app/Modular.Bench/Modular.Bench.dll"
+conf=".gpu/app/Modular.Conformance/Modular.Conformance.dll"
+model=(--load-format dummy --model-config llama-3.1-8b)
+run() { local name=$1 limit=$2; shift 2; local t0=$SECONDS
+  timeout "$limit" "$@" > "$logs/$name.log" 2>&1; local rc=$?
+  echo "== $name: rc $rc, $((SECONDS - t0)) s"; }
+show() { grep -E "$2" "$logs/$1.log" | tail -"${3:-6}"; }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,power.limit --format=csv > "$logs/nvidia-smi.csv" 2>&1
+cat "$logs/nvidia-smi.csv"
+for stage in "$@"; do
+  case $stage in
+    conformance)
+      MODULAR_BACKEND=cuda MODULAR_FIXTURES=$PWD/.fixtures MODULAR_CONFORMANCE_LOG=$logs/conformance-cuda.tsv \
+        run conformance-cuda 240 bash .gpu/run dotnet $conf
+      show conformance-cuda "Total|failed|passed|skipped" 4 ;;
+    ceilings)
+      run bench-cuda 240 bash .gpu/run dotnet $bench --backend cuda --out "$logs" --w2-batches 512
+      show bench-cuda "W1:|W2|prefill 8x|copy band|failed|Exception" 8 ;;
+    w1)
+      for q in none gptq; do
+        qa=(); [ $q != none ] && qa=(--quantization $q)
+        run w1-$q 150 bash .gpu/run dotnet $cli bench latency --backend cuda "${model[@]}" "${qa[@]}" --input-len 128 --output-len 256 \
+          --num-iters-warmup 1 --num-iters 3 --json "$logs/w1-$q.json"
+        show w1-$q "latency per|decode:|output:|rror" 4
+      done ;;
+    w2)
+      for q in none fp8; do
+        qa=(); [ $q != none ] && qa=(--quantization $q)
+        run w2-$q 240 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" "${qa[@]}" --num-prompts 512 --input-len 512 \
+          --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384 --json "$logs/w2-$q.json"
+        show w2-$q "Throughput|requests,|rror" 3
+      done ;;
+    w3)
+      bash .gpu/run dotnet $cli serve --backend cuda "${model[@]}" --tokenizer .fixtures/tokenizers/llama3_1 --port 8100 --no-ui \
+        --max-num-seqs 256 --max-num-batched-tokens 8192 > "$logs/w3-server.log" 2>&1 &
+      srv=$!
+      for _ in $(seq 240); do curl -sf http://127.0.0.1:8100/health > /dev/null && break; sleep 1; done
+      run w3 300 bash .gpu/run dotnet $cli bench serve --base-url http://127.0.0.1:8100 --model llama-3.1-8b --preset W3 \
+        --dataset .fixtures/corpus/shakespeare.txt --request-rate "${W3_RATE:-20}" --slo-ttft-ms 500 --slo-tpot-ms 50 --json "$logs/w3.json"
+      kill $srv; wait $srv 2>/dev/null
+      show w3-server "KV cache sizing|serving" 2; show w3 "requests|throughput|goodput|TTFT|TPOT|ITL|E2E" 9 ;;
+    peers)
+      OUT="$logs" W2_BATCHES=${PEER_W2_BATCHES:-256} run peer-fast 300 python3 bench/peers/peer_fast.py
+      tail -4 "$logs/peer-fast.log"
+      OUT="$logs" run peer-hf 150 python3 bench/peers/peer_hf.py
+      tail -4 "$logs/peer-hf.log" ;;
+    rocm)
+      MODULAR_BACKEND=rocm MODULAR_PLUGINS=$PWD/bench/plugins.rocm.json MODULAR_BACKEND_SETTINGS="accelerator=cuda" MODULAR_FIXTURES=$PWD/.fixtures \
+        MODULAR_CONFORMANCE_LOG=$logs/conformance-rocm.tsv run conformance-rocm 90 bash .gpu/run dotnet $conf
+      show conformance-rocm "Total|failed|passed" 3
+      run bench-rocm "${ROCM_LIMIT:-240}" bash .gpu/run dotnet $bench --backend rocm --setting accelerator=cuda --out "$logs" --skip prefill,ceilings \
+        --w2-batches 512 --w2-prompts "${ROCM_W2_PROMPTS:-512}"
+      show bench-rocm "W1|W2|failed|Exception" 6 ;;
+    *) echo "unknown stage $stage" ;;
+  esac
+done
+tar -czf "$out/logs.tgz" -C "$out" logs
