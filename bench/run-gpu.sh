@@ -5,6 +5,7 @@
 #   bash bench/run-gpu.sh STAGE...
 # Stages, in the order given:
 #   conformance  the conformance suite on the cuda backend (required + optional tiers)
+#   goldens      `modular verify-golden` on the cuda backend for every model under .fixtures/models (bf16 tolerance)
 #   ceilings     copy bandwidth, bf16 GEMM rate, prefill 8 x 2,048 and static W2 (bench/Modular.Bench)
 #   w1           W1 through `modular bench latency` (bf16, then GPTQ int4 dummy weights)
 #   w2           W2 through `modular bench throughput` and the engine (bf16, then FP8 dummy weights)
@@ -33,6 +34,12 @@ for stage in "$@"; do
       MODULAR_BACKEND=cuda MODULAR_FIXTURES=$PWD/.fixtures MODULAR_CONFORMANCE_LOG=$logs/conformance-cuda.tsv \
         run conformance-cuda 240 bash .gpu/run dotnet $conf
       show conformance-cuda "Total|failed|passed|skipped" 4 ;;
+    goldens)
+      for m in .fixtures/models/*/; do
+        name=$(basename "$m")
+        run golden-$name 90 bash .gpu/run dotnet $cli verify-golden --backend cuda "$m"
+        echo "   $name: $(grep -cE "PASS|pass" "$logs/golden-$name.log") pass lines, $(grep -ciE "FAIL" "$logs/golden-$name.log") fail lines; $(tail -1 "$logs/golden-$name.log")"
+      done ;;
     ceilings)
       run bench-cuda 240 bash .gpu/run dotnet $bench --backend cuda --out "$logs" --w2-batches 512
       show bench-cuda "W1:|W2|prefill 8x|copy band|failed|Exception" 8 ;;
