@@ -38,7 +38,7 @@ for stage in "$@"; do
       for m in .fixtures/models/*/; do
         name=$(basename "$m")
         run golden-$name 90 bash .gpu/run dotnet $cli verify-golden --backend cuda "$m"
-        echo "   $name: $(grep -cE "PASS|pass" "$logs/golden-$name.log") pass lines, $(grep -ciE "FAIL" "$logs/golden-$name.log") fail lines; $(tail -1 "$logs/golden-$name.log")"
+        echo "   $name: $(grep -oE "max \|logit err\| [0-9.E+-]+" "$logs/golden-$name.log" | awk '{print $4}' | sort -g | tail -1) max err; $(tail -1 "$logs/golden-$name.log")"
       done ;;
     ceilings)
       run bench-cuda 240 bash .gpu/run dotnet $bench --backend cuda --out "$logs" --w2-batches 512

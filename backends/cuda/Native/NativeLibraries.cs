@@ -13,12 +13,14 @@ internal static class NativeLibraries
     internal const string Driver = "cuda";
     internal const string Nvrtc = "nvrtc";
     internal const string Cublas = "cublas";
+    internal const string CublasLt = "cublasLt";
 
     private static readonly Dictionary<string, string[]> Candidates = new()
     {
         [Driver] = ["libcuda.so.1", "libcuda.so", "nvcuda.dll"],
         [Nvrtc] = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "nvrtc64_130_0.dll", "nvrtc64_120_0.dll"],
         [Cublas] = ["libcublas.so", "libcublas.so.13", "libcublas.so.12", "cublas64_13.dll", "cublas64_12.dll"],
+        [CublasLt] = ["libcublasLt.so", "libcublasLt.so.13", "libcublasLt.so.12", "cublasLt64_13.dll", "cublasLt64_12.dll"],
     };
 
     private static readonly Dictionary<string, nint> Loaded = new();

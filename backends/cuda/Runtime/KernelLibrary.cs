@@ -9,7 +9,7 @@ namespace Modular.Backends.Cuda.Runtime;
 /// </summary>
 internal sealed class KernelLibrary : IDisposable
 {
-    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu", "gemv.cu"];
+    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu", "gemv.cu", "quant_gemv.cu", "quant_gemm.cu"];
 
     /// <summary>(head dim, query heads per KV head) pairs compiled as GQA-shared attention kernels.</summary>
     internal static readonly (int HeadDim, int Group)[] GqaVariants =
@@ -20,8 +20,16 @@ internal sealed class KernelLibrary : IDisposable
     private readonly nint[] _gemvBf16 = new nint[MaxGemvRows];
     private readonly nint[] _gemvF32 = new nint[MaxGemvRows];
 
+    private readonly nint[] _quantGemv = new nint[3 * MaxQuantGemvRows];
+
     /// <summary>Most rows of x the skinny decode GEMV kernels take; more go to cuBLAS.</summary>
     internal const int MaxGemvRows = 4;
+
+    /// <summary>Most rows of x the quantized decode GEMV kernels take; more go to the tiled / FP8 GEMM paths.</summary>
+    internal const int MaxQuantGemvRows = 8;
+
+    /// <summary>The quantized GEMV for code format <paramref name="format"/> (0 Int4, 1 Int8, 2 FP8) and 1..8 rows.</summary>
+    internal nint QuantGemv(int format, int rows) => _quantGemv[format * MaxQuantGemvRows + rows - 1];
 
     /// <summary>The GEMV kernel for <paramref name="rows"/> rows (1..<see cref="MaxGemvRows"/>) and output dtype.</summary>
     internal nint Gemv(int rows, bool f32Out) => f32Out ? _gemvF32[rows - 1] : _gemvBf16[rows - 1];
@@ -65,6 +73,13 @@ internal sealed class KernelLibrary : IDisposable
         }
         foreach (var (hd, g) in GqaVariants)
             _gqa[(hd, g)] = _module.GetFunction($"paged_attention_gqa_{hd}_{g}");
+        for (int f = 0; f < 3; f++)
+            for (int m = 1; m <= MaxQuantGemvRows; m++)
+                _quantGemv[f * MaxQuantGemvRows + m - 1] = _module.GetFunction($"qgemv_f{f}_m{m}");
+        QuantDequantTile = _module.GetFunction("quant_dequant_tile_bf16");
+        Fp8ActAbsMax = _module.GetFunction("fp8_act_absmax");
+        Fp8ActQuantize = _module.GetFunction("fp8_act_quantize");
+        Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
     }
 
     /// <summary>True when the cubin came from the on-disk cache.</summary>
@@ -96,6 +111,10 @@ internal sealed class KernelLibrary : IDisposable
     internal nint SplitQkvRopeF32Table { get; }
     internal nint SplitQkvRopeBf16Table { get; }
     internal nint FlashPrefill128 { get; }
+    internal nint QuantDequantTile { get; }
+    internal nint Fp8ActAbsMax { get; }
+    internal nint Fp8ActQuantize { get; }
+    internal nint Fp8GemmEpilogue { get; }
 
     /// <summary>The GQA-shared attention kernel for this head dim and group size, or 0 when none was compiled.</summary>
     internal nint PagedAttentionGqa(int headDim, int group) => _gqa.TryGetValue((headDim, group), out var f) ? f : 0;
