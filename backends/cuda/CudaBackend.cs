@@ -418,6 +418,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         _staging?.Dispose();
         _asyncStaging?.Dispose();
         _asyncDone?.Dispose();
+        (Kernels as CudaKernels)?.DisposeQuantized();
         _blasWorkspace.Dispose();
         _kernels.Dispose();
         _cublas.Dispose();

@@ -8,9 +8,12 @@ namespace Modular.Backends.Cuda;
 /// <see cref="IKernels"/> on the GPU: each op checks shapes and dtypes on the host (messages name the op, the
 /// argument and the shapes), then enqueues one or a few kernels on the backend's stream.
 /// </summary>
-internal sealed unsafe class CudaKernels(CudaBackend backend) : IKernels, IDeviceArgMax, IFusedQkvKernels
+internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels, IDeviceArgMax, IFusedQkvKernels
 {
     private const uint RowThreads = 256;
+
+    /// <summary>The quantized linear layers (see CudaKernels.Quantized.cs).</summary>
+    private readonly CudaQuantizedKernels _quantized = new(backend);
 
     public void Embedding(Tensor table, Tensor ids, float scale, Tensor output)
     {

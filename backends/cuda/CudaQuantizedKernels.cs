@@ -1,0 +1,258 @@
+using Modular.Abstractions;
+using Modular.Backends.Cuda.Native;
+using Modular.Backends.Cuda.Runtime;
+
+namespace Modular.Backends.Cuda;
+
+/// <summary>
+/// Quantized linear layers on the GPU, reading the canonical <see cref="QuantizedWeight"/> layout as uploaded (its
+/// 16-byte Int4 blocks already suit 16-byte loads, so there is no repacking at load):
+/// <list type="bullet">
+/// <item>T &lt;= 8 rows (decode): a weight-streaming GEMV per code format that dequantizes in registers.</item>
+/// <item>FP8 with one scale per tensor, per output channel or per block of output rows: activations quantized to e4m3
+/// with a dynamic per-tensor scale and multiplied on the FP8 tensor cores through cuBLASLt; the scales and the bias
+/// are applied by an epilogue kernel.</item>
+/// <item>Everything else (Int4/Int8 prefill, FP8 scale groups along K, act-order): the weight dequantized tile by
+/// tile into scratch bf16 and multiplied by cuBLAS; a tile is at most <see cref="TileElements"/> weights.</item>
+/// </list>
+/// Every path enqueues work on the backend's stream without host synchronization or allocation (scratch grows only
+/// when a larger size is first seen), so decode steps stay capturable in CUDA graphs.
+/// </summary>
+internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDisposable
+{
+    /// <summary>Largest dequantized tile, in weights (32 MiB of bf16).</summary>
+    internal const long TileElements = 16L << 20;
+
+    private const long LtWorkspaceBytes = 32L << 20;
+
+    private readonly Dictionary<(int N, int T, int K), Fp8Plan?> _plans = new();
+    private CublasLtHandle? _lt;
+    private CublasLtPreference? _preference;
+    private DeviceBuffer? _ltWorkspace;
+    private string? _ltMissing;
+
+    /// <summary>MODULAR_CUDA_FP8_GEMM=0 sends FP8 batches to the dequantize-and-cuBLAS path instead of cuBLASLt.</summary>
+    private static readonly bool UseFp8Gemm = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GEMM") != "0";
+
+    /// <summary>Why the FP8 tensor-core path is off on this device, or null while it is available.</summary>
+    internal string? Fp8GemmUnavailable => _ltMissing;
+
+    public static bool Supports(QuantizedFormat format) =>
+        format is QuantizedFormat.Int4 or QuantizedFormat.Int8 or QuantizedFormat.Fp8E4M3;
+
+    public void Linear(Tensor x, QuantizedWeight weight, Tensor? bias, Tensor output)
+    {
+        const string op = "LinearQuantized";
+        var xv = backend.Own(x, nameof(x));
+        if (xv.DType != DType.BF16) throw new NotSupportedException($"cuda {op}: x is {xv}; this backend computes in BF16");
+        var o = backend.Own(output, nameof(output));
+        if (o.DType is not (DType.BF16 or DType.F32)) throw new NotSupportedException($"cuda {op}: output is {o}; expected BF16 or F32");
+        var w = Layout.Check(backend, weight);
+        int n = weight.OutFeatures, k = weight.InFeatures;
+        if (xv.Length % k != 0) throw new ArgumentException($"cuda {op}: x {xv} rows must have K={k} elements (weight [{n},{k}] {weight.Format})");
+        int t = (int)(xv.Length / k);
+        if (o.Length != (long)t * n) throw new ArgumentException($"cuda {op}: output {o} must be [{t},{n}] for x {xv} and weight [{n},{k}]");
+        CudaTensor? b = null;
+        if (bias is not null)
+        {
+            b = backend.Own(bias, nameof(bias));
+            if (b.DType != DType.BF16 || b.Length != n) throw new ArgumentException($"cuda {op}: bias {b} must be BF16 with N={n} elements");
+        }
+        if (t == 0) return;
+        backend.Bind();
+        bool f32Out = o.DType == DType.F32;
+        if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w))
+        {
+            backend.Launch(backend.Library.QuantGemv((int)weight.Format, t), (uint)((n + 7) / 8), 1, 1, 256, 0,
+                backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(w.GroupIndex).Ptr(b?.Pointer ?? 0)
+                    .Ptr(o.Pointer).Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize)
+                    .Int(weight.ScaleBlockRows).Int(f32Out ? 1 : 0), "qgemv");
+            return;
+        }
+        if (weight.Format == QuantizedFormat.Fp8E4M3 && TryFp8Gemm(xv, weight, w, b, o, t)) return;
+        DequantizedGemm(xv, weight, w, o, t);
+        if (b is not null)
+            backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
+                backend.Args().Ptr(o.Pointer).Ptr(b.Pointer).Long(t).Int(n), "bias_add");
+    }
+
+    /// <summary>The GEMV reads whole 16-byte chunks of codes and of x: K must fill them and the rows be aligned.</summary>
+    private static bool GemvFits(QuantizedWeight weight, CudaTensor x, Layout w)
+    {
+        int chunk = weight.Format == QuantizedFormat.Int4 ? 32 : 16;
+        return weight.InFeatures % chunk == 0 && ((x.Pointer | w.Data) & 15) == 0;
+    }
+
+    /// <summary>Dequantizes row tiles into scratch bf16 and multiplies each with cuBLAS into its output columns.</summary>
+    private void DequantizedGemm(CudaTensor x, QuantizedWeight weight, Layout w, CudaTensor o, int t)
+    {
+        int n = weight.OutFeatures, k = weight.InFeatures;
+        long tileRows = Math.Min(n, Math.Max(64, TileElements / k / 64 * 64));
+        ulong tile = backend.Scratch.Acquire(tileRows * k * 2);
+        bool f32Out = o.DType == DType.F32;
+        int outSize = f32Out ? 4 : 2;
+        float alpha = 1f, beta = 0f;
+        for (int n0 = 0; n0 < n; n0 += (int)tileRows)
+        {
+            int rows = (int)Math.Min(tileRows, n - n0);
+            long work = (long)rows * ((k + 7) / 8);
+            backend.Launch(backend.Library.QuantDequantTile, (uint)Math.Clamp((work + 255) / 256, 1, backend.MultiprocessorCount * 16L), 1, 1, 256, 0,
+                backend.Args().Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(w.GroupIndex).Ptr(tile).Int(n0).Int(rows).Int(k)
+                    .Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(weight.ScaleBlockRows).Int((int)weight.Format),
+                "quant_dequant_tile_bf16");
+            // Row-major y[T, n0..n0+rows) is the column-major block y^T[rows, T] with leading dimension N.
+            CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, rows, t, k,
+                &alpha, tile, Cublas.R16BF, k, x.Pointer, Cublas.R16BF, k,
+                &beta, o.Pointer + (ulong)((long)n0 * outSize), f32Out ? Cublas.R32F : Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
+                $"cublasGemmEx(LinearQuantized tile rows {n0}..{n0 + rows} of [{n},{k}] {weight.Format}, x [{t},{k}])");
+        }
+    }
+
+    /// <summary>
+    /// FP8 x FP8 on the tensor cores when the weight's scales do not vary along K (per tensor, per channel, or blocks
+    /// of output rows) and cuBLASLt offers an algorithm for the shape; false sends the call to the tiled path.
+    /// </summary>
+    private bool TryFp8Gemm(CudaTensor x, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
+    {
+        int n = weight.OutFeatures, k = weight.InFeatures;
+        if (!UseFp8Gemm || weight.GroupIndex is not null || weight.GroupSize < k || k % 16 != 0 || n % 16 != 0
+            || ((x.Pointer | w.Data) & 15) != 0)
+            return false;
+        var plan = Plan(n, t, k);
+        if (plan is null) return false;
+        long xq = ScratchArena.Align(8), acc = xq + ScratchArena.Align((long)t * k);
+        ulong basePtr = backend.Scratch.Acquire(acc + (long)t * n * (plan.AccBf16 ? 2 : 4));
+        ulong amax = basePtr, scale = basePtr + 4, xCodes = basePtr + (ulong)xq, accPtr = basePtr + (ulong)acc;
+        long elements = (long)t * k;
+        var lib = backend.Library;
+        CudaCheck.Driver(CudaDriver.cuMemsetD32Async(amax, 0, 1, backend.Stream.Raw), "cuMemsetD32Async(fp8 amax)");
+        uint blocks = (uint)Math.Clamp((elements / 8 + 255) / 256, 1, backend.MultiprocessorCount * 4L);
+        backend.Launch(lib.Fp8ActAbsMax, blocks, 1, 1, 256, 0, backend.Args().Ptr(x.Pointer).Long(elements).Ptr(amax), "fp8_act_absmax");
+        backend.Launch(lib.Fp8ActQuantize, (uint)Math.Clamp((elements / 8 + 255) / 256, 1, backend.MultiprocessorCount * 16L), 1, 1, 256, 0,
+            backend.Args().Ptr(x.Pointer).Ptr(xCodes).Long(elements).Ptr(amax).Ptr(scale), "fp8_act_quantize");
+        float alpha = 1f, beta = 0f;
+        fixed (CublasLt.HeuristicResult* algo = &plan.Algo)
+            CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, plan.Desc.Raw, &alpha, w.Data, plan.A.Raw, xCodes, plan.B.Raw,
+                &beta, accPtr, plan.D.Raw, accPtr, plan.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
+                $"cublasLtMatmul(FP8 [{t},{k}] x [{n},{k}]^T)");
+        backend.LaunchElementwise(lib.Fp8GemmEpilogue, (long)t * n,
+            backend.Args().Ptr(accPtr).Int(plan.AccBf16 ? 1 : 0).Ptr(scale).Ptr(w.Scales).Int(weight.ScaleBlockRows)
+                .Ptr(bias?.Pointer ?? 0).Ptr(o.Pointer).Long(t).Int(n).Int(o.DType == DType.F32 ? 1 : 0), "fp8_gemm_epilogue");
+        return true;
+    }
+
+    /// <summary>The cuBLASLt descriptors and algorithm for one shape, or null when cuBLASLt has none (cached either way).</summary>
+    private Fp8Plan? Plan(int n, int t, int k)
+    {
+        if (_plans.TryGetValue((n, t, k), out var cached)) return cached;
+        Fp8Plan? plan = null;
+        if (EnsureLt())
+        {
+            // A float32 accumulator keeps the unscaled dot products exact to float; bf16 is the fallback some
+            // library versions may restrict FP8 outputs to.
+            plan = Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R32F) ?? Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R16BF);
+        }
+        _plans[(n, t, k)] = plan;
+        return plan;
+    }
+
+    private bool EnsureLt()
+    {
+        if (_lt is not null) return true;
+        if (_ltMissing is not null) return false;
+        // FP8 tensor cores arrived with sm_89 (Ada) and sm_90 (Hopper).
+        if (int.Parse(backend.Arch, System.Globalization.CultureInfo.InvariantCulture) < 89)
+        {
+            _ltMissing = $"sm_{backend.Arch} has no FP8 tensor cores";
+            return false;
+        }
+        if (!NativeLibraries.TryLoad(NativeLibraries.CublasLt, out _, out var why))
+        {
+            _ltMissing = $"cuBLASLt not found: {why}";
+            return false;
+        }
+        _lt = new CublasLtHandle(backend.Context);
+        _preference = new CublasLtPreference((ulong)LtWorkspaceBytes);
+        _ltWorkspace = new DeviceBuffer(backend.Context, backend.Stream, LtWorkspaceBytes);
+        return true;
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _plans.Values) p?.Dispose();
+        _plans.Clear();
+        _ltWorkspace?.Dispose();
+        _preference?.Dispose();
+        _lt?.Dispose();
+    }
+
+    /// <summary>Device addresses of a checked weight's tensors (0 for absent zeros / group index).</summary>
+    private readonly record struct Layout(ulong Data, ulong Scales, ulong Zeros, ulong GroupIndex)
+    {
+        /// <summary>Checks every tensor's backend, dtype and size against the description, so kernels can trust them.</summary>
+        public static Layout Check(CudaBackend backend, QuantizedWeight w)
+        {
+            int n = w.OutFeatures, k = w.InFeatures;
+            if (!Supports(w.Format)) throw new NotSupportedException($"cuda LinearQuantized: format {w.Format} is not supported");
+            if (n <= 0 || k <= 0 || w.GroupSize <= 0 || w.ScaleBlockRows <= 0)
+                throw new ArgumentException($"quantized weight [{n},{k}]: group size {w.GroupSize} and scale block rows {w.ScaleBlockRows} must be positive");
+            var data = Expect(backend, w.Data, DType.U8, (long)n * w.RowBytes, "Data");
+            if (w.GroupIndex is null && w.Groups != (k + w.GroupSize - 1) / w.GroupSize)
+                throw new ArgumentException($"quantized weight [{n},{k}]: {w.Groups} scale groups, but group size {w.GroupSize} implies {(k + w.GroupSize - 1) / w.GroupSize}");
+            var scales = Expect(backend, w.Scales, DType.F32, (long)((n + w.ScaleBlockRows - 1) / w.ScaleBlockRows) * w.Groups, "Scales");
+            ulong zeros = 0, gidx = 0;
+            if (w.Zeros is not null)
+            {
+                if (w.Format == QuantizedFormat.Fp8E4M3) throw new ArgumentException("quantized weight: FP8 weights take no zero points");
+                zeros = Expect(backend, w.Zeros, DType.F32, (long)n * w.Groups, "Zeros");
+            }
+            if (w.GroupIndex is not null) gidx = Expect(backend, w.GroupIndex, DType.I32, k, "GroupIndex");
+            return new Layout(data, scales, zeros, gidx);
+        }
+
+        private static ulong Expect(CudaBackend backend, Tensor t, DType dtype, long length, string field)
+        {
+            var c = backend.Own(t, field);
+            if (c.DType != dtype || c.Length != length)
+                throw new ArgumentException($"quantized weight {field} is {c}, expected {dtype} with {length} elements");
+            return c.Pointer;
+        }
+    }
+
+    /// <summary>
+    /// Descriptors of y^T[N, T] = W[N, K] x[T, K]^T in cuBLASLt's column-major terms: A = the weight's codes read
+    /// transposed (K x N, leading dimension K), B = the activation codes (K x T), D = the accumulator (N x T).
+    /// Both FP8 operands are K-major, the layout Hopper's FP8 kernels require.
+    /// </summary>
+    private sealed class Fp8Plan : IDisposable
+    {
+        public required CublasLtMatmulDesc Desc { get; init; }
+        public required CublasLtLayout A { get; init; }
+        public required CublasLtLayout B { get; init; }
+        public required CublasLtLayout D { get; init; }
+        public required bool AccBf16 { get; init; }
+        public CublasLt.HeuristicResult Algo;
+
+        public static Fp8Plan? Create(CublasLtHandle lt, CublasLtPreference preference, int n, int t, int k, int accType)
+        {
+            var desc = new CublasLtMatmulDesc(Cublas.Compute32F, Cublas.R32F, Cublas.OpT, Cublas.OpN);
+            var a = new CublasLtLayout(CublasLt.R8FE4M3, k, n, k);
+            var b = new CublasLtLayout(CublasLt.R8FE4M3, k, t, k);
+            var d = new CublasLtLayout(accType, n, t, n);
+            CublasLt.HeuristicResult result;
+            int returned = 0;
+            int status = CublasLt.cublasLtMatmulAlgoGetHeuristic(lt.Raw, desc.Raw, a.Raw, b.Raw, d.Raw, d.Raw, preference.Raw, 1, &result, &returned);
+            if (status != 0 || returned == 0 || result.State != 0)
+            {
+                desc.Dispose(); a.Dispose(); b.Dispose(); d.Dispose();
+                return null;
+            }
+            return new Fp8Plan { Desc = desc, A = a, B = b, D = d, AccBf16 = accType == Cublas.R16BF, Algo = result };
+        }
+
+        public void Dispose()
+        {
+            Desc.Dispose(); A.Dispose(); B.Dispose(); D.Dispose();
+        }
+    }
+}

@@ -1,0 +1,142 @@
+// Quantized linear layers for batches past the GEMV's few rows.
+//  * quant_dequant_tile_bf16: rows [row0, row0 + rows) of a canonical quantized weight dequantized into a dense bf16
+//    tile, which cuBLAS then multiplies (tile by tile: the whole layer is never held dequantized).
+//  * fp8_act_absmax / fp8_act_quantize / fp8_gemm_epilogue: the FP8 tensor-core path. Activations are quantized to
+//    e4m3 with one dynamic per-tensor scale, cuBLASLt multiplies the raw codes (float32 accumulation), and the
+//    epilogue applies activation scale x weight scale (per tensor or per output channel) and the bias.
+
+// Dequantizes 8 consecutive inputs of one row per thread (grid-stride), same formula as the GEMV.
+extern "C" __global__ void quant_dequant_tile_bf16(const unsigned char* __restrict__ w, const float* __restrict__ scales,
+                                                   const float* __restrict__ zeros, const int* __restrict__ gidx,
+                                                   bf16_t* __restrict__ out, int row0, int rows, int k, int rowBytes,
+                                                   int groups, int groupSize, int scaleBlockRows, int fmt)
+{
+    const int segs = (k + 7) >> 3;
+    const long long total = (long long)rows * segs;
+    const float mid = fmt == QFMT_INT4 ? 8.f : fmt == QFMT_INT8 ? 128.f : 0.f;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    {
+        const int r = (int)(i / segs);
+        const int seg = (int)(i - (long long)r * segs);
+        const int n = row0 + r;
+        const unsigned char* wrow = w + (long long)n * rowBytes;
+        const float* srow = scales + (long long)(n / scaleBlockRows) * groups;
+        const float* zrow = zeros != nullptr ? zeros + (long long)n * groups : nullptr;
+        bf16_t* orow = out + (long long)r * k;
+#pragma unroll
+        for (int e = 0; e < 8; e++)
+        {
+            const int kk = seg * 8 + e;
+            if (kk >= k) break;
+            float q;
+            if (fmt == QFMT_INT4)
+            {
+                const unsigned byte = wrow[(kk >> 5) * 16 + (kk & 15)];
+                q = small_u2f((kk & 16) ? (byte >> 4) : (byte & 15u));
+            }
+            else if (fmt == QFMT_INT8) q = small_u2f(wrow[kk]);
+            else q = fp8e4m3_to_f32(wrow[kk]);
+            const int g = gidx != nullptr ? gidx[kk] : kk / groupSize;
+            const float z = zrow != nullptr ? zrow[g] : mid;
+            orow[kk] = f2bf((q - z) * srow[g]);
+        }
+    }
+}
+
+// Two floats -> two e4m3fn codes (round to nearest even, saturating to +-448), lo in bits 0..7, hi in 8..15.
+__device__ __forceinline__ unsigned f32x2_to_e4m3x2(float lo, float hi)
+{
+#if __CUDA_ARCH__ >= 890
+    unsigned short r;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(hi), "f"(lo));
+    return r;
+#else
+    unsigned codes[2];
+    const float v[2] = {lo, hi};
+    for (int j = 0; j < 2; j++)
+    {
+        const unsigned sign = (__float_as_uint(v[j]) >> 24) & 0x80u;
+        const float a = fminf(fabsf(v[j]), 448.f);
+        unsigned code;
+        if (a < 0.015625f) code = (unsigned)__float2int_rn(a * 512.f);  // subnormals step 2^-9; 8 is the smallest normal
+        else
+        {
+            int e;
+            const float fr = frexpf(a, &e);                             // a = fr 2^e, fr in [0.5, 1)
+            code = ((unsigned)(e + 6) << 3) + (unsigned)__float2int_rn(fr * 16.f - 8.f);  // a carry bumps the exponent
+            if (code > 0x7eu) code = 0x7eu;
+        }
+        codes[j] = sign | code;
+    }
+    return codes[0] | (codes[1] << 8);
+#endif
+}
+
+// max |x| over n bf16 values (n % 8 == 0, 16-byte aligned) into *amax, which the host zeroes before the launch.
+// Non-negative floats order like their bit patterns, so an unsigned atomicMax combines the blocks.
+extern "C" __global__ void fp8_act_absmax(const bf16_t* __restrict__ x, long long n, unsigned* amax)
+{
+    const uint4* xv = reinterpret_cast<const uint4*>(x);
+    const long long n8 = n >> 3;
+    float m = 0.f;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n8; i += (long long)gridDim.x * blockDim.x)
+    {
+        float f[8];
+        unpack8(xv[i], f);
+#pragma unroll
+        for (int e = 0; e < 8; e++) m = fmaxf(m, fabsf(f[e]));
+    }
+    __shared__ float part[32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    m = warp_max(m);
+    if (lane == 0) part[warp] = m;
+    __syncthreads();
+    if (warp == 0)
+    {
+        m = lane < nwarps ? part[lane] : 0.f;
+        m = warp_max(m);
+        if (lane == 0) atomicMax(amax, __float_as_uint(m));
+    }
+}
+
+// x -> e4m3 codes with scale amax / 448; the scale goes to *scale for the epilogue.
+extern "C" __global__ void fp8_act_quantize(const bf16_t* __restrict__ x, unsigned char* __restrict__ q, long long n,
+                                            const unsigned* __restrict__ amax, float* __restrict__ scale)
+{
+    const float a = __uint_as_float(*amax);
+    const float s = a > 0.f ? a / 448.f : 1.f;
+    const float inv = 1.f / s;
+    if (blockIdx.x == 0 && threadIdx.x == 0) *scale = s;
+    const uint4* xv = reinterpret_cast<const uint4*>(x);
+    uint2* qv = reinterpret_cast<uint2*>(q);
+    const long long n8 = n >> 3;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n8; i += (long long)gridDim.x * blockDim.x)
+    {
+        float f[8];
+        unpack8(xv[i], f);
+        uint2 o;
+        o.x = f32x2_to_e4m3x2(f[0] * inv, f[1] * inv) | (f32x2_to_e4m3x2(f[2] * inv, f[3] * inv) << 16);
+        o.y = f32x2_to_e4m3x2(f[4] * inv, f[5] * inv) | (f32x2_to_e4m3x2(f[6] * inv, f[7] * inv) << 16);
+        qv[i] = o;
+    }
+}
+
+// out[t, n] = acc[t, n] * xscale * wscale[n / scaleBlockRows] (+ bias[n]); acc is the FP8 GEMM's [T, N] result in
+// float32 (accBf16 = 0) or bf16 (accBf16 = 1); out is bf16 or float32.
+extern "C" __global__ void fp8_gemm_epilogue(const void* __restrict__ acc, int accBf16, const float* __restrict__ xscale,
+                                             const float* __restrict__ wscales, int scaleBlockRows,
+                                             const bf16_t* __restrict__ bias, void* __restrict__ out, long long rows, int n,
+                                             int f32out)
+{
+    const float xs = *xscale;
+    const long long total = rows * n;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    {
+        const int col = (int)(i % n);
+        const float a = accBf16 ? bf2f(reinterpret_cast<const bf16_t*>(acc)[i]) : reinterpret_cast<const float*>(acc)[i];
+        float v = a * xs * wscales[col / scaleBlockRows];
+        if (bias != nullptr) v += bf2f(bias[col]);
+        if (f32out) reinterpret_cast<float*>(out)[i] = v;
+        else reinterpret_cast<bf16_t*>(out)[i] = f2bf(v);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Runtime.InteropServices;
+
+namespace Modular.Backends.Cuda.Native;
+
+/// <summary>
+/// cuBLASLt entry points for the FP8 GEMM: handle, matmul and layout descriptors, algorithm preference and heuristic,
+/// and the matmul itself. Every call returns a cublasStatus_t checked with <see cref="CudaCheck.Blas"/>.
+/// </summary>
+internal static unsafe partial class CublasLt
+{
+    private const string Lib = NativeLibraries.CublasLt;
+
+    /// <summary>cudaDataType CUDA_R_8F_E4M3.</summary>
+    internal const int R8FE4M3 = 28;
+    /// <summary>CUBLASLT_MATMUL_DESC_TRANSA (int32 cublasOperation_t).</summary>
+    internal const int DescTransA = 3;
+    /// <summary>CUBLASLT_MATMUL_DESC_TRANSB.</summary>
+    internal const int DescTransB = 4;
+    /// <summary>CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES (uint64).</summary>
+    internal const int PrefMaxWorkspaceBytes = 1;
+
+    /// <summary>cublasLtMatmulHeuristicResult_t: the algorithm (64 opaque bytes), its workspace need and state.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct HeuristicResult
+    {
+        /// <summary>cublasLtMatmulAlgo_t, passed back to cublasLtMatmul as is.</summary>
+        public fixed ulong Algo[8];
+        /// <summary>Workspace bytes the algorithm needs.</summary>
+        public nuint WorkspaceSize;
+        /// <summary>cublasStatus_t of this result.</summary>
+        public int State;
+        /// <summary>Waves of thread blocks over the device.</summary>
+        public float WavesCount;
+        /// <summary>Reserved by the library.</summary>
+        public fixed int Reserved[4];
+    }
+
+    [LibraryImport(Lib)] internal static partial int cublasLtCreate(nint* handle);
+    [LibraryImport(Lib)] internal static partial int cublasLtDestroy(nint handle);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatmulDescCreate(nint* desc, int computeType, int scaleType);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatmulDescDestroy(nint desc);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatmulDescSetAttribute(nint desc, int attribute, void* value, nuint bytes);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatrixLayoutCreate(nint* layout, int type, ulong rows, ulong cols, long ld);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatrixLayoutDestroy(nint layout);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatmulPreferenceCreate(nint* preference);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatmulPreferenceDestroy(nint preference);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatmulPreferenceSetAttribute(nint preference, int attribute, void* value, nuint bytes);
+
+    [LibraryImport(Lib)] internal static partial int cublasLtMatmulAlgoGetHeuristic(nint handle, nint desc, nint aDesc, nint bDesc,
+        nint cDesc, nint dDesc, nint preference, int requested, HeuristicResult* results, int* returned);
+
+    [LibraryImport(Lib)] internal static partial int cublasLtMatmul(nint handle, nint desc, float* alpha, ulong a, nint aDesc,
+        ulong b, nint bDesc, float* beta, ulong c, nint cDesc, ulong d, nint dDesc, HeuristicResult* algo, ulong workspace,
+        nuint workspaceBytes, nint stream);
+}
+
+/// <summary>A cuBLASLt handle (the library keeps no stream in it: each matmul names its stream).</summary>
+internal sealed unsafe class CublasLtHandle : ContextBoundHandle
+{
+    internal CublasLtHandle(CudaContext context) : base(context)
+    {
+        nint h;
+        CudaCheck.Blas(CublasLt.cublasLtCreate(&h), "cublasLtCreate");
+        Adopt(h);
+    }
+
+    /// <summary>The raw cublasLtHandle_t.</summary>
+    internal nint Raw => handle;
+
+    protected override bool Destroy(nint native) => CublasLt.cublasLtDestroy(native) == 0;
+}
+
+/// <summary>A cublasLtMatmulDesc_t: compute type, scale type and the operand transposes.</summary>
+internal sealed unsafe class CublasLtMatmulDesc : SafeHandle
+{
+    internal CublasLtMatmulDesc(int computeType, int scaleType, int transA, int transB) : base(0, true)
+    {
+        nint d;
+        CudaCheck.Blas(CublasLt.cublasLtMatmulDescCreate(&d, computeType, scaleType), "cublasLtMatmulDescCreate");
+        SetHandle(d);
+        CudaCheck.Blas(CublasLt.cublasLtMatmulDescSetAttribute(d, CublasLt.DescTransA, &transA, sizeof(int)), "cublasLtMatmulDescSetAttribute(TRANSA)");
+        CudaCheck.Blas(CublasLt.cublasLtMatmulDescSetAttribute(d, CublasLt.DescTransB, &transB, sizeof(int)), "cublasLtMatmulDescSetAttribute(TRANSB)");
+    }
+
+    /// <inheritdoc />
+    public override bool IsInvalid => handle == 0;
+
+    /// <summary>The raw descriptor.</summary>
+    internal nint Raw => handle;
+
+    protected override bool ReleaseHandle() => CublasLt.cublasLtMatmulDescDestroy(handle) == 0;
+}
+
+/// <summary>A cublasLtMatrixLayout_t: column-major rows x cols with leading dimension ld.</summary>
+internal sealed unsafe class CublasLtLayout : SafeHandle
+{
+    internal CublasLtLayout(int type, long rows, long cols, long ld) : base(0, true)
+    {
+        nint l;
+        CudaCheck.Blas(CublasLt.cublasLtMatrixLayoutCreate(&l, type, (ulong)rows, (ulong)cols, ld), $"cublasLtMatrixLayoutCreate(type {type}, {rows}x{cols}, ld {ld})");
+        SetHandle(l);
+    }
+
+    /// <inheritdoc />
+    public override bool IsInvalid => handle == 0;
+
+    /// <summary>The raw layout.</summary>
+    internal nint Raw => handle;
+
+    protected override bool ReleaseHandle() => CublasLt.cublasLtMatrixLayoutDestroy(handle) == 0;
+}
+
+/// <summary>A cublasLtMatmulPreference_t limiting the workspace the heuristic may pick algorithms for.</summary>
+internal sealed unsafe class CublasLtPreference : SafeHandle
+{
+    internal CublasLtPreference(ulong maxWorkspaceBytes) : base(0, true)
+    {
+        nint p;
+        CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceCreate(&p), "cublasLtMatmulPreferenceCreate");
+        SetHandle(p);
+        CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceSetAttribute(p, CublasLt.PrefMaxWorkspaceBytes, &maxWorkspaceBytes, sizeof(ulong)),
+            "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+    }
+
+    /// <inheritdoc />
+    public override bool IsInvalid => handle == 0;
+
+    /// <summary>The raw preference.</summary>
+    internal nint Raw => handle;
+
+    protected override bool ReleaseHandle() => CublasLt.cublasLtMatmulPreferenceDestroy(handle) == 0;
+}
