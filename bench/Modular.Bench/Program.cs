@@ -8,7 +8,7 @@ using Modular.Models.Loading;
 
 // modular-bench [--backend cuda|rocm] [--setting k=v]... [--model-config llama-3.1-8b] [--out DIR]
 //               [--skip w1,w2,prefill,ceilings] [--w2-batches 256,512]
-//               [--w2-prompts 512]
+//               [--w2-prompts 512] [--quantization gptq|awq|fp8]
 // Prints a table last and writes DIR/bench-<backend>.json.
 var opts = Args.Parse(args);
 string backendName = opts.Get("backend", "cuda");
@@ -34,11 +34,16 @@ Log($"{backendName}: {backend.Info.Name} ({backend.Info.Driver}), {backend.Info.
 
 string shape = opts.Get("model-config", "llama-3.1-8b");
 var config = ModelShapes.Config(shape);
-using var model = TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", $"{shape} (dummy)", backend, null, null, 4096);
-Log($"loaded {shape} dummy weights: {model.WeightBytes / 1e9:F2} GB");
+// --quantization: dummy weights generated in that format (gptq/awq: Int4 groups of 128, fp8: e4m3 per channel).
+string? quantization = opts.Get("quantization", "") is { Length: > 0 } q ? q.ToLowerInvariant() : null;
+IQuantizer? quantizer = quantization is null ? null : new Modular.Plugins.Quant.DummyQuantizer(quantization);
+var quantConfig = quantization is null ? default : JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["quant_method"] = quantization });
+results["quantization"] = quantization ?? "none";
+using var model = TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", $"{shape} (dummy)", backend, quantizer, null, 4096, quantConfig);
+Log($"loaded {shape} dummy {quantization ?? "bf16"} weights: {model.WeightBytes / 1e9:F2} GB read as bf16 (quantized layers not counted)");
 // Bytes a decode step must read per token at batch 1: every weight but the embedding table (one row of it).
 long embeddingBytes = (long)config.VocabSize * config.HiddenSize * 2;
-double decodeWeightBytes = model.WeightBytes - embeddingBytes + (config.TieWordEmbeddings ? embeddingBytes : 0);
+double decodeWeightBytes = model.WeightBytes - embeddingBytes + (config.TieWordEmbeddings ? embeddingBytes : 0) + QuantizedBytes(model);
 results["weight_bytes"] = model.WeightBytes;
 results["decode_weight_bytes_per_token"] = decodeWeightBytes;
 
@@ -46,11 +51,16 @@ double copyBw = double.NaN, gemmRate = double.NaN;
 if (!skip.Contains("ceilings"))
 {
     copyBw = DeviceCeilings.CopyBandwidth(backend);
+    results["copy_bandwidth_bytes_s"] = copyBw;
+    Log($"copy bandwidth {copyBw / 1e12:F3} TB/s (read+write)");
+}
+// The bf16 GEMM rate and the per-projection breakdown time the dense weights; quantized layers have none.
+if (!skip.Contains("ceilings") && model.Layers[0].GateUp is DenseLinear)
+{
     var gateUp = ((DenseLinear)model.Layers[0].GateUp!).Weight;
     gemmRate = DeviceCeilings.GemmRate(backend, gateUp, 8192);
-    results["copy_bandwidth_bytes_s"] = copyBw;
     results["gemm_bf16_flop_s"] = gemmRate;
-    Log($"copy bandwidth {copyBw / 1e12:F3} TB/s (read+write), bf16 GEMM [8192,4096]x[28672,4096]^T {gemmRate / 1e12:F1} TFLOP/s");
+    Log($"bf16 GEMM [8192,4096]x[28672,4096]^T {gemmRate / 1e12:F1} TFLOP/s");
     // Decode breakdown: each projection at batch 1 and 256 (event-timed, launch included).
     var l0 = model.Layers[0];
     var shapes = new List<(string Name, Tensor W)>
@@ -123,6 +133,18 @@ if (!skip.Contains("w2"))
 Save();
 Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
 return 0;
+
+// Device bytes of the quantized layers' codes, scales and zero points (a decode step reads them all once).
+static long QuantizedBytes(TransformerModel m)
+{
+    static long Bytes(Tensor? t) => t is null ? 0 : t.Length * DTypes.SizeOf(t.DType);
+    long total = 0;
+    foreach (var l in m.Layers)
+        foreach (var lin in new ILinear?[] { l.Q, l.K, l.V, l.O, l.GateUp, l.Down })
+            if (lin is Modular.Plugins.Quant.QuantizedLinear q)
+                total += Bytes(q.Weight.Data) + Bytes(q.Weight.Scales) + Bytes(q.Weight.Zeros) + Bytes(q.Weight.GroupIndex);
+    return total;
+}
 
 static IBackend OpenBackend(string name, IReadOnlyDictionary<string, string> settings)
 {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Modular.Models;
 using Modular.Models.Loading;
 
@@ -5,22 +6,34 @@ namespace Modular.Cli;
 
 /// <summary>
 /// Model loading shared by the bench commands and <c>serve --load-format dummy</c>: a checkpoint directory, or
-/// vLLM-style dummy weights of a named shape so speed can be measured on real shapes without any file.
+/// vLLM-style dummy weights of a named shape so speed can be measured on real shapes without any file. With
+/// <c>--quantization</c>, dummy weights are generated directly in that format by the quant plugin's dummy quantizers
+/// (gptq/awq: Int4 with groups of 128, fp8: e4m3 per channel); a float checkpoint is quantized at load (fp8).
 /// </summary>
 internal static class BenchModelLoader
 {
-    /// <summary>Loads the checkpoint, or builds dummy weights of a named shape.</summary>
-    public static TransformerModel Load(string loadFormat, string? modelDir, string? modelConfig, Hosting.PluginRuntime runtime, int positions, out string name)
+    /// <summary>Loads the checkpoint, or builds dummy weights of a named shape, quantized when asked.</summary>
+    public static TransformerModel Load(string loadFormat, string? modelDir, string? modelConfig, Hosting.PluginRuntime runtime, int positions,
+        out string name, string? quantization = null)
     {
         if (loadFormat == "dummy")
         {
             var spec = modelConfig ?? modelDir ?? throw new ArgumentException("--load-format dummy needs --model-config NAME|config.json");
             var config = ModelShapes.Config(spec);
-            name = $"{spec} (dummy weights)";
-            return TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", name, runtime.Backend, null, null, positions);
+            Abstractions.IQuantizer? quantizer = null;
+            JsonElement quantConfig = default;
+            if (quantization is not null)
+            {
+                var method = quantization.ToLowerInvariant();
+                quantizer = runtime.Quantizer(method + "-dummy")
+                    ?? throw new ArgumentException($"--quantization {quantization} with --load-format dummy: no loaded plugin makes dummy '{method}' weights (add the quant plugin to plugins.json; it makes gptq, awq, fp8)");
+                quantConfig = JsonDocument.Parse(JsonSerializer.Serialize(new Dictionary<string, string> { ["quant_method"] = method })).RootElement.Clone();
+            }
+            name = quantization is null ? $"{spec} (dummy weights)" : $"{spec} (dummy {quantization} weights)";
+            return TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", name, runtime.Backend, quantizer, null, positions, quantConfig);
         }
         var dir = modelDir ?? CliOptions.DefaultModel();
         name = Path.GetFileName(Path.GetFullPath(dir));
-        return CliOptions.LoadModel(dir, runtime, positions);
+        return CliOptions.LoadModel(dir, runtime, positions, quantization);
     }
 }

@@ -30,6 +30,8 @@ public sealed class QuantPlugin : IPlugin
         services.AddSingleton<IQuantizer, AwqQuantizer>();
         services.AddSingleton<IQuantizer, Fp8Quantizer>();
         services.AddSingleton<IQuantizer, Fp8OnlineQuantizer>();
+        foreach (var method in DummyQuantizer.Methods)
+            services.AddSingleton<IQuantizer>(new DummyQuantizer(method));
     }
 
     /// <summary>The quantizer for a <c>quant_method</c>, or null when this plugin does not read it.</summary>

@@ -16,6 +16,7 @@ internal static class BenchLatencyCommand
         var plugins = CliOptions.Plugins();
         var threads = CliOptions.Threads();
         var loadFormat = new Option<string>("--load-format") { Description = "auto (read the checkpoint) or dummy (random weights of --model-config's shapes)", DefaultValueFactory = _ => "auto" };
+        var quantization = new Option<string?>("--quantization") { Description = "with --load-format dummy: dummy weights in gptq, awq or fp8; with a float checkpoint: quantize at load (fp8)" };
         var modelConfig = new Option<string?>("--model-config") { Description = $"with --load-format dummy: a built-in shape ({string.Join(", ", ModelShapes.Names)}) or a config.json" };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 1 };
         var input = new Option<int>("--input-len") { DefaultValueFactory = _ => 128 };
@@ -24,13 +25,13 @@ internal static class BenchLatencyCommand
         var iters = new Option<int>("--num-iters") { DefaultValueFactory = _ => 3 };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
         var cmd = new Command("latency", "Latency of one batch: prefill then greedy decode, vLLM bench latency style")
-        { model, backend, plugins, threads, loadFormat, modelConfig, batch, input, output, warmup, iters, json };
+        { model, backend, plugins, threads, loadFormat, modelConfig, quantization, batch, input, output, warmup, iters, json };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
             var settings = new LatencySettings(r.GetValue(batch), r.GetValue(input), r.GetValue(output), r.GetValue(warmup), r.GetValue(iters));
             int positions = settings.InputLen + settings.OutputLen;
-            using var m = BenchModelLoader.Load(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, positions, out var modelName);
+            using var m = BenchModelLoader.Load(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, positions, out var modelName, r.GetValue(quantization));
             var result = LatencyBench.Run(m, settings, line => Console.Error.WriteLine("[bench] " + line));
             Console.WriteLine($"model {modelName} on {runtime.Backend.Info.Name}: batch {settings.BatchSize}, input {settings.InputLen}, output {settings.OutputLen}");
             Console.WriteLine($"latency per iteration: mean {result.MeanSeconds:F4} s, median {result.MedianSeconds:F4} s, p99 {result.P99Seconds:F4} s");

@@ -1,0 +1,219 @@
+using System.Runtime.InteropServices;
+using Modular.Abstractions;
+using static Modular.Conformance.HostData;
+
+namespace Modular.Conformance.Suites;
+
+/// <summary>
+/// Optional tier for backends whose kernels implement <see cref="IQuantizedKernels"/>: quantized linear layers in
+/// every code format and scale granularity of the canonical <see cref="QuantizedWeight"/> layout (zero points,
+/// act-order group index, bias, decode-sized and prefill-sized batches, bf16 and f32 outputs), checked against a
+/// float64 oracle that dequantizes by the layout's formula and, for device backends, against the CPU backend.
+/// Batches past the decode GEMV may quantize FP8 activations (the tensor-core path), so those cases allow 1e-1, the
+/// fixtures' FP8-activation tolerance; every other case allows the activation dtype's tolerance.
+/// </summary>
+public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(fixture)
+{
+    private const double Fp8ActivationTolerance = 1e-1;
+
+    /// <summary>One layer's host data in the canonical layout.</summary>
+    private sealed record HostWeight(QuantizedFormat Format, int N, int K, byte[] Data, float[] Scales, int Groups, float[]? Zeros,
+        int GroupSize, int ScaleBlockRows, int[]? GroupIndex);
+
+    [Theory, Trait("tier", "optional")]
+    // format, N, K, group size (0 = per channel), scale block rows (0 = per tensor), zeros, act-order, bias, T
+    [InlineData(QuantizedFormat.Int4, 96, 256, 128, 1, true, false, true, 1)]
+    [InlineData(QuantizedFormat.Int4, 96, 256, 128, 1, true, false, true, 37)]
+    [InlineData(QuantizedFormat.Int4, 80, 256, 64, 1, true, true, false, 1)]
+    [InlineData(QuantizedFormat.Int4, 80, 256, 64, 1, true, true, false, 37)]
+    [InlineData(QuantizedFormat.Int4, 64, 192, 0, 1, false, false, true, 5)]
+    [InlineData(QuantizedFormat.Int4, 48, 200, 40, 1, true, false, false, 1)]
+    [InlineData(QuantizedFormat.Int4, 48, 200, 40, 1, true, false, false, 37)]
+    [InlineData(QuantizedFormat.Int8, 64, 128, 0, 1, true, false, true, 1)]
+    [InlineData(QuantizedFormat.Int8, 64, 128, 32, 1, false, true, false, 37)]
+    [InlineData(QuantizedFormat.Fp8E4M3, 128, 256, 0, 0, false, false, false, 1)]
+    [InlineData(QuantizedFormat.Fp8E4M3, 128, 256, 0, 0, false, false, false, 37)]
+    [InlineData(QuantizedFormat.Fp8E4M3, 160, 512, 0, 1, false, false, true, 8)]
+    [InlineData(QuantizedFormat.Fp8E4M3, 160, 512, 0, 1, false, false, true, 37)]
+    [InlineData(QuantizedFormat.Fp8E4M3, 256, 384, 128, 128, false, false, false, 1)]
+    [InlineData(QuantizedFormat.Fp8E4M3, 256, 384, 128, 128, false, false, true, 37)]
+    [InlineData(QuantizedFormat.Fp8E4M3, 256, 384, 0, 128, false, false, false, 64)]
+    public void LinearQuantized(QuantizedFormat format, int n, int k, int groupSize, int scaleBlockRows, bool zeros, bool actOrder, bool bias, int t)
+    {
+        var kernels = Quantized(format);
+        var w = MakeWeight(format, n, k, groupSize, scaleBlockRows, zeros, actOrder);
+        var x = Round(Data.Uniform((long)t * k), Act);
+        var b = bias ? Round(Data.Uniform(n, 0.5f), Weight) : null;
+        double tol = format == QuantizedFormat.Fp8E4M3 && t > 8 ? Math.Max(Fp8ActivationTolerance, Tolerance.For(Act)) : Tolerance.For(Act);
+        string shape = $"{format} W [{n},{k}] group {(groupSize == 0 ? "channel" : groupSize)} blockRows {(scaleBlockRows == 0 ? "tensor" : scaleBlockRows)}"
+            + $"{(zeros ? " zeros" : "")}{(actOrder ? " act-order" : "")}{(bias ? " bias" : "")} x [{t},{k}]";
+        Compare($"LinearQuantized", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, be.ActivationDType),
+            Oracle(w, x, b, t), tol);
+    }
+
+    /// <summary>An F32 output (the LM head's logits dtype) from the decode GEMV and from the batched path.</summary>
+    [Theory, Trait("tier", "optional")]
+    [InlineData(3)]
+    [InlineData(20)]
+    public void LinearQuantizedF32Output(int t)
+    {
+        var kernels = Quantized(QuantizedFormat.Int4);
+        var w = MakeWeight(QuantizedFormat.Int4, 112, 256, 128, 1, zeros: true, actOrder: false);
+        var x = Round(Data.Uniform((long)t * 256), Act);
+        Compare("LinearQuantized.f32out", $"Int4 W [112,256] g128 x [{t},256]",
+            be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, null, t, DType.F32), Oracle(w, x, null, t), Tolerance.For(Act));
+    }
+
+    /// <summary>The decode GEMV recorded into a CUDA graph replays to the directly launched result.</summary>
+    [Fact, Trait("tier", "optional")]
+    public void LinearQuantizedGraphReplay()
+    {
+        var kernels = Quantized(QuantizedFormat.Int4);
+        var target = Target;
+        Assert.SkipUnless(target is IGraphCapture, $"backend '{target.Name}' does not capture graphs");
+        var capture = (IGraphCapture)target;
+        var w = MakeWeight(QuantizedFormat.Int4, 96, 256, 128, 1, zeros: true, actOrder: false);
+        var x = Round(Data.Uniform(256), Act);
+        using var qw = Upload(target, w);
+        using var xt = Put(target, x, Act, 1, 256);
+        using var direct = target.Allocate(Act, 1, 96);
+        kernels.LinearQuantized(xt, qw, null, direct);
+        var expected = Get(direct);
+        using var replayed = target.Allocate(Act, 1, 96);
+        using var graph = capture.Capture(() => kernels.LinearQuantized(xt, qw, null, replayed));
+        // Capture records without running: the output is still zero until the replay.
+        Assert.True(Get(replayed).AsSpan().IndexOfAnyExcept(0f) < 0, "capture ran the quantized GEMV instead of recording it");
+        graph.Replay();
+        Checks.Exact(target.Name, "LinearQuantized graph replay", "Int4 W [96,256] x [1,256]", Get(replayed).AsSpan(), expected.AsSpan());
+    }
+
+    private IQuantizedKernels Quantized(QuantizedFormat format)
+    {
+        var kernels = Target.Kernels as IQuantizedKernels;
+        Assert.SkipWhen(kernels is null, $"backend '{Target.Name}' has no quantized kernels (IQuantizedKernels)");
+        Assert.SkipUnless(kernels!.Supports(format), $"backend '{Target.Name}' does not run {format} weights");
+        return kernels;
+    }
+
+    /// <summary>Checks the target against the oracle, then (for device targets) against the CPU backend.</summary>
+    private void Compare(string op, string shape, Func<IBackend, float[]> run, double[] oracle, double tol)
+    {
+        var outT = run(Target);
+        Checks.Close(Target.Name, op, shape, outT, oracle, tol);
+        if (Fixture.Cpu is { } cpu)
+            Checks.Close(Target.Name, op + " vs cpu", shape, outT, run(cpu), tol);
+    }
+
+    private static float[] Run(IBackend be, IQuantizedKernels kernels, HostWeight w, float[] x, float[]? bias, int t, DType outType)
+    {
+        using var qw = Upload(be, w);
+        using var xt = Put(be, x, be.ActivationDType, t, w.K);
+        using var bt = bias is null ? null : Put(be, bias, be.WeightDType(DType.BF16), w.N);
+        using var o = be.Allocate(outType, t, w.N);
+        kernels.LinearQuantized(xt, qw, bt, o);
+        return Get(o);
+    }
+
+    private static QuantizedWeight Upload(IBackend be, HostWeight w)
+    {
+        var data = be.Allocate(DType.U8, w.N, QuantizedWeight.RowBytesOf(w.Format, w.K));
+        be.Upload(w.Data, DType.U8, data);
+        var scales = be.Allocate(DType.F32, (w.N + w.ScaleBlockRows - 1) / w.ScaleBlockRows, w.Groups);
+        be.Upload(MemoryMarshal.AsBytes(w.Scales.AsSpan()), DType.F32, scales);
+        Tensor? zeros = null, gidx = null;
+        if (w.Zeros is not null)
+        {
+            zeros = be.Allocate(DType.F32, w.N, w.Groups);
+            be.Upload(MemoryMarshal.AsBytes(w.Zeros.AsSpan()), DType.F32, zeros);
+        }
+        if (w.GroupIndex is not null)
+        {
+            gidx = be.Allocate(DType.I32, w.K);
+            be.Upload(MemoryMarshal.AsBytes(w.GroupIndex.AsSpan()), DType.I32, gidx);
+        }
+        return new QuantizedWeight(w.Format, w.N, w.K, data, scales, zeros, w.GroupSize, w.ScaleBlockRows, gidx);
+    }
+
+    /// <summary>
+    /// Random codes and scales. groupSize 0 = one group per row; scaleBlockRows 0 = per tensor. Act-order scatters the
+    /// inputs of each group along K with a random permutation, as GPTQ's desc_act does.
+    /// </summary>
+    private HostWeight MakeWeight(QuantizedFormat format, int n, int k, int groupSize, int scaleBlockRows, bool zeros, bool actOrder)
+    {
+        int gs = groupSize == 0 ? k : groupSize;
+        int sbr = scaleBlockRows == 0 ? n : scaleBlockRows;
+        int groups = (k + gs - 1) / gs;
+        int rowBytes = QuantizedWeight.RowBytesOf(format, k);
+        var data = new byte[(long)n * rowBytes];
+        int levels = format == QuantizedFormat.Int4 ? 16 : 256;
+        var codes = Data.Ints(n * k, levels);
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < k; c++)
+            {
+                int q = codes[r * k + c];
+                if (format == QuantizedFormat.Fp8E4M3 && (q & 0x7F) == 0x7F) q ^= 1; // no NaN codes
+                if (format != QuantizedFormat.Int4) { data[(long)r * rowBytes + c] = (byte)q; continue; }
+                long at = (long)r * rowBytes + c / 32 * 16 + c % 16;
+                data[at] |= (byte)((c & 16) == 0 ? q : q << 4);
+            }
+        // Scales chosen so |W| stays near 0.05: integer codes span +-levels/2 around the zero point, FP8 codes +-448.
+        float span = format == QuantizedFormat.Fp8E4M3 ? 448f : levels / 2f;
+        var scales = Data.Uniform((long)((n + sbr - 1) / sbr) * groups, 0.5f);
+        for (int i = 0; i < scales.Length; i++) scales[i] = (1f + scales[i]) * 0.05f / span;
+        float[]? z = null;
+        if (zeros)
+        {
+            var zi = Data.Ints(n * groups, levels / 2);
+            z = new float[zi.Length];
+            for (int i = 0; i < z.Length; i++) z[i] = levels / 4 + zi[i];
+        }
+        int[]? gidx = null;
+        if (actOrder)
+        {
+            var perm = Data.Permutation(k);
+            gidx = new int[k];
+            for (int i = 0; i < k; i++) gidx[perm[i]] = i / gs;
+        }
+        return new HostWeight(format, n, k, data, scales, groups, z, gs, sbr, gidx);
+    }
+
+    /// <summary>y = x W^T (+ b) in float64 with W dequantized as <see cref="QuantizedWeight"/> defines it.</summary>
+    private static double[] Oracle(HostWeight w, float[] x, float[]? bias, int t)
+    {
+        int n = w.N, k = w.K, rowBytes = QuantizedWeight.RowBytesOf(w.Format, k);
+        double mid = w.Format switch { QuantizedFormat.Int4 => 8, QuantizedFormat.Int8 => 128, _ => 0 };
+        var wd = new double[(long)n * k];
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < k; c++)
+            {
+                int g = w.GroupIndex?[c] ?? c / w.GroupSize;
+                double q;
+                if (w.Format == QuantizedFormat.Int4)
+                {
+                    byte by = w.Data[(long)r * rowBytes + c / 32 * 16 + c % 16];
+                    q = (c & 16) == 0 ? by & 15 : by >> 4;
+                }
+                else if (w.Format == QuantizedFormat.Int8) q = w.Data[(long)r * rowBytes + c];
+                else q = DecodeE4M3(w.Data[(long)r * rowBytes + c]);
+                double zero = w.Zeros?[(long)r * w.Groups + g] ?? mid;
+                wd[(long)r * k + c] = (q - zero) * w.Scales[(long)(r / w.ScaleBlockRows) * w.Groups + g];
+            }
+        var y = new double[(long)t * n];
+        for (int i = 0; i < t; i++)
+            for (int r = 0; r < n; r++)
+            {
+                double s = bias?[r] ?? 0;
+                for (int c = 0; c < k; c++) s += (double)x[(long)i * k + c] * wd[(long)r * k + c];
+                y[(long)i * n + r] = s;
+            }
+        return y;
+    }
+
+    /// <summary>e4m3fn: sign, 4 exponent bits (bias 7), 3 mantissa bits; exponent 0 is subnormal (m 2^-9).</summary>
+    private static double DecodeE4M3(byte u)
+    {
+        int e = (u >> 3) & 15, m = u & 7;
+        double v = e == 0 ? m * Math.Pow(2, -9) : (1 + m / 8.0) * Math.Pow(2, e - 7);
+        return (u & 0x80) != 0 ? -v : v;
+    }
+}
