@@ -25,6 +25,9 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
 
     private const long LtWorkspaceBytes = 32L << 20;
 
+    /// <summary>Largest FP8 GEMM accumulator, in elements (128 MiB of float32): longer batches run in row chunks.</summary>
+    private const long AccElements = 32L << 20;
+
     private readonly Dictionary<(int N, int T, int K), Fp8Plan?> _plans = new();
     private CublasLtHandle? _lt;
     private CublasLtPreference? _preference;
@@ -118,10 +121,13 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (!UseFp8Gemm || weight.GroupIndex is not null || weight.GroupSize < k || k % 16 != 0 || n % 16 != 0
             || ((x.Pointer | w.Data) & 15) != 0)
             return false;
-        var plan = Plan(n, t, k);
-        if (plan is null) return false;
+        // The float32 accumulator is bounded by chunking the rows of x (prefill chunks reach 16k tokens).
+        int chunk = (int)Math.Min(t, Math.Max(16, AccElements / n / 16 * 16));
+        var plan = Plan(n, chunk, k);
+        var tail = t % chunk == 0 ? plan : Plan(n, t % chunk, k);
+        if (plan is null || tail is null) return false;
         long xq = ScratchArena.Align(8), acc = xq + ScratchArena.Align((long)t * k);
-        ulong basePtr = backend.Scratch.Acquire(acc + (long)t * n * (plan.AccBf16 ? 2 : 4));
+        ulong basePtr = backend.Scratch.Acquire(acc + (long)chunk * n * 4);
         ulong amax = basePtr, scale = basePtr + 4, xCodes = basePtr + (ulong)xq, accPtr = basePtr + (ulong)acc;
         long elements = (long)t * k;
         var lib = backend.Library;
@@ -130,14 +136,21 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         backend.Launch(lib.Fp8ActAbsMax, blocks, 1, 1, 256, 0, backend.Args().Ptr(x.Pointer).Long(elements).Ptr(amax), "fp8_act_absmax");
         backend.Launch(lib.Fp8ActQuantize, (uint)Math.Clamp((elements / 8 + 255) / 256, 1, backend.MultiprocessorCount * 16L), 1, 1, 256, 0,
             backend.Args().Ptr(x.Pointer).Ptr(xCodes).Long(elements).Ptr(amax).Ptr(scale), "fp8_act_quantize");
+        int outSize = o.DType == DType.F32 ? 4 : 2;
         float alpha = 1f, beta = 0f;
-        fixed (CublasLt.HeuristicResult* algo = &plan.Algo)
-            CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, plan.Desc.Raw, &alpha, w.Data, plan.A.Raw, xCodes, plan.B.Raw,
-                &beta, accPtr, plan.D.Raw, accPtr, plan.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
-                $"cublasLtMatmul(FP8 [{t},{k}] x [{n},{k}]^T)");
-        backend.LaunchElementwise(lib.Fp8GemmEpilogue, (long)t * n,
-            backend.Args().Ptr(accPtr).Int(plan.AccBf16 ? 1 : 0).Ptr(scale).Ptr(w.Scales).Int(weight.ScaleBlockRows)
-                .Ptr(bias?.Pointer ?? 0).Ptr(o.Pointer).Long(t).Int(n).Int(o.DType == DType.F32 ? 1 : 0), "fp8_gemm_epilogue");
+        for (int t0 = 0; t0 < t; t0 += chunk)
+        {
+            int rows = Math.Min(chunk, t - t0);
+            var p = rows == chunk ? plan : tail;
+            fixed (CublasLt.HeuristicResult* algo = &p.Algo)
+                CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, p.Desc.Raw, &alpha, w.Data, p.A.Raw, xCodes + (ulong)((long)t0 * k), p.B.Raw,
+                    &beta, accPtr, p.D.Raw, accPtr, p.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
+                    $"cublasLtMatmul(FP8 [{rows},{k}] x [{n},{k}]^T)");
+            backend.LaunchElementwise(lib.Fp8GemmEpilogue, (long)rows * n,
+                backend.Args().Ptr(accPtr).Int(p.AccBf16 ? 1 : 0).Ptr(scale).Ptr(w.Scales).Int(weight.ScaleBlockRows)
+                    .Ptr(bias?.Pointer ?? 0).Ptr(o.Pointer + (ulong)((long)t0 * n * outSize)).Long(rows).Int(n).Int(outSize == 4 ? 1 : 0),
+                "fp8_gemm_epilogue");
+        }
         return true;
     }
 
