@@ -419,6 +419,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         _asyncStaging?.Dispose();
         _asyncDone?.Dispose();
         (Kernels as CudaKernels)?.DisposeQuantized();
+        (Kernels as CudaKernels)?.DisposeSampling();
         _blasWorkspace.Dispose();
         _kernels.Dispose();
         _cublas.Dispose();

@@ -10,7 +10,7 @@ public static class ContractVersion
     public const int Major = 1;
 
     /// <summary>Bumped when members are added without breaking existing plugins.</summary>
-    public const int Minor = 1;
+    public const int Minor = 2;
 
     /// <summary>"major.minor", as printed in errors and conformance reports.</summary>
     public static string Current => $"{Major}.{Minor}";

@@ -51,12 +51,22 @@ public sealed partial class EngineCore
         return false;
     }
 
-    // Greedy rows whose argmax the device took: the ids are in _deviceIds in logit-row order. No logprob was
-    // computed, and none was asked for (see CanTakeArgMaxOnDevice).
-    private void UpdateFromDeviceArgMax()
+    // Rows whose token the device chose: the ids are in _deviceIds in logit-row order. No logprob was computed,
+    // and none was asked for (see DeviceSamplingFor). -1 marks a row with no finite logit: that request fails alone.
+    private void UpdateFromDeviceIds()
     {
         long now = Stopwatch.GetTimestamp();
-        foreach (var (seq, row) in _toSample) Update(seq, new SampledToken(_deviceIds[row], 0f, null), now);
+        foreach (var (seq, row) in _toSample)
+        {
+            int id = _deviceIds[row];
+            if (id < 0)
+            {
+                if (!seq.Request.Terminated)
+                    Terminate(seq.Request, FinishReasons.Error, "sampling: the model produced no finite logit for this sequence (NaN or infinity)");
+                continue;
+            }
+            if (!seq.Request.Terminated) Update(seq, new SampledToken(id, 0f, null), now);
+        }
     }
 
     private SamplingSequence SamplingInputOf(Sequence seq, int vocab)

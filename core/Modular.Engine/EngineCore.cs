@@ -19,6 +19,7 @@ public sealed partial class EngineCore
     private long _nextArrival;
     private float[] _logits = [];
     private int[] _deviceIds = [];
+    private DeviceSamplingRow[] _deviceRows = [];
     private readonly List<Sequence> _sampledSeqs = new();
     private float[] _sampleRows = [];
     private int[] _firstRow = [];
@@ -221,13 +222,11 @@ public sealed partial class EngineCore
         if (_firstRow.Length < scheduled.Count) _firstRow = new int[scheduled.Count * 2];
         var batch = BatchBuilder.Build(scheduled, Allocator.BlockSize, _firstRow);
         int vocab = Config.VocabSize;
-        bool greedyOnDevice = CanTakeArgMaxOnDevice(scheduled);
+        var onDevice = DeviceSamplingFor(scheduled);
         long t0 = Stopwatch.GetTimestamp();
-        if (greedyOnDevice)
-        {
-            if (_deviceIds.Length < batch.LogitRows.Length) _deviceIds = new int[batch.LogitRows.Length * 2];
-            _runner.ExecuteGreedy(batch, _deviceIds);
-        }
+        if (onDevice != DeviceSampling.None && _deviceIds.Length < batch.LogitRows.Length) _deviceIds = new int[batch.LogitRows.Length * 2];
+        if (onDevice == DeviceSampling.ArgMax) _runner.ExecuteGreedy(batch, _deviceIds);
+        else if (onDevice == DeviceSampling.Random) _runner.ExecuteSampled(batch, DeviceRows(scheduled, batch.LogitRows.Length), _deviceIds);
         else
         {
             int need = batch.LogitRows.Length * vocab;
@@ -252,31 +251,68 @@ public sealed partial class EngineCore
         }
         Metrics.AddStepTokens(batch.TokenIds.Length, _toSample.Count);
         t0 = Stopwatch.GetTimestamp();
-        if (greedyOnDevice) UpdateFromDeviceArgMax();
+        if (onDevice != DeviceSampling.None) UpdateFromDeviceIds();
         else SampleAndUpdate(vocab);
         SampleSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
         foreach (var state in _touched) Emit(state);
     }
 
-    /// <summary>
-    /// True when every row sampled this step is plain greedy - temperature 0 and nothing that reads or edits the
-    /// logits (logprobs, prompt logprobs, bias, penalties, min_tokens still pending, grammar masks, n &gt; 1 forks) -
-    /// so the argmax can be taken on the device and only token ids come back.
-    /// </summary>
-    private static bool CanTakeArgMaxOnDevice(List<ScheduledSequence> scheduled)
+    /// <summary>Where this step's tokens are chosen.</summary>
+    private enum DeviceSampling
     {
+        /// <summary>Logits come back to the host sampler.</summary>
+        None,
+        /// <summary>Every sampled row is greedy: the device takes the argmax.</summary>
+        ArgMax,
+        /// <summary>Some rows draw at random with temperature / min-p / top-k / top-p only: the device samples.</summary>
+        Random,
+    }
+
+    /// <summary>
+    /// Chooses <see cref="DeviceSampling"/>: tokens are picked on the device, and only ids come back, unless a row
+    /// needs something that reads or edits the logits on the host (logprobs, prompt logprobs, bias, penalties,
+    /// min_tokens still pending, grammar masks, n &gt; 1 forks, beam search). Random rows also need a backend with
+    /// <see cref="IDeviceSampler"/>.
+    /// </summary>
+    private DeviceSampling DeviceSamplingFor(List<ScheduledSequence> scheduled)
+    {
+        bool allGreedy = true;
         foreach (var s in scheduled)
         {
-            if (s.WantsPromptLogits) return false;
+            if (s.WantsPromptLogits) return DeviceSampling.None;
             if (!s.CompletesSequence) continue;
             var seq = s.Sequence;
             var p = seq.Request.Params;
-            if (!p.IsGreedy || p.Logprobs is not null || p.LogitBias is { Count: > 0 } || seq.Grammar is not null
+            if (p.Logprobs is not null || p.LogitBias is { Count: > 0 } || seq.Grammar is not null
                 || p.PresencePenalty != 0 || p.FrequencyPenalty != 0 || p.RepetitionPenalty != 1
                 || seq.OutputIds.Count < p.MinTokens || seq.Request.ForkPending || p.UseBeamSearch)
-                return false;
+                return DeviceSampling.None;
+            allGreedy &= p.IsGreedy;
         }
-        return true;
+        if (allGreedy) return DeviceSampling.ArgMax;
+        return _runner.Backend.Kernels is IDeviceSampler ? DeviceSampling.Random : DeviceSampling.None;
+    }
+
+    /// <summary>
+    /// Per-logit-row settings for <see cref="DeviceSampling.Random"/>. Each random row takes one number from its
+    /// sequence's own stream, as the host sampler does, so a seeded request draws the same stream on either path.
+    /// Rows nothing is sampled from (prompt chunks that do not end a prompt) take the argmax and are ignored.
+    /// </summary>
+    private DeviceSamplingRow[] DeviceRows(List<ScheduledSequence> scheduled, int logitRows)
+    {
+        if (_deviceRows.Length < logitRows) _deviceRows = new DeviceSamplingRow[logitRows * 2];
+        Array.Clear(_deviceRows, 0, logitRows);
+        for (int i = 0; i < scheduled.Count; i++)
+        {
+            var s = scheduled[i];
+            if (!s.CompletesSequence) continue;
+            var p = s.Sequence.Request.Params;
+            int row = _firstRow[i] + BatchBuilder.LogitRowCount(s) - 1;
+            _deviceRows[row] = p.IsGreedy
+                ? default
+                : new DeviceSamplingRow(p.Temperature, p.TopK, p.TopP, p.MinP, (float)s.Sequence.Rng.NextDouble());
+        }
+        return _deviceRows[..logitRows];
     }
 
     // At the end of the prompt, sample 0 becomes n samples sharing its blocks (copy-on-write on first divergence).

@@ -106,7 +106,7 @@ public sealed class ModelRunner : IDisposable
     /// <summary>
     /// Runs the step and writes the greedy (argmax) token of every LogitRows row into <paramref name="ids"/>:
     /// on backends with <see cref="IDeviceArgMax"/> only the ids leave the device. For benchmarks and greedy
-    /// decoding; the engine needs logits for anything but plain greedy sampling.
+    /// decoding (random rows go through <see cref="ExecuteSampled"/> on backends that sample on the device).
     /// </summary>
     public void ExecuteGreedy(ForwardBatch batch, Span<int> ids)
     {
@@ -134,6 +134,29 @@ public sealed class ModelRunner : IDisposable
         Backend.DownloadF32(head, _hostLogits.AsSpan(0, rows * VocabSize));
         for (int r = 0; r < rows; r++)
             ids[r] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(_hostLogits.AsSpan(r * VocabSize, VocabSize));
+    }
+
+    /// <summary>
+    /// Runs the step and draws one token per LogitRows row on the device with <paramref name="settings"/> (see
+    /// <see cref="IDeviceSampler"/>): only ids come back. -1 marks a row without a finite logit. Needs a backend
+    /// whose kernels implement <see cref="IDeviceSampler"/>.
+    /// </summary>
+    public void ExecuteSampled(ForwardBatch batch, ReadOnlySpan<DeviceSamplingRow> settings, Span<int> ids)
+    {
+        if (Backend.Kernels is not IDeviceSampler sampler)
+            throw new NotSupportedException($"backend {Backend.Name} does not sample on the device (no IDeviceSampler)");
+        int rows = batch.LogitRows.Length;
+        if (settings.Length != rows) throw new ArgumentException($"settings has {settings.Length} entries for {rows} logit rows", nameof(settings));
+        if (ids.Length < rows) throw new ArgumentException($"ids has {ids.Length} entries for {rows} logit rows", nameof(ids));
+        // A replayed decode graph leaves this step's logits in the workspace (its argmax is simply overwritten).
+        if (!TryGraphStep(batch))
+        {
+            var hidden = Forward(batch);
+            Model.LmHead.Forward(hidden, _ws.Logits(rows, VocabSize));
+        }
+        var o = _ws.NextIds(rows);
+        sampler.Sample(_ws.Logits(rows, VocabSize), settings, o);
+        Backend.DownloadI32(o, ids[..rows]);
     }
 
     /// <summary>Runs the step; writes the final-normed hidden states [LogitRows.Length, HiddenSize] (for embeddings).</summary>

@@ -11,4 +11,5 @@ public sealed class SelectedCudaSpecific(BackendFixture f) : CudaSpecificSuite(f
 public sealed class SelectedGolden(BackendFixture f) : GoldenSuite(f);
 public sealed class SelectedCapabilities(BackendFixture f) : CapabilitySuite(f);
 public sealed class SelectedQuantizedKernels(BackendFixture f) : QuantizedKernelSuite(f);
+public sealed class SelectedDeviceSampling(BackendFixture f) : DeviceSamplingSuite(f);
 public sealed class SelectedQuantizedGolden(BackendFixture f) : QuantizedGoldenSuite(f);
