@@ -13,7 +13,6 @@ out=${OUT:-/tmp/quant-out}
 logs=/tmp/quant-logs
 mkdir -p "$out" "$logs"
 export MODULAR_CUDA_CACHE=/tmp/modular-cuda-cache MODULAR_COMMIT=${MODULAR_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
-bench() { bash "$app/run" dotnet "$app/app/Modular.Bench/Modular.Bench.dll" "$@"; }
 pack() { tar -czf "$out/quant-logs.tgz" -C "$logs" . ; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$logs/summary.txt"
 for stage in "$@"; do
@@ -34,7 +33,7 @@ for stage in "$@"; do
       for q in bf16 "$quant"; do
         args=(--skip "$skip" --out "$logs/$stage-$q" --w2-batches 256)
         [ "$q" != bf16 ] && args+=(--quantization "$q")
-        timeout "${BENCH_S:-120}" bench "${args[@]}" > "$logs/$stage-$q.log" 2>&1
+        timeout "${BENCH_S:-120}" bash "$app/run" dotnet "$app/app/Modular.Bench/Modular.Bench.dll" "${args[@]}" > "$logs/$stage-$q.log" 2>&1
         echo "$stage $q rc=$?" | tee -a "$logs/summary.txt"
         grep -E "loaded|copy bandwidth|W1:|W2 batch|rror" "$logs/$stage-$q.log" | tee -a "$logs/summary.txt"
       done ;;

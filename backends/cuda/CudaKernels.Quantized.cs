@@ -13,6 +13,9 @@ internal sealed partial class CudaKernels : IQuantizedKernels
     /// <summary>Why FP8 batches do not use the tensor cores on this device, or null when they do (reports, tests).</summary>
     internal string? Fp8GemmUnavailable => _quantized.Fp8GemmUnavailable;
 
+    /// <summary>FP8 GEMM shapes cuBLASLt planned and refused so far (tests and reports).</summary>
+    internal (int Planned, int Refused) Fp8GemmShapes => (_quantized.Fp8ShapesPlanned, _quantized.Fp8ShapesRefused);
+
     /// <summary>Frees the cuBLASLt handle, descriptors and workspace (called by the backend's Dispose).</summary>
     internal void DisposeQuantized() => _quantized.Dispose();
 }

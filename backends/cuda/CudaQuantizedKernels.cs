@@ -10,7 +10,7 @@ namespace Modular.Backends.Cuda;
 /// <list type="bullet">
 /// <item>T &lt;= 8 rows (decode): a weight-streaming GEMV per code format that dequantizes in registers.</item>
 /// <item>FP8 with one scale per tensor, per output channel or per block of output rows: activations quantized to e4m3
-/// with a dynamic per-tensor scale and multiplied on the FP8 tensor cores through cuBLASLt; the scales and the bias
+/// with a dynamic per-token scale and multiplied on the FP8 tensor cores through cuBLASLt; the scales and the bias
 /// are applied by an epilogue kernel.</item>
 /// <item>Everything else (Int4/Int8 prefill, FP8 scale groups along K, act-order): the weight dequantized tile by
 /// tile into scratch bf16 and multiplied by cuBLAS; a tile is at most <see cref="TileElements"/> weights.</item>
@@ -36,6 +36,12 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
 
     /// <summary>MODULAR_CUDA_FP8_GEMM=0 sends FP8 batches to the dequantize-and-cuBLAS path instead of cuBLASLt.</summary>
     private static readonly bool UseFp8Gemm = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GEMM") != "0";
+
+    /// <summary>GEMM shapes cuBLASLt gave an FP8 algorithm for, and shapes it refused (which take the tiled path).</summary>
+    internal int Fp8ShapesPlanned { get; private set; }
+
+    /// <inheritdoc cref="Fp8ShapesPlanned"/>
+    internal int Fp8ShapesRefused { get; private set; }
 
     /// <summary>Why the FP8 tensor-core path is off on this device, or null while it is available.</summary>
     internal string? Fp8GemmUnavailable => _ltMissing;
@@ -126,16 +132,12 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         var plan = Plan(n, chunk, k);
         var tail = t % chunk == 0 ? plan : Plan(n, t % chunk, k);
         if (plan is null || tail is null) return false;
-        long xq = ScratchArena.Align(8), acc = xq + ScratchArena.Align((long)t * k);
+        long xq = ScratchArena.Align((long)t * 4), acc = xq + ScratchArena.Align((long)t * k);
         ulong basePtr = backend.Scratch.Acquire(acc + (long)chunk * n * 4);
-        ulong amax = basePtr, scale = basePtr + 4, xCodes = basePtr + (ulong)xq, accPtr = basePtr + (ulong)acc;
-        long elements = (long)t * k;
+        ulong xScales = basePtr, xCodes = basePtr + (ulong)xq, accPtr = basePtr + (ulong)acc;
         var lib = backend.Library;
-        CudaCheck.Driver(CudaDriver.cuMemsetD32Async(amax, 0, 1, backend.Stream.Raw), "cuMemsetD32Async(fp8 amax)");
-        uint blocks = (uint)Math.Clamp((elements / 8 + 255) / 256, 1, backend.MultiprocessorCount * 4L);
-        backend.Launch(lib.Fp8ActAbsMax, blocks, 1, 1, 256, 0, backend.Args().Ptr(x.Pointer).Long(elements).Ptr(amax), "fp8_act_absmax");
-        backend.Launch(lib.Fp8ActQuantize, (uint)Math.Clamp((elements / 8 + 255) / 256, 1, backend.MultiprocessorCount * 16L), 1, 1, 256, 0,
-            backend.Args().Ptr(x.Pointer).Ptr(xCodes).Long(elements).Ptr(amax).Ptr(scale), "fp8_act_quantize");
+        backend.Launch(lib.Fp8ActQuantizeRows, (uint)t, 1, 1, 256, 0,
+            backend.Args().Ptr(x.Pointer).Ptr(xCodes).Int(k).Ptr(xScales), "fp8_act_quantize_rows");
         int outSize = o.DType == DType.F32 ? 4 : 2;
         float alpha = 1f, beta = 0f;
         for (int t0 = 0; t0 < t; t0 += chunk)
@@ -147,7 +149,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                     &beta, accPtr, p.D.Raw, accPtr, p.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
                     $"cublasLtMatmul(FP8 [{rows},{k}] x [{n},{k}]^T)");
             backend.LaunchElementwise(lib.Fp8GemmEpilogue, (long)rows * n,
-                backend.Args().Ptr(accPtr).Int(p.AccBf16 ? 1 : 0).Ptr(scale).Ptr(w.Scales).Int(weight.ScaleBlockRows)
+                backend.Args().Ptr(accPtr).Int(p.AccBf16 ? 1 : 0).Ptr(xScales + (ulong)((long)t0 * 4)).Ptr(w.Scales).Int(weight.ScaleBlockRows)
                     .Ptr(bias?.Pointer ?? 0).Ptr(o.Pointer + (ulong)((long)t0 * n * outSize)).Long(rows).Int(n).Int(outSize == 4 ? 1 : 0),
                 "fp8_gemm_epilogue");
         }
@@ -166,6 +168,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             plan = Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R32F) ?? Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R16BF);
         }
         _plans[(n, t, k)] = plan;
+        if (plan is null) Fp8ShapesRefused++; else Fp8ShapesPlanned++;
         return plan;
     }
 

@@ -1,8 +1,8 @@
 // Quantized linear layers for batches past the GEMV's few rows.
 //  * quant_dequant_tile_bf16: rows [row0, row0 + rows) of a canonical quantized weight dequantized into a dense bf16
 //    tile, which cuBLAS then multiplies (tile by tile: the whole layer is never held dequantized).
-//  * fp8_act_absmax / fp8_act_quantize / fp8_gemm_epilogue: the FP8 tensor-core path. Activations are quantized to
-//    e4m3 with one dynamic per-tensor scale, cuBLASLt multiplies the raw codes (float32 accumulation), and the
+//  * fp8_act_quantize_rows / fp8_gemm_epilogue: the FP8 tensor-core path. Activations are quantized to
+//    e4m3 with one dynamic scale per token, cuBLASLt multiplies the raw codes (float32 accumulation), and the
 //    epilogue applies activation scale x weight scale (per tensor or per output channel) and the bias.
 
 // Dequantizes 8 consecutive inputs of one row per thread (grid-stride), same formula as the GEMV.
@@ -72,14 +72,18 @@ __device__ __forceinline__ unsigned f32x2_to_e4m3x2(float lo, float hi)
 #endif
 }
 
-// max |x| over n bf16 values (n % 8 == 0, 16-byte aligned) into *amax, which the host zeroes before the launch.
-// Non-negative floats order like their bit patterns, so an unsigned atomicMax combines the blocks.
-extern "C" __global__ void fp8_act_absmax(const bf16_t* __restrict__ x, long long n, unsigned* amax)
+// One block per row of x [T, K] (K % 8 == 0, rows 16-byte aligned): the row's max |x| / 448 is its scale
+// (written to scales[row] for the epilogue), then the row is quantized to e4m3 with it (the second read hits L1/L2).
+// Per-token scales keep one outlier token from flattening every other token's codes.
+extern "C" __global__ void fp8_act_quantize_rows(const bf16_t* __restrict__ x, unsigned char* __restrict__ q, int k,
+                                                 float* __restrict__ scales)
 {
-    const uint4* xv = reinterpret_cast<const uint4*>(x);
-    const long long n8 = n >> 3;
+    const long long row = blockIdx.x;
+    const uint4* xv = reinterpret_cast<const uint4*>(x + row * k);
+    uint2* qv = reinterpret_cast<uint2*>(q + row * k);
+    const int k8 = k >> 3;
     float m = 0.f;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n8; i += (long long)gridDim.x * blockDim.x)
+    for (int i = threadIdx.x; i < k8; i += blockDim.x)
     {
         float f[8];
         unpack8(xv[i], f);
@@ -91,26 +95,11 @@ extern "C" __global__ void fp8_act_absmax(const bf16_t* __restrict__ x, long lon
     m = warp_max(m);
     if (lane == 0) part[warp] = m;
     __syncthreads();
-    if (warp == 0)
-    {
-        m = lane < nwarps ? part[lane] : 0.f;
-        m = warp_max(m);
-        if (lane == 0) atomicMax(amax, __float_as_uint(m));
-    }
-}
-
-// x -> e4m3 codes with scale amax / 448; the scale goes to *scale for the epilogue.
-extern "C" __global__ void fp8_act_quantize(const bf16_t* __restrict__ x, unsigned char* __restrict__ q, long long n,
-                                            const unsigned* __restrict__ amax, float* __restrict__ scale)
-{
-    const float a = __uint_as_float(*amax);
-    const float s = a > 0.f ? a / 448.f : 1.f;
+    m = warp_max(lane < nwarps ? part[lane] : 0.f);
+    const float s = m > 0.f ? m / 448.f : 1.f;
     const float inv = 1.f / s;
-    if (blockIdx.x == 0 && threadIdx.x == 0) *scale = s;
-    const uint4* xv = reinterpret_cast<const uint4*>(x);
-    uint2* qv = reinterpret_cast<uint2*>(q);
-    const long long n8 = n >> 3;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n8; i += (long long)gridDim.x * blockDim.x)
+    if (threadIdx.x == 0) scales[row] = s;
+    for (int i = threadIdx.x; i < k8; i += blockDim.x)
     {
         float f[8];
         unpack8(xv[i], f);
@@ -121,20 +110,20 @@ extern "C" __global__ void fp8_act_quantize(const bf16_t* __restrict__ x, unsign
     }
 }
 
-// out[t, n] = acc[t, n] * xscale * wscale[n / scaleBlockRows] (+ bias[n]); acc is the FP8 GEMM's [T, N] result in
+// out[t, n] = acc[t, n] * xscale[t] * wscale[n / scaleBlockRows] (+ bias[n]); acc is the FP8 GEMM's [T, N] result in
 // float32 (accBf16 = 0) or bf16 (accBf16 = 1); out is bf16 or float32.
-extern "C" __global__ void fp8_gemm_epilogue(const void* __restrict__ acc, int accBf16, const float* __restrict__ xscale,
+extern "C" __global__ void fp8_gemm_epilogue(const void* __restrict__ acc, int accBf16, const float* __restrict__ xscales,
                                              const float* __restrict__ wscales, int scaleBlockRows,
                                              const bf16_t* __restrict__ bias, void* __restrict__ out, long long rows, int n,
                                              int f32out)
 {
-    const float xs = *xscale;
     const long long total = rows * n;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
     {
-        const int col = (int)(i % n);
+        const long long r = i / n;
+        const int col = (int)(i - r * n);
         const float a = accBf16 ? bf2f(reinterpret_cast<const bf16_t*>(acc)[i]) : reinterpret_cast<const float*>(acc)[i];
-        float v = a * xs * wscales[col / scaleBlockRows];
+        float v = a * xscales[r] * wscales[col / scaleBlockRows];
         if (bias != nullptr) v += bf2f(bias[col]);
         if (f32out) reinterpret_cast<float*>(out)[i] = v;
         else reinterpret_cast<bf16_t*>(out)[i] = f2bf(v);

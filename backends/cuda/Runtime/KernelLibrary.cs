@@ -77,8 +77,7 @@ internal sealed class KernelLibrary : IDisposable
             for (int m = 1; m <= MaxQuantGemvRows; m++)
                 _quantGemv[f * MaxQuantGemvRows + m - 1] = _module.GetFunction($"qgemv_f{f}_m{m}");
         QuantDequantTile = _module.GetFunction("quant_dequant_tile_bf16");
-        Fp8ActAbsMax = _module.GetFunction("fp8_act_absmax");
-        Fp8ActQuantize = _module.GetFunction("fp8_act_quantize");
+        Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
     }
 
@@ -112,8 +111,7 @@ internal sealed class KernelLibrary : IDisposable
     internal nint SplitQkvRopeBf16Table { get; }
     internal nint FlashPrefill128 { get; }
     internal nint QuantDequantTile { get; }
-    internal nint Fp8ActAbsMax { get; }
-    internal nint Fp8ActQuantize { get; }
+    internal nint Fp8ActQuantizeRows { get; }
     internal nint Fp8GemmEpilogue { get; }
 
     /// <summary>The GQA-shared attention kernel for this head dim and group size, or 0 when none was compiled.</summary>

@@ -49,6 +49,13 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
             + $"{(zeros ? " zeros" : "")}{(actOrder ? " act-order" : "")}{(bias ? " bias" : "")} x [{t},{k}]";
         Compare($"LinearQuantized", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, be.ActivationDType),
             Oracle(w, x, b, t), tol);
+        // On the cuda backend, FP8 batches with scales constant along K must have taken the tensor-core path.
+        if (format == QuantizedFormat.Fp8E4M3 && t > 8 && groupSize == 0 && Target.Kernels is Backends.Cuda.CudaKernels ck)
+        {
+            var (planned, refused) = ck.Fp8GemmShapes;
+            Checks.Note($"cuda FP8 GEMM: {planned} shapes planned, {refused} refused by cuBLASLt; {ck.Fp8GemmUnavailable ?? "cuBLASLt in use"}");
+            if (ck.Fp8GemmUnavailable is null) Assert.True(planned > 0, $"cuBLASLt refused every FP8 shape ({refused}); FP8 batches fell back to dequantized bf16");
+        }
     }
 
     /// <summary>An F32 output (the LM head's logits dtype) from the decode GEMV and from the batched path.</summary>
