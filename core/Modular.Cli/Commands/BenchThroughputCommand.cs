@@ -33,8 +33,8 @@ internal static class BenchThroughputCommand
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
             int inLen = r.GetValue(input), outLen = r.GetValue(output);
             var m = BenchModelLoader.Load(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, inLen + outLen + 16, out var name);
-            var dir = r.GetValue(model) ?? CliOptions.DefaultModel();
-            var tokenizer = r.GetValue(loadFormat) == "dummy" ? null : HfTokenizer.FromDirectory(dir);
+            // Dummy weights have no tokenizer: prompts are random ids (a corpus dataset needs a checkpoint's tokenizer).
+            var tokenizer = r.GetValue(loadFormat) == "dummy" ? null : HfTokenizer.FromDirectory(r.GetValue(model) ?? CliOptions.DefaultModel());
             var options = new EngineOptions
             {
                 MaxNumSeqs = r.GetValue(maxSeqs), MaxNumBatchedTokens = r.GetValue(maxTokens), KvCacheMemory = r.GetValue(kvMem) ?? new EngineOptions().KvCacheMemory,
