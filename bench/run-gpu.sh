@@ -9,6 +9,7 @@
 #   ceilings     copy bandwidth, bf16 GEMM rate, prefill 8 x 2,048 and static W2 (bench/Modular.Bench)
 #   w1           W1 through `modular bench latency` (bf16, then GPTQ int4 dummy weights)
 #   w2           W2 through `modular bench throughput` and the engine (bf16, then FP8 dummy weights)
+#   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
 #   peers        peer_fast.py and peer_hf.py (W1, W2)
 #   rocm         the rocm backend on ILGPU's CUDA accelerator: conformance, W1, W2 (bench/Modular.Bench)
@@ -57,6 +58,10 @@ for stage in "$@"; do
           --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384 --json "$logs/w2-$q.json"
         show w2-$q "Throughput|requests,|rror" 3
       done ;;
+    profile)
+      MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w2-profile 300 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" \
+        --num-prompts 512 --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384
+      show w2-profile "Throughput|cuda profile" 24 ;;
     w3)
       bash .gpu/run dotnet $cli serve --backend cuda "${model[@]}" --tokenizer .fixtures/tokenizers/llama3_1 --port 8100 --no-ui \
         --max-num-seqs 256 --max-num-batched-tokens 8192 > "$logs/w3-server.log" 2>&1 &

@@ -17,6 +17,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
     private readonly CudaStream _stream;
     private readonly CublasHandle _cublas;
     private readonly KernelLibrary _kernels;
+    private readonly LaunchProfiler? _profiler;
+    private bool _capturing;
     private readonly ScratchArena _scratch;
     private readonly KernelArgsBuilder _args = new();
     private PinnedHostBuffer? _staging;
@@ -57,6 +59,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         _blasWorkspace = new DeviceBuffer(_context, _stream, BlasWorkspaceBytes);
         CudaCheck.Blas(Cublas.cublasSetWorkspace(_cublas.Raw, _blasWorkspace.Pointer, (nuint)BlasWorkspaceBytes), "cublasSetWorkspace");
         _kernels = new KernelLibrary(_context, Arch);
+        _profiler = LaunchProfiler.FromEnvironment(_context, _stream);
         _scratch = new ScratchArena(this);
         DriverVersion = $"CUDA driver {version / 1000}.{version % 1000 / 10}, NVRTC {KernelCompiler.Version()}, sm_{Arch}";
         Kernels = new CudaKernels(this);
@@ -271,12 +274,14 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         Bind();
         CudaCheck.Driver(CudaDriver.cuStreamBeginCapture(_stream.Raw, CudaDriver.CaptureModeThreadLocal), "cuStreamBeginCapture");
         nint graph;
+        _capturing = true;
         try
         {
             body();
         }
         finally
         {
+            _capturing = false;
             int r = CudaDriver.cuStreamEndCapture(_stream.Raw, &graph);
             CudaCheck.Driver(r, "cuStreamEndCapture");
         }
@@ -356,6 +361,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
     internal void Launch(nint function, uint gx, uint gy, uint gz, uint bx, uint sharedBytes, KernelArgsBuilder args, string what)
     {
         if (gx == 0 || gy == 0 || gz == 0) return;
+        var profiler = _capturing ? null : _profiler; // waiting on events is illegal inside a capture
+        profiler?.Begin();
         fixed (ulong* slots = args.Slots)
         {
             void** ptrs = stackalloc void*[args.Count];
@@ -363,7 +370,11 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
             int r = CudaDriver.cuLaunchKernel(function, gx, gy, gz, bx, 1, 1, sharedBytes, _stream.Raw, ptrs, null);
             if (r != 0) CudaCheck.Driver(r, $"cuLaunchKernel({what}, grid {gx}x{gy}x{gz}, block {bx})");
         }
+        profiler?.End(what);
     }
+
+    /// <summary>Set by MODULAR_CUDA_PROFILE=1: per-kernel device times, printed at dispose (see <see cref="LaunchProfiler"/>).</summary>
+    internal LaunchProfiler? Profiler => _capturing ? null : _profiler;
 
     /// <summary>Launches a grid-stride kernel over <paramref name="n"/> elements.</summary>
     internal void LaunchElementwise(nint function, long n, KernelArgsBuilder args, string what = "elementwise")
@@ -414,6 +425,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         if (_disposed) return;
         try { _context.MakeCurrent(); _stream.Synchronize(); } catch (CudaException) { }
         _disposed = true;
+        if (_profiler is not null) Console.Error.Write(_profiler.Report());
+        _profiler?.Dispose();
         _scratch.Dispose();
         _staging?.Dispose();
         _asyncStaging?.Dispose();

@@ -91,10 +91,12 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
         {
             // Row-major y[T,N] = x[T,K] W[N,K]^T is column-major y^T[N,T] = W^T(as stored, K x N col-major)^T * x^T.
             float alpha = 1f, beta = 0f;
+            backend.Profiler?.Begin();
             CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, n, t, k,
                 &alpha, w.Pointer, Cublas.R16BF, k, xv.Pointer, Cublas.R16BF, k,
                 &beta, o.Pointer, f32Out ? Cublas.R32F : Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
                 $"cublasGemmEx(Linear x {xv} weight {w} -> {o})");
+            backend.Profiler?.End(Profiling ? $"cublas gemm m={Bucket(t)} n={n} k={k}" : "");
         }
         if (b is not null)
             backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
@@ -273,4 +275,9 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
     }
 
     private static ArgumentException Shape(string op, string what) => new($"cuda {op}: {what}");
+
+    private static bool Profiling => Runtime.LaunchProfilerFlags.Enabled;
+
+    /// <summary>Rows rounded up to a power of two, so the profile groups decode batches of similar size.</summary>
+    private static int Bucket(int t) => t <= 1 ? 1 : 1 << (32 - int.LeadingZeroCount(t - 1));
 }

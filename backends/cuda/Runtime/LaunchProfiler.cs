@@ -1,0 +1,61 @@
+using System.Text;
+using Modular.Backends.Cuda.Native;
+
+namespace Modular.Backends.Cuda.Runtime;
+
+/// <summary>
+/// Where device time goes, per kernel name and GEMM shape: with MODULAR_CUDA_PROFILE=1 every launch and cuBLAS call
+/// is bracketed by two events and waited for, and the backend prints the table to stderr when disposed. Waiting
+/// after each launch removes overlap; captured graphs are not timed, so profile with MODULAR_GRAPHS=0; the figures are
+/// device times per kernel (launch gaps excluded), for finding the largest costs, not for end-to-end speed.
+/// </summary>
+internal sealed class LaunchProfiler : IDisposable
+{
+    private readonly CudaEvent _start, _end;
+    private readonly CudaStream _stream;
+    private readonly Dictionary<string, (long Count, double Ms)> _totals = new(StringComparer.Ordinal);
+
+    /// <summary>A profiler when MODULAR_CUDA_PROFILE=1, else null.</summary>
+    internal static LaunchProfiler? FromEnvironment(CudaContext context, CudaStream stream) =>
+        LaunchProfilerFlags.Enabled ? new LaunchProfiler(context, stream) : null;
+
+    private LaunchProfiler(CudaContext context, CudaStream stream)
+    {
+        _stream = stream;
+        _start = new CudaEvent(context);
+        _end = new CudaEvent(context);
+    }
+
+    /// <summary>Marks the start of one timed piece of work.</summary>
+    internal void Begin() => _start.Record(_stream);
+
+    /// <summary>Waits for the work begun at <see cref="Begin"/> and adds its time under <paramref name="name"/>.</summary>
+    internal void End(string name)
+    {
+        _end.Record(_stream);
+        double ms = _end.ElapsedSince(_start);
+        _totals[name] = _totals.TryGetValue(name, out var t) ? (t.Count + 1, t.Ms + ms) : (1, ms);
+    }
+
+    /// <summary>The table: name, calls, total ms, share, mean µs; largest first.</summary>
+    internal string Report()
+    {
+        double all = _totals.Values.Sum(v => v.Ms);
+        var sb = new StringBuilder($"[cuda profile] {all:F1} ms of device time in {_totals.Values.Sum(v => v.Count)} launches\n");
+        foreach (var (name, (count, ms)) in _totals.OrderByDescending(kv => kv.Value.Ms).Take(40))
+            sb.Append($"[cuda profile] {ms,10:F1} ms {100 * ms / Math.Max(all, 1e-9),5:F1}% {count,8} x {1000 * ms / count,9:F1} us  {name}\n");
+        return sb.ToString();
+    }
+
+    public void Dispose()
+    {
+        _start.Dispose();
+        _end.Dispose();
+    }
+}
+
+/// <summary>Whether MODULAR_CUDA_PROFILE=1 is set (read once), so hot paths build profile labels only when needed.</summary>
+internal static class LaunchProfilerFlags
+{
+    internal static readonly bool Enabled = Environment.GetEnvironmentVariable("MODULAR_CUDA_PROFILE") == "1";
+}
