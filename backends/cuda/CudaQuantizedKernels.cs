@@ -72,7 +72,11 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         bool f32Out = o.DType == DType.F32;
         if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w))
         {
-            backend.Launch(backend.Library.QuantGemv((int)weight.Format, t), (uint)((n + 7) / 8), 1, 1, 256, 0,
+            // More weight rows per warp reuse each unpacked chunk of x, as long as the grid still fills the device.
+            int perWarp = KernelLibrary.MaxQuantGemvRowsPerWarp(t);
+            const int warps = KernelLibrary.QuantGemvWarps;
+            while (perWarp > 1 && (n + warps * perWarp - 1) / (warps * perWarp) < 2 * backend.MultiprocessorCount) perWarp /= 2;
+            backend.Launch(backend.Library.QuantGemv((int)weight.Format, t, perWarp), (uint)((n + warps * perWarp - 1) / (warps * perWarp)), 1, 1, warps * 32, 0,
                 backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(w.GroupIndex).Ptr(b?.Pointer ?? 0)
                     .Ptr(o.Pointer).Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize)
                     .Int(weight.ScaleBlockRows).Int(f32Out ? 1 : 0), "qgemv");
@@ -104,8 +108,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         for (int n0 = 0; n0 < n; n0 += (int)tileRows)
         {
             int rows = (int)Math.Min(tileRows, n - n0);
-            long work = (long)rows * ((k + 7) / 8);
-            backend.Launch(backend.Library.QuantDequantTile, (uint)Math.Clamp((work + 255) / 256, 1, backend.MultiprocessorCount * 16L), 1, 1, 256, 0,
+            int segs = (k + 7) / 8;
+            backend.Launch(backend.Library.QuantDequantTile, (uint)((segs + 255) / 256), (uint)Math.Min(rows, 65535), 1, 256, 0,
                 backend.Args().Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(w.GroupIndex).Ptr(tile).Int(n0).Int(rows).Int(k)
                     .Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(weight.ScaleBlockRows).Int((int)weight.Format),
                 "quant_dequant_tile_bf16");
@@ -148,9 +152,9 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                 CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, p.Desc.Raw, &alpha, w.Data, p.A.Raw, xCodes + (ulong)((long)t0 * k), p.B.Raw,
                     &beta, accPtr, p.D.Raw, accPtr, p.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
                     $"cublasLtMatmul(FP8 [{rows},{k}] x [{n},{k}]^T)");
-            backend.LaunchElementwise(lib.Fp8GemmEpilogue, (long)rows * n,
+            backend.Launch(lib.Fp8GemmEpilogue, (uint)((n + 255) / 256), (uint)Math.Min(rows, 65535), 1, 256, 0,
                 backend.Args().Ptr(accPtr).Int(p.AccBf16 ? 1 : 0).Ptr(xScales + (ulong)((long)t0 * 4)).Ptr(w.Scales).Int(weight.ScaleBlockRows)
-                    .Ptr(bias?.Pointer ?? 0).Ptr(o.Pointer + (ulong)((long)t0 * n * outSize)).Long(rows).Int(n).Int(outSize == 4 ? 1 : 0),
+                    .Ptr(bias?.Pointer ?? 0).Ptr(o.Pointer + (ulong)((long)t0 * n * outSize)).Int(rows).Int(n).Int(outSize == 4 ? 1 : 0),
                 "fp8_gemm_epilogue");
         }
         return true;

@@ -59,6 +59,14 @@ internal static class DeviceCeilings
         return Time(b, () => b.Kernels.Linear(x, weight, null, y), 20);
     }
 
+    /// <summary>Seconds of one forward of any linear layer (quantized ones included) on [m, K] activations.</summary>
+    internal static double LinearSeconds(IBackend b, ILinear linear, int m)
+    {
+        using var x = RandomBf16(b, m, linear.InFeatures, 13);
+        using var y = b.Allocate(b.ActivationDType, m, linear.OutFeatures);
+        return Time(b, () => linear.Forward(x, y), 20);
+    }
+
     /// <summary>A tensor of the backend's activation dtype holding bf16-representable values uniform in [-1, 1).</summary>
     internal static Tensor RandomBf16(IBackend b, int rows, int cols, int seed)
     {

@@ -54,6 +54,26 @@ if (!skip.Contains("ceilings"))
     results["copy_bandwidth_bytes_s"] = copyBw;
     Log($"copy bandwidth {copyBw / 1e12:F3} TB/s (read+write)");
 }
+// Quantized layers: each projection of layer 0 timed through its ILinear (decode and batch sizes).
+if (!skip.Contains("ceilings") && model.Layers[0].GateUp is Modular.Plugins.Quant.QuantizedLinear)
+{
+    var l0 = model.Layers[0];
+    var gemms = new Dictionary<string, object>();
+    foreach (var (name, lin) in new (string, ILinear)[] { ("q", l0.Q), ("k", l0.K), ("o", l0.O), ("gate_up", l0.GateUp!), ("down", l0.Down!) })
+    {
+        var qw = ((Modular.Plugins.Quant.QuantizedLinear)lin).Weight;
+        double bytes = qw.Data.Length + 4.0 * qw.Scales.Length + 4.0 * (qw.Zeros?.Length ?? 0);
+        foreach (int m in new[] { 1, 8, 256, 2048 })
+        {
+            double s = DeviceCeilings.LinearSeconds(backend, lin, m);
+            double flops = 2.0 * m * lin.InFeatures * lin.OutFeatures;
+            gemms[$"{name}_m{m}"] = new { n = lin.OutFeatures, k = lin.InFeatures, us = s * 1e6, weight_gb_s = bytes / s / 1e9, tflop_s = flops / s / 1e12 };
+            Log($"  {quantization} linear {name} [{m},{lin.InFeatures}]x[{lin.OutFeatures},{lin.InFeatures}]^T: {s * 1e6:F1} us, weight {bytes / s / 1e9:F0} GB/s, {flops / s / 1e12:F1} TFLOP/s");
+        }
+    }
+    results["quantized_linear_breakdown"] = gemms;
+    Save();
+}
 // The bf16 GEMM rate and the per-projection breakdown time the dense weights; quantized layers have none.
 if (!skip.Contains("ceilings") && model.Layers[0].GateUp is DenseLinear)
 {

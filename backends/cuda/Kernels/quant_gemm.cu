@@ -5,19 +5,18 @@
 //    e4m3 with one dynamic scale per token, cuBLASLt multiplies the raw codes (float32 accumulation), and the
 //    epilogue applies activation scale x weight scale (per tensor or per output channel) and the bias.
 
-// Dequantizes 8 consecutive inputs of one row per thread (grid-stride), same formula as the GEMV.
+// Dequantizes 8 consecutive inputs per thread: grid (ceil(ceil(K/8) / 256), rows up to 65535), block 256, rows
+// beyond the grid's height looped (no 64-bit division per element).
 extern "C" __global__ void quant_dequant_tile_bf16(const unsigned char* __restrict__ w, const float* __restrict__ scales,
                                                    const float* __restrict__ zeros, const int* __restrict__ gidx,
                                                    bf16_t* __restrict__ out, int row0, int rows, int k, int rowBytes,
                                                    int groups, int groupSize, int scaleBlockRows, int fmt)
 {
-    const int segs = (k + 7) >> 3;
-    const long long total = (long long)rows * segs;
+    const int seg = blockIdx.x * blockDim.x + threadIdx.x;
+    if (seg * 8 >= k) return;
     const float mid = fmt == QFMT_INT4 ? 8.f : fmt == QFMT_INT8 ? 128.f : 0.f;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    for (int r = blockIdx.y; r < rows; r += gridDim.y)
     {
-        const int r = (int)(i / segs);
-        const int seg = (int)(i - (long long)r * segs);
         const int n = row0 + r;
         const unsigned char* wrow = w + (long long)n * rowBytes;
         const float* srow = scales + (long long)(n / scaleBlockRows) * groups;
@@ -111,20 +110,22 @@ extern "C" __global__ void fp8_act_quantize_rows(const bf16_t* __restrict__ x, u
 }
 
 // out[t, n] = acc[t, n] * xscale[t] * wscale[n / scaleBlockRows] (+ bias[n]); acc is the FP8 GEMM's [T, N] result in
-// float32 (accBf16 = 0) or bf16 (accBf16 = 1); out is bf16 or float32.
+// float32 (accBf16 = 0) or bf16 (accBf16 = 1); out is bf16 or float32. grid (ceil(N / 256), rows up to 65535),
+// block 256: one column per thread, rows beyond the grid's height looped.
 extern "C" __global__ void fp8_gemm_epilogue(const void* __restrict__ acc, int accBf16, const float* __restrict__ xscales,
                                              const float* __restrict__ wscales, int scaleBlockRows,
-                                             const bf16_t* __restrict__ bias, void* __restrict__ out, long long rows, int n,
+                                             const bf16_t* __restrict__ bias, void* __restrict__ out, int rows, int n,
                                              int f32out)
 {
-    const long long total = rows * n;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    const int col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= n) return;
+    const float ws = wscales[col / scaleBlockRows];
+    const float b = bias != nullptr ? bf2f(bias[col]) : 0.f;
+    for (int r = blockIdx.y; r < rows; r += gridDim.y)
     {
-        const long long r = i / n;
-        const int col = (int)(i - r * n);
+        const long long i = (long long)r * n + col;
         const float a = accBf16 ? bf2f(reinterpret_cast<const bf16_t*>(acc)[i]) : reinterpret_cast<const float*>(acc)[i];
-        float v = a * xscales[r] * wscales[col / scaleBlockRows];
-        if (bias != nullptr) v += bf2f(bias[col]);
+        const float v = fmaf(a * xscales[r], ws, b);
         if (f32out) reinterpret_cast<float*>(out)[i] = v;
         else reinterpret_cast<bf16_t*>(out)[i] = f2bf(v);
     }

@@ -3,14 +3,17 @@
 // (byte j: input 32b+j in the low nibble, 32b+16+j in the high nibble), or one Int8 / FP8 e4m3 byte per input.
 // W[n,k] = (value(q) - zero[n,g]) * scale[n / scaleBlockRows, g]; g = gidx[k] (act-order) or k / groupSize.
 //
-// Bound by reading the packed codes once: each warp streams one weight row with 16-byte loads that bypass L1
-// (GEMV_UNROLL in flight per lane), dequantizes in registers and accumulates in float32 for every row of x, which
-// (a few KB) stays in L1. When a 16-byte chunk lies in one scale group (no group index and a group size that is a
-// multiple of the chunk's inputs) its scale and zero are read once per chunk; otherwise per input.
-// grid ceil(N / QGEMV_WARPS), QGEMV_WARPS * 32 threads. The host requires K to fill whole chunks (K % 32 == 0 for
-// Int4, K % 16 == 0 for 8-bit codes) and 16-byte aligned x and W; other shapes take the tiled path.
+// Bound by reading the packed codes once, and otherwise by instruction issue, so the inner loop is kept to about
+// three instructions per weight: each warp streams R weight rows with 16-byte loads that bypass L1; an integer code
+// q becomes the float w' = 1 + q/2^bits by one shift and one bitwise op (the code placed in the mantissa of 1.0),
+// and when a 16-byte chunk lies in one scale group the scale and zero are folded out of the per-weight work:
+// sum_e x_e (q_e - z) s = S sum_e x_e w'_e + C sum_e x_e with S = 2^bits s, C = -s (2^bits + z) (float32 keeps 15+
+// bits through that cancellation). x (a few KB, in L1) is unpacked once per chunk and reused for the R rows.
+// Otherwise (act-order group index, groups not a multiple of the chunk) each weight is scaled by its own group.
+// grid ceil(N / (QGEMV_WARPS R)), QGEMV_WARPS * 32 threads. The host requires K to fill whole chunks (K % 32 == 0
+// for Int4, K % 16 == 0 for 8-bit codes) and 16-byte aligned x and W; other shapes take the tiled path.
 
-#define QGEMV_WARPS 8
+#define QGEMV_WARPS 4
 #define QFMT_INT4 0
 #define QFMT_INT8 1
 #define QFMT_FP8 2
@@ -27,135 +30,202 @@ __device__ __forceinline__ float fp8e4m3_to_f32(unsigned u)
 // A small unsigned integer as float without an int->float conversion: 2^23 + q, minus 2^23 (exact).
 __device__ __forceinline__ float small_u2f(unsigned q) { return __uint_as_float(0x4b000000u | q) - 8388608.f; }
 
-// The codes of one 16-byte chunk as floats, in input order (CHUNK = 32 for Int4, 16 for 8-bit codes).
-template <int FMT>
-__device__ __forceinline__ void qchunk_decode(const uint4 v, float* f)
+// Four bf16 (8 bytes) as floats.
+__device__ __forceinline__ void unpack4(const uint2 v, float* f)
 {
-    const unsigned w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-    {
-#pragma unroll
-        for (int b = 0; b < 4; b++)
-        {
-            const unsigned byte = (w[i] >> (8 * b)) & 0xffu;
-            if (FMT == QFMT_INT4)
-            {
-                f[4 * i + b] = small_u2f(byte & 15u);
-                f[16 + 4 * i + b] = small_u2f(byte >> 4);
-            }
-            else if (FMT == QFMT_INT8) f[4 * i + b] = small_u2f(byte);
-            else f[4 * i + b] = fp8e4m3_to_f32(byte);
-        }
-    }
+    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
+    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
 }
 
-// Applies (q - zero) * scale to one decoded chunk starting at input kb.
+// The codes of 32-bit word i of a chunk as w' values. Int4: 8 values, [0..3] = low nibbles of bytes 0..3 (inputs
+// 4i..4i+3 of the chunk), [4..7] = high nibbles (inputs 16+4i..16+4i+3), each 1 + q/16. Int8: 4 values 1 + q/256
+// (inputs 4i..4i+3). FP8: the 4 decoded e4m3 values.
 template <int FMT>
-__device__ __forceinline__ void qchunk_scale(float* f, int kb, const float* __restrict__ srow, const float* __restrict__ zrow,
-                                             const int* __restrict__ gidx, int groupSize, bool uniform)
+__device__ __forceinline__ void qword_decode(const unsigned w, float* f)
 {
-    constexpr int CHUNK = FMT == QFMT_INT4 ? 32 : 16;
-    const float mid = FMT == QFMT_INT4 ? 8.f : FMT == QFMT_INT8 ? 128.f : 0.f;
-    if (uniform)
+    if (FMT == QFMT_INT4)
     {
-        const int g = kb / groupSize;
-        const float s = srow[g], z = zrow != nullptr ? zrow[g] : mid;
-#pragma unroll
-        for (int e = 0; e < CHUNK; e++) f[e] = (f[e] - z) * s;
+        f[0] = __uint_as_float(((w << 19) & 0x00780000u) | 0x3f800000u);
+        f[1] = __uint_as_float(((w << 11) & 0x00780000u) | 0x3f800000u);
+        f[2] = __uint_as_float(((w << 3) & 0x00780000u) | 0x3f800000u);
+        f[3] = __uint_as_float(((w >> 5) & 0x00780000u) | 0x3f800000u);
+        f[4] = __uint_as_float(((w << 15) & 0x00780000u) | 0x3f800000u);
+        f[5] = __uint_as_float(((w << 7) & 0x00780000u) | 0x3f800000u);
+        f[6] = __uint_as_float(((w >> 1) & 0x00780000u) | 0x3f800000u);
+        f[7] = __uint_as_float(((w >> 9) & 0x00780000u) | 0x3f800000u);
+    }
+    else if (FMT == QFMT_INT8)
+    {
+        f[0] = __uint_as_float(((w << 15) & 0x007f8000u) | 0x3f800000u);
+        f[1] = __uint_as_float(((w << 7) & 0x007f8000u) | 0x3f800000u);
+        f[2] = __uint_as_float(((w >> 1) & 0x007f8000u) | 0x3f800000u);
+        f[3] = __uint_as_float(((w >> 9) & 0x007f8000u) | 0x3f800000u);
     }
     else
     {
 #pragma unroll
-        for (int e = 0; e < CHUNK; e++)
-        {
-            const int g = gidx != nullptr ? gidx[kb + e] : (kb + e) / groupSize;
-            const float z = zrow != nullptr ? zrow[g] : mid;
-            f[e] = (f[e] - z) * srow[g];
-        }
+        for (int b = 0; b < 4; b++) f[b] = fp8e4m3_to_f32((w >> (8 * b)) & 0xffu);
     }
 }
 
-template <int M, int FMT>
+// Offset within the chunk of decoded value e of word i (see qword_decode).
+template <int FMT>
+__device__ __forceinline__ int qword_input(int i, int e) { return FMT == QFMT_INT4 ? (e < 4 ? 4 * i + e : 16 + 4 * i + e - 4) : 4 * i + e; }
+
+// S and C of one row's group g (see the header): w = S w' + C.
+template <int FMT>
+__device__ __forceinline__ void qgroup_affine(const float* __restrict__ srow, const float* __restrict__ zrow, int g, float& S, float& C)
+{
+    const float s = srow[g];
+    if (FMT == QFMT_FP8) { S = s; C = 0.f; return; }
+    constexpr float span = FMT == QFMT_INT4 ? 16.f : 256.f;
+    const float z = zrow != nullptr ? zrow[g] : (FMT == QFMT_INT4 ? 8.f : 128.f);
+    S = span * s;
+    C = -s * (span + z);
+}
+
+__device__ __forceinline__ unsigned uint4_word(const uint4 v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
+
+template <int M, int FMT, int R>
 __device__ void qgemv_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ scales,
                            const float* __restrict__ zeros, const int* __restrict__ gidx, const bf16_t* __restrict__ bias,
                            void* __restrict__ y, int n, int k, int rowBytes, int groups, int groupSize, int scaleBlockRows,
                            int f32out)
 {
     constexpr int CHUNK = FMT == QFMT_INT4 ? 32 : 16;
-    constexpr int UNROLL = 4;
+    constexpr int NV = FMT == QFMT_INT4 ? 8 : 4;          // decoded values per 32-bit word
+    constexpr int U = R >= 4 ? 1 : (R == 2 ? 2 : 4);       // chunks per lane in flight: U * R loads
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int row = blockIdx.x * QGEMV_WARPS + warp;
-    if (row >= n) return;
+    const int row0 = (blockIdx.x * QGEMV_WARPS + warp) * R;
+    if (row0 >= n) return;
     const int chunks = rowBytes >> 4;
-    const uint4* wr = reinterpret_cast<const uint4*>(w + (long long)row * rowBytes);
-    const float* srow = scales + (long long)(row / scaleBlockRows) * groups;
-    const float* zrow = zeros != nullptr ? zeros + (long long)row * groups : nullptr;
-    const bool uniform = gidx == nullptr && groupSize % CHUNK == 0;
-    const int k8 = k >> 3;
-    const uint4* xv = reinterpret_cast<const uint4*>(x);
-    float acc[M];
+    const uint4* wr[R];
+    const float* srow[R];
+    const float* zrow[R];
 #pragma unroll
-    for (int m = 0; m < M; m++) acc[m] = 0.f;
-    for (int c0 = lane; c0 < chunks; c0 += 32 * UNROLL)
+    for (int r = 0; r < R; r++)
     {
-        uint4 wv[UNROLL];
+        const int row = row0 + r < n ? row0 + r : n - 1;  // rows past N repeat the last one; their sums are not stored
+        wr[r] = reinterpret_cast<const uint4*>(w + (long long)row * rowBytes);
+        srow[r] = scales + (long long)(row / scaleBlockRows) * groups;
+        zrow[r] = zeros != nullptr ? zeros + (long long)row * groups : nullptr;
+    }
+    const bool uniform = gidx == nullptr && groupSize % CHUNK == 0;
+    const float invChunksPerGroup = uniform ? 1.f / (float)(groupSize / CHUNK) : 0.f;
+    float acc[M][R];
 #pragma unroll
-        for (int u = 0; u < UNROLL; u++)
-        {
-            const int c = c0 + u * 32;
-            if (c < chunks) wv[u] = gemv_stream_load(wr + c);
-            else { wv[u].x = 0u; wv[u].y = 0u; wv[u].z = 0u; wv[u].w = 0u; }
-        }
+    for (int m = 0; m < M; m++)
 #pragma unroll
-        for (int u = 0; u < UNROLL; u++)
+        for (int r = 0; r < R; r++) acc[m][r] = 0.f;
+    for (int c0 = lane; c0 < chunks; c0 += 32 * U)
+    {
+        uint4 wv[U][R];
+#pragma unroll
+        for (int u = 0; u < U; u++)
+#pragma unroll
+            for (int r = 0; r < R; r++)
+            {
+                const int c = c0 + u * 32;
+                if (c < chunks) wv[u][r] = gemv_stream_load(wr[r] + c);
+                else { wv[u][r].x = 0u; wv[u][r].y = 0u; wv[u][r].z = 0u; wv[u][r].w = 0u; }
+            }
+#pragma unroll
+        for (int u = 0; u < U; u++)
         {
             const int c = c0 + u * 32;
             if (c >= chunks) break;
-            float f[CHUNK];
-            qchunk_decode<FMT>(wv[u], f);
             const int kb = c * CHUNK;
-            qchunk_scale<FMT>(f, kb, srow, zrow, gidx, groupSize, uniform);
+            float S[R], C[R];
+            if (uniform)
+            {
+                // c / (groupSize / CHUNK) without an integer division: (c + 0.5) / q never lands on an integer.
+                const int g = (int)(((float)c + 0.5f) * invChunksPerGroup);
+#pragma unroll
+                for (int r = 0; r < R; r++) qgroup_affine<FMT>(srow[r], zrow[r], g, S[r], C[r]);
+            }
+            float dot[M][R], sx[M];
 #pragma unroll
             for (int m = 0; m < M; m++)
             {
-                float s = 0.f;
+                sx[m] = 0.f;
 #pragma unroll
-                for (int q = 0; q < CHUNK / 8; q++)
-                {
-                    float xf[8];
-                    unpack8(xv[(long long)m * k8 + (kb >> 3) + q], xf);
-#pragma unroll
-                    for (int e = 0; e < 8; e++) s = fmaf(f[8 * q + e], xf[e], s);
-                }
-                acc[m] += s;
+                for (int r = 0; r < R; r++) dot[m][r] = 0.f;
             }
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+            {
+                float xf[M][NV];
+#pragma unroll
+                for (int m = 0; m < M; m++)
+                {
+                    const bf16_t* xr = x + (long long)m * k + kb + 4 * i;
+                    unpack4(*reinterpret_cast<const uint2*>(xr), xf[m]);
+                    if (FMT == QFMT_INT4) unpack4(*reinterpret_cast<const uint2*>(xr + 16), xf[m] + 4);
+                    if (FMT != QFMT_FP8)
+#pragma unroll
+                        for (int e = 0; e < NV; e++) sx[m] += xf[m][e];
+                }
+#pragma unroll
+                for (int r = 0; r < R; r++)
+                {
+                    float wf[NV];
+                    qword_decode<FMT>(uint4_word(wv[u][r], i), wf);
+                    if (!uniform)
+                    {
+#pragma unroll
+                        for (int e = 0; e < NV; e++)
+                        {
+                            const int kk = kb + qword_input<FMT>(i, e);
+                            float Se, Ce;
+                            qgroup_affine<FMT>(srow[r], zrow[r], gidx != nullptr ? gidx[kk] : kk / groupSize, Se, Ce);
+                            wf[e] = fmaf(wf[e], Se, Ce);
+                        }
+                    }
+#pragma unroll
+                    for (int m = 0; m < M; m++)
+#pragma unroll
+                        for (int e = 0; e < NV; e++) dot[m][r] = fmaf(xf[m][e], wf[e], dot[m][r]);
+                }
+            }
+#pragma unroll
+            for (int m = 0; m < M; m++)
+#pragma unroll
+                for (int r = 0; r < R; r++)
+                    acc[m][r] += uniform ? fmaf(S[r], dot[m][r], C[r] * sx[m]) : dot[m][r];
         }
     }
-    const float b = bias != nullptr ? bf2f(bias[row]) : 0.f;
 #pragma unroll
-    for (int m = 0; m < M; m++)
+    for (int r = 0; r < R; r++)
     {
-        const float s = warp_sum(acc[m]) + b;
-        if (lane == 0)
+        const int row = row0 + r;
+        const float b = bias != nullptr && row < n ? bf2f(bias[row]) : 0.f;
+#pragma unroll
+        for (int m = 0; m < M; m++)
         {
-            if (f32out) reinterpret_cast<float*>(y)[(long long)m * n + row] = s;
-            else reinterpret_cast<bf16_t*>(y)[(long long)m * n + row] = f2bf(s);
+            const float s = warp_sum(acc[m][r]) + b;
+            if (lane == 0 && row < n)
+            {
+                if (f32out) reinterpret_cast<float*>(y)[(long long)m * n + row] = s;
+                else reinterpret_cast<bf16_t*>(y)[(long long)m * n + row] = f2bf(s);
+            }
         }
     }
 }
 
-#define QGEMV_KERNEL(M, FMT)                                                                                          \
+#define QGEMV_KERNEL(M, FMT, R)                                                                                       \
     extern "C" __global__ void __launch_bounds__(QGEMV_WARPS * 32)                                                      \
-        qgemv_f##FMT##_m##M(const bf16_t* x, const unsigned char* w, const float* scales, const float* zeros,          \
-                            const int* gidx, const bf16_t* bias, void* y, int n, int k, int rowBytes, int groups,        \
-                            int groupSize, int scaleBlockRows, int f32out)                                               \
-    { qgemv_impl<M, FMT>(x, w, scales, zeros, gidx, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+        qgemv_f##FMT##_m##M##_r##R(const bf16_t* x, const unsigned char* w, const float* scales, const float* zeros,   \
+                                   const int* gidx, const bf16_t* bias, void* y, int n, int k, int rowBytes, int groups, \
+                                   int groupSize, int scaleBlockRows, int f32out)                                        \
+    { qgemv_impl<M, FMT, R>(x, w, scales, zeros, gidx, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
 
-#define QGEMV_ROWS(FMT) \
-    QGEMV_KERNEL(1, FMT) QGEMV_KERNEL(2, FMT) QGEMV_KERNEL(3, FMT) QGEMV_KERNEL(4, FMT) \
-    QGEMV_KERNEL(5, FMT) QGEMV_KERNEL(6, FMT) QGEMV_KERNEL(7, FMT) QGEMV_KERNEL(8, FMT)
+// Rows per warp: R = 4 up to 2 rows of x, 2 up to 4, 1 beyond (registers grow with M x R).
+#define QGEMV_FORMAT(FMT)                                                                                \
+    QGEMV_KERNEL(1, FMT, 1) QGEMV_KERNEL(1, FMT, 2) QGEMV_KERNEL(1, FMT, 4)                              \
+    QGEMV_KERNEL(2, FMT, 1) QGEMV_KERNEL(2, FMT, 2) QGEMV_KERNEL(2, FMT, 4)                              \
+    QGEMV_KERNEL(3, FMT, 1) QGEMV_KERNEL(3, FMT, 2) QGEMV_KERNEL(4, FMT, 1) QGEMV_KERNEL(4, FMT, 2)      \
+    QGEMV_KERNEL(5, FMT, 1) QGEMV_KERNEL(6, FMT, 1) QGEMV_KERNEL(7, FMT, 1) QGEMV_KERNEL(8, FMT, 1)
 
-QGEMV_ROWS(0)
-QGEMV_ROWS(1)
-QGEMV_ROWS(2)
+QGEMV_FORMAT(0)
+QGEMV_FORMAT(1)
+QGEMV_FORMAT(2)

@@ -20,7 +20,7 @@ internal sealed class KernelLibrary : IDisposable
     private readonly nint[] _gemvBf16 = new nint[MaxGemvRows];
     private readonly nint[] _gemvF32 = new nint[MaxGemvRows];
 
-    private readonly nint[] _quantGemv = new nint[3 * MaxQuantGemvRows];
+    private readonly Dictionary<(int Format, int Rows, int RowsPerWarp), nint> _quantGemv = new();
 
     /// <summary>Most rows of x the skinny decode GEMV kernels take; more go to cuBLAS.</summary>
     internal const int MaxGemvRows = 4;
@@ -28,8 +28,17 @@ internal sealed class KernelLibrary : IDisposable
     /// <summary>Most rows of x the quantized decode GEMV kernels take; more go to the tiled / FP8 GEMM paths.</summary>
     internal const int MaxQuantGemvRows = 8;
 
-    /// <summary>The quantized GEMV for code format <paramref name="format"/> (0 Int4, 1 Int8, 2 FP8) and 1..8 rows.</summary>
-    internal nint QuantGemv(int format, int rows) => _quantGemv[format * MaxQuantGemvRows + rows - 1];
+    /// <summary>Warps per block of the quantized GEMV (see quant_gemv.cu).</summary>
+    internal const int QuantGemvWarps = 4;
+
+    /// <summary>Weight rows per warp compiled for <paramref name="rows"/> rows of x: 4 up to 2 rows, 2 up to 4, else 1.</summary>
+    internal static int MaxQuantGemvRowsPerWarp(int rows) => rows <= 2 ? 4 : rows <= 4 ? 2 : 1;
+
+    /// <summary>
+    /// The quantized GEMV for code format <paramref name="format"/> (0 Int4, 1 Int8, 2 FP8), 1..8 rows of x and
+    /// <paramref name="rowsPerWarp"/> weight rows per warp (1, 2 or 4, at most <see cref="MaxQuantGemvRowsPerWarp"/>).
+    /// </summary>
+    internal nint QuantGemv(int format, int rows, int rowsPerWarp) => _quantGemv[(format, rows, rowsPerWarp)];
 
     /// <summary>The GEMV kernel for <paramref name="rows"/> rows (1..<see cref="MaxGemvRows"/>) and output dtype.</summary>
     internal nint Gemv(int rows, bool f32Out) => f32Out ? _gemvF32[rows - 1] : _gemvBf16[rows - 1];
@@ -75,7 +84,8 @@ internal sealed class KernelLibrary : IDisposable
             _gqa[(hd, g)] = _module.GetFunction($"paged_attention_gqa_{hd}_{g}");
         for (int f = 0; f < 3; f++)
             for (int m = 1; m <= MaxQuantGemvRows; m++)
-                _quantGemv[f * MaxQuantGemvRows + m - 1] = _module.GetFunction($"qgemv_f{f}_m{m}");
+                for (int r = 1; r <= MaxQuantGemvRowsPerWarp(m); r *= 2)
+                    _quantGemv[(f, m, r)] = _module.GetFunction($"qgemv_f{f}_m{m}_r{r}");
         QuantDequantTile = _module.GetFunction("quant_dequant_tile_bf16");
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
