@@ -34,8 +34,12 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     private DeviceBuffer? _ltWorkspace;
     private string? _ltMissing;
 
-    /// <summary>MODULAR_CUDA_FP8_GEMM=0 sends FP8 batches to the dequantize-and-cuBLAS path instead of cuBLASLt.</summary>
-    private static readonly bool UseFp8Gemm = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GEMM") != "0";
+    /// <summary>
+    /// Whether FP8 batches past the GEMV quantize their activations for the FP8 tensor cores (default on;
+    /// MODULAR_CUDA_FP8_GEMM=0 turns it off). Off, they take the dequantize-and-cuBLAS path with bf16 activations:
+    /// slower, but exact to the weights (tests compare both).
+    /// </summary>
+    internal bool Fp8ActivationQuantization { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GEMM") != "0";
 
     /// <summary>GEMM shapes cuBLASLt gave an FP8 algorithm for, and shapes it refused (which take the tiled path).</summary>
     internal int Fp8ShapesPlanned { get; private set; }
@@ -128,7 +132,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     private bool TryFp8Gemm(CudaTensor x, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
     {
         int n = weight.OutFeatures, k = weight.InFeatures;
-        if (!UseFp8Gemm || weight.GroupIndex is not null || weight.GroupSize < k || k % 16 != 0 || n % 16 != 0
+        if (!Fp8ActivationQuantization || weight.GroupIndex is not null || weight.GroupSize < k || k % 16 != 0 || n % 16 != 0
             || ((x.Pointer | w.Data) & 15) != 0)
             return false;
         // The float32 accumulator is bounded by chunking the rows of x (prefill chunks reach 16k tokens).
@@ -167,9 +171,9 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         Fp8Plan? plan = null;
         if (EnsureLt())
         {
-            // A float32 accumulator keeps the unscaled dot products exact to float; bf16 is the fallback some
-            // library versions may restrict FP8 outputs to.
-            plan = Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R32F) ?? Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R16BF);
+            // A bf16 accumulator image costs the epilogue 4 bytes per output less than float32 (the raw sums are
+            // rounded once more, 2^-9, before scaling to a bf16 output anyway); float32 is the fallback.
+            plan = Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R16BF) ?? Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R32F);
         }
         _plans[(n, t, k)] = plan;
         if (plan is null) Fp8ShapesRefused++; else Fp8ShapesPlanned++;
