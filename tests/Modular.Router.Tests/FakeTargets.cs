@@ -20,6 +20,8 @@ namespace Modular.Router.Tests;
 /// <item><c>slow</c>: never answers within a test's patience (sleeps 30 s).</item>
 /// </list>
 /// Embeddings: 2-d vectors, [1, 0] for text mentioning "code" and [0, 1] otherwise; <c>flaky</c> fails them too.
+/// Any target can be switched at run time: <see cref="HealthStatus"/> sets what its <c>/health</c> answers,
+/// <see cref="PostStatus"/> makes its completions answer an error status.
 /// </summary>
 internal sealed class FakeTargets : IAsyncDisposable
 {
@@ -33,6 +35,10 @@ internal sealed class FakeTargets : IAsyncDisposable
 
     public string BaseUrl { get; }
     public ConcurrentDictionary<string, int> Posts { get; } = new();
+    /// <summary>Status a target's <c>/health</c> answers (200 when unset).</summary>
+    public ConcurrentDictionary<string, int> HealthStatus { get; } = new();
+    /// <summary>Error status a target's completions answer with, when set.</summary>
+    public ConcurrentDictionary<string, int> PostStatus { get; } = new();
 
     public string Url(string name) => $"{BaseUrl}/{name}/";
 
@@ -43,7 +49,7 @@ internal sealed class FakeTargets : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         FakeTargets? self = null;
-        app.MapGet("/{name}/health", () => Results.Ok());
+        app.MapGet("/{name}/health", (string name) => Results.StatusCode(self!.HealthStatus.GetValueOrDefault(name, 200)));
         app.MapGet("/{name}/v1/models", (string name) => Results.Json(new { @object = "list", data = new[] { new { id = name + "-model", @object = "model" } } }));
         app.MapPost("/{name}/v1/embeddings", async (string name, HttpContext c) =>
         {
@@ -64,6 +70,12 @@ internal sealed class FakeTargets : IAsyncDisposable
             self!.Posts.AddOrUpdate(name, 1, (_, n) => n + 1);
             var body = (await JsonNode.ParseAsync(c.Request.Body))!;
             bool stream = body["stream"]?.GetValue<bool>() ?? false;
+            if (self.PostStatus.TryGetValue(name, out var status))
+            {
+                c.Response.StatusCode = status;
+                await c.Response.WriteAsJsonAsync(new { error = new { message = $"{name} answers {status}", type = "server_error" } });
+                return;
+            }
             switch (name)
             {
                 case "flaky":

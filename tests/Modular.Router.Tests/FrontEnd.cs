@@ -36,7 +36,7 @@ internal sealed class FrontEnd : IAsyncDisposable
         return path;
     }
 
-    public static async Task<FrontEnd> StartAsync(JsonObject settings, int maxAttempts = 3, string? apiKey = null)
+    public static async Task<FrontEnd> StartAsync(JsonObject settings, int maxAttempts = 3, string? apiKey = null, TimeSpan? breakDuration = null)
     {
         var dir = Directory.CreateTempSubdirectory("modular-route-").FullName;
         var pluginsJson = Path.Combine(dir, "plugins.json");
@@ -56,6 +56,7 @@ internal sealed class FrontEnd : IAsyncDisposable
             TargetTimeout = TimeSpan.FromSeconds(30),
             HealthInterval = TimeSpan.FromMilliseconds(250),
             HealthTimeout = TimeSpan.FromSeconds(1),
+            BreakDuration = breakDuration ?? TimeSpan.FromSeconds(10),
             ConfigureLogging = b =>
             {
                 b.SetMinimumLevel(LogLevel.Information);

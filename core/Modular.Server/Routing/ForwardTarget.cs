@@ -3,16 +3,14 @@ using System.Text.Json;
 namespace Modular.Server.Routing;
 
 /// <summary>
-/// A remote OpenAI-compatible server the front end forwards to, with its live state: health (from <c>/health</c>
-/// checks and failed forwards), its circuit breaker, and the model it serves.
+/// A remote OpenAI-compatible server the front end forwards to, with its live state: its circuit (Polly's breaker
+/// in the target's HTTP client, isolated by the health probe while <c>/health</c> fails) and the model it serves.
 /// </summary>
 public sealed class ForwardTarget
 {
     private volatile string? _model;
-    private volatile bool _healthy = true;
-    private volatile string? _downReason;
 
-    internal ForwardTarget(string name, Uri baseUri, string? model, string? apiKey, TimeSpan timeout, TargetCircuitBreaker breaker)
+    internal ForwardTarget(string name, Uri baseUri, string? model, string? apiKey, TimeSpan timeout)
     {
         Name = name;
         BaseUri = baseUri;
@@ -20,7 +18,6 @@ public sealed class ForwardTarget
         ConfiguredModel = model;
         ApiKey = apiKey;
         Timeout = timeout;
-        Breaker = breaker;
     }
 
     /// <summary>Target name, as the router's decisions use it.</summary>
@@ -35,26 +32,17 @@ public sealed class ForwardTarget
     public string? ConfiguredModel { get; }
     /// <summary>The model requests are rewritten to: the configured one, else the first one the target lists.</summary>
     public string? Model { get => _model; internal set => _model = value; }
-    /// <summary>False after a failed health check or connection, until a health check passes again.</summary>
-    public bool Healthy => _healthy;
+    /// <summary>False while the health probe has the target isolated (its last <c>/health</c> failed).</summary>
+    public bool Healthy => Circuit.State != Polly.CircuitBreaker.CircuitState.Isolated;
     /// <summary>Why the target is down, or null.</summary>
-    public string? DownReason => _downReason;
-    internal TargetCircuitBreaker Breaker { get; }
+    public string? DownReason => Circuit.IsolationReason;
+    internal TargetCircuit Circuit { get; } = new(TimeProvider.System);
 
-    /// <summary>Healthy and the breaker lets requests through.</summary>
-    public bool Available => _healthy && Breaker.IsAllowing;
+    /// <summary>Name of the target's HTTP client (IHttpClientFactory), whose resilience handler holds the circuit breaker and the attempt timeout.</summary>
+    internal string ClientName => "modular-router-target:" + Name;
 
-    internal void MarkUp()
-    {
-        _healthy = true;
-        _downReason = null;
-    }
-
-    internal void MarkDown(string reason)
-    {
-        _downReason = reason;
-        _healthy = false;
-    }
+    /// <summary>The circuit lets requests through (closed, or open with its break over).</summary>
+    public bool Available => Circuit.Available;
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({BaseUri})";
@@ -84,8 +72,9 @@ public sealed class ForwardTarget
                     throw new InvalidOperationException($"{at}.timeout_seconds must be a positive number, not {ts.GetRawText()}");
                 timeout = TimeSpan.FromSeconds(sec);
             }
-            var breaker = new TargetCircuitBreaker(options.BreakerFailures, options.BreakDuration, TimeProvider.System);
-            list.Add(new ForwardTarget(name, uri, String(t, "model"), String(t, "api_key"), timeout, breaker));
+            if (list.Exists(x => string.Equals(x.Name, name, StringComparison.OrdinalIgnoreCase)))
+                throw new InvalidOperationException($"{at}.name \"{name}\" is used by an earlier target; target names must be unique");
+            list.Add(new ForwardTarget(name, uri, String(t, "model"), String(t, "api_key"), timeout));
         }
         if (list.Count == 0) throw new InvalidOperationException($"{source}: router settings.targets is empty");
         return list;
@@ -95,5 +84,5 @@ public sealed class ForwardTarget
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s ? s.Trim()
         : e.TryGetProperty(name, out v) && v.ValueKind == JsonValueKind.Number ? v.GetRawText() : null;
 
-    internal string Describe() => !Healthy ? $"down: {_downReason ?? "health check failed"}" : Breaker.IsAllowing ? "up" : "circuit open";
+    internal string Describe() => Circuit.Describe();
 }

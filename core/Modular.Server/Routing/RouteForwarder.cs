@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Modular.Abstractions;
 using Modular.Server.Http;
+using Polly;
 
 // The web SDK imports Microsoft.AspNetCore.Routing, which has an IRouter of its own.
 using IRouter = Modular.Abstractions.IRouter;
@@ -12,14 +13,16 @@ namespace Modular.Server.Routing;
 
 /// <summary>
 /// Forwards one OpenAI request: asks the router for a target (or takes the target serving the named model),
-/// sends the body with the model rewritten, and answers with the target's response. A target that fails before
-/// anything reached the client - refused connection, timeout, 5xx/429, a non-streamed body cut short, a stream
-/// that dies before its first event - is excluded and the request goes to another one, up to
-/// <see cref="RouterFrontEndOptions.MaxAttempts"/>. Once a streamed event has reached the client nothing is
+/// sends the body with the model rewritten, and answers with the target's response. Each attempt runs inside the
+/// failover pipeline (Polly's retry, see <see cref="RouterResilience"/>) and through the target's own HTTP client
+/// (its circuit breaker and attempt timeout). A target that fails before anything reached the client - refused
+/// connection, timeout, open or isolated circuit, 5xx/408/429, a non-streamed body cut short, a stream that dies
+/// before its first event - is excluded and Polly retries on another one, up to
+/// <see cref="RouterFrontEndOptions.MaxAttempts"/> attempts. Once a streamed event has reached the client nothing is
 /// retried: a target dying then ends the client's stream with an OpenAI error event and <c>[DONE]</c>.
 /// </summary>
-internal sealed class RouteForwarder(IRouter router, IReadOnlyList<ForwardTarget> targets, HttpClient http, RouterMetrics metrics,
-    RouterFrontEndOptions options, ILogger logger)
+internal sealed class RouteForwarder(IRouter router, IReadOnlyList<ForwardTarget> targets, IHttpClientFactory clients,
+    ResiliencePipeline<TargetReply> failover, RouterMetrics metrics, ILogger logger, long maxBodyBytes)
 {
     /// <summary>Response header naming the target that answered.</summary>
     public const string RoutedToHeader = "x-modular-routed-to";
@@ -27,47 +30,106 @@ internal sealed class RouteForwarder(IRouter router, IReadOnlyList<ForwardTarget
     /// <summary>Same value as the router plugin's <c>RuleRouter.ExcludeHeader</c> (the plugin is loaded in its own context, so the constant cannot be shared).</summary>
     private const string ExcludeHeader = "x-modular-exclude";
 
-    private readonly record struct Outcome(bool Done, string? Error, int Status = 0, byte[]? Body = null, string? ContentType = null);
+    /// <summary>One request's way through the failover pipeline: what was tried and how it failed.</summary>
+    private sealed class Attempts(string path, RoutedRequest request, List<ForwardTarget>? direct, int targetCount)
+    {
+        public string Path { get; } = path;
+        public RoutedRequest Request { get; } = request;
+        /// <summary>Targets serving the requested model by name; null when the router chooses.</summary>
+        public List<ForwardTarget>? Direct { get; } = direct;
+        public List<ForwardTarget> Tried { get; } = new(targetCount);
+        public List<string> Errors { get; } = [];
+        /// <summary>The latest attempt's error answer, passed on when no target does better; null when the latest attempt failed otherwise.</summary>
+        public TargetReply? LastErrorReply { get; set; }
+    }
 
     public async Task ForwardAsync(HttpContext context, string path)
     {
         var ct = context.RequestAborted;
         var request = RoutedRequest.Parse(await ReadBodyAsync(context).ConfigureAwait(false));
-        bool routed = router.Handles(request.Model);
-        var direct = routed ? null : ServingTargets(request.Model);
+        var attempts = new Attempts(path, request, router.Handles(request.Model) ? null : ServingTargets(request.Model), targets.Count);
 
-        var tried = new List<ForwardTarget>(targets.Count);
-        var errors = new List<string>();
-        Outcome last = default;
-        for (int attempt = 0; attempt < options.MaxAttempts; attempt++)
+        var resilienceContext = ResilienceContextPool.Shared.Get(ct);
+        Outcome<TargetReply> outcome;
+        try
         {
-            var (target, reason) = routed ? await ChooseRoutedAsync(request, tried, ct).ConfigureAwait(false) : ChooseDirect(direct!, tried);
-            if (target is null) break;
-            if (attempt > 0) metrics.Retried();
-            tried.Add(target);
-            logger.LogInformation("route {Path} model={Model} -> {Target}: {Reason}{Retry}", path, request.Model, target.Name, reason,
-                attempt > 0 ? $" (attempt {attempt + 1}, after {errors[^1]})" : "");
+            outcome = await failover.ExecuteOutcomeAsync(static (c, s) => s.Self.AttemptAsync(s.Attempts, c.CancellationToken),
+                resilienceContext, (Self: this, Attempts: attempts)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(resilienceContext);
+        }
+        if (outcome.Exception is { } e && (ct.IsCancellationRequested || !RouterResilience.IsAttemptFailure(e)))
+            outcome.ThrowIfException(); // the client left, or a bug
 
-            last = await TryTargetAsync(context, target, request, path).ConfigureAwait(false);
-            if (last.Done) return;
-            metrics.AttemptFailed(target.Name);
-            errors.Add($"{target.Name}: {last.Error}");
-            logger.LogWarning("target {Target} failed for {Path}: {Error}", target.Name, path, last.Error);
+        using var reply = outcome.Result;
+        if (reply is { Target: { } target } && !reply.IsRetryableError)
+        {
+            await SendReplyAsync(context, target, reply).ConfigureAwait(false);
+            return;
         }
 
         metrics.Unroutable();
-        if (last.Body is not null && last.Status is >= 400 and < 600)
+        if (attempts.LastErrorReply is { Target: { } from, Body: { } body } last)
         {
-            // Every target answered with an error: pass the last one on, as the target phrased it.
+            // Every target answered with an error (or was out of reach): pass the last answer on, as the target phrased it.
             context.Response.StatusCode = last.Status;
             context.Response.ContentType = last.ContentType ?? "application/json";
-            context.Response.Headers[RoutedToHeader] = tried[^1].Name;
-            await context.Response.Body.WriteAsync(last.Body, ct).ConfigureAwait(false);
+            context.Response.Headers[RoutedToHeader] = from.Name;
+            await context.Response.Body.WriteAsync(body, ct).ConfigureAwait(false);
             return;
         }
-        throw new ApiException(503, errors.Count == 0
+        throw new ApiException(503, attempts.Errors.Count == 0
             ? $"no target can serve model '{request.Model}'"
-            : $"no target could answer ({string.Join("; ", errors)})", code: "no_target_available") { RetryAfterSeconds = 1 };
+            : $"no target could answer ({string.Join("; ", attempts.Errors)})", code: "no_target_available") { RetryAfterSeconds = 1 };
+    }
+
+    /// <summary>
+    /// One attempt, the failover pipeline's callback: picks an untried target and asks it, up to the first byte that
+    /// could be sent on. Never throws (Polly's outcome API wants exceptions as outcomes); the retry's predicate
+    /// decides which failures send the request to another target.
+    /// </summary>
+    private async ValueTask<Outcome<TargetReply>> AttemptAsync(Attempts attempts, CancellationToken ct)
+    {
+        ForwardTarget? target = null;
+        try
+        {
+            string reason;
+            (target, reason) = attempts.Direct is null
+                ? await ChooseRoutedAsync(attempts.Request, attempts.Tried, ct).ConfigureAwait(false)
+                : ChooseDirect(attempts.Direct, attempts.Tried);
+            if (target is null) return Outcome.FromResult(TargetReply.None); // not a failure: ends the retries
+
+            int attempt = attempts.Tried.Count;
+            if (attempt > 0) metrics.Retried();
+            attempts.Tried.Add(target);
+            logger.LogInformation("route {Path} model={Model} -> {Target}: {Reason}{Retry}", attempts.Path, attempts.Request.Model, target.Name, reason,
+                attempt > 0 ? $" (attempt {attempt + 1}, after {attempts.Errors[^1]})" : "");
+
+            TargetReply reply;
+            using (metrics.Running(target.Name))
+                reply = await SendAsync(target, attempts.Request, attempts.Path, ct).ConfigureAwait(false);
+            attempts.LastErrorReply = reply.IsRetryableError ? reply : null;
+            if (reply.IsRetryableError) Failed(attempts, target, $"answered {reply.Status}");
+            return Outcome.FromResult(reply);
+        }
+        catch (Exception e)
+        {
+            if (target is not null && !ct.IsCancellationRequested && RouterResilience.IsAttemptFailure(e))
+            {
+                attempts.LastErrorReply = null;
+                Failed(attempts, target, RouterResilience.Describe(e, target));
+            }
+            return Outcome.FromException<TargetReply>(e);
+        }
+    }
+
+    private void Failed(Attempts attempts, ForwardTarget target, string error)
+    {
+        metrics.AttemptFailed(target.Name);
+        attempts.Errors.Add($"{target.Name}: {error}");
+        logger.LogWarning("target {Target} failed for {Path}: {Error}", target.Name, attempts.Path, error);
     }
 
     private List<ForwardTarget> ServingTargets(string model)
@@ -116,7 +178,10 @@ internal sealed class RouteForwarder(IRouter router, IReadOnlyList<ForwardTarget
         return (t, "serves the requested model");
     }
 
-    /// <summary>An untried target, available ones first (an unavailable one may have recovered since its last check).</summary>
+    /// <summary>
+    /// An untried target, available ones first. An unavailable one is still tried last: its open or isolated circuit
+    /// refuses at once without touching the network, and the refusal names why in the 503 the client gets.
+    /// </summary>
     private static ForwardTarget? FirstUntried(IReadOnlyList<ForwardTarget> from, List<ForwardTarget> tried)
     {
         ForwardTarget? down = null;
@@ -136,96 +201,88 @@ internal sealed class RouteForwarder(IRouter router, IReadOnlyList<ForwardTarget
         return null;
     }
 
-    private async Task<Outcome> TryTargetAsync(HttpContext context, ForwardTarget target, RoutedRequest request, string path)
+    /// <summary>
+    /// Sends the request through the target's client (breaker, attempt timeout) and reads on until something could
+    /// be passed to the client: the whole body, or a stream's first whole event. Each read after the headers gets
+    /// the target's timeout again.
+    /// </summary>
+    private async Task<TargetReply> SendAsync(ForwardTarget target, RoutedRequest request, string path, CancellationToken ct)
     {
-        var clientGone = context.RequestAborted;
-        if (!target.Breaker.TryAcquire()) return new Outcome(false, "circuit breaker open");
-        using var running = metrics.Running(target.Name);
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(clientGone);
-        cts.CancelAfter(target.Timeout);
-        bool committed = false;
+        using var message = new HttpRequestMessage(HttpMethod.Post, path.TrimStart('/'))
+        {
+            Content = new ByteArrayContent(request.BodyFor(router.Handles(request.Model) ? target.Model ?? target.Name : null)),
+        };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var http = clients.CreateClient(target.ClientName);
+        var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        Stream? upstream = null;
         try
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(target.BaseUri, path.TrimStart('/')))
+            using var read = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            read.CancelAfter(target.Timeout);
+            if (request.Stream && response.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType == "text/event-stream")
             {
-                Content = new ByteArrayContent(request.BodyFor(router.Handles(request.Model) ? target.Model ?? target.Name : null)),
-            };
-            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            if (target.ApiKey is { } key) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-
-            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cts.Token).ConfigureAwait(false);
-            int status = (int)response.StatusCode;
-            var contentType = response.Content.Headers.ContentType?.ToString();
-            if (status >= 500 || status is 408 or 429)
-            {
-                var errorBody = await response.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false);
-                if (status != 429) target.Breaker.Failure(); // 429 is a busy target, not a broken one
-                else target.Breaker.Success();
-                return new Outcome(false, $"answered {status}", status, errorBody, contentType);
+                // Until the first whole event has arrived nothing is sent, so the request can still go elsewhere.
+                upstream = await response.Content.ReadAsStreamAsync(read.Token).ConfigureAwait(false);
+                var relay = new SseRelay();
+                var buffer = new byte[16 * 1024];
+                int n;
+                do
+                {
+                    read.CancelAfter(target.Timeout);
+                    n = await upstream.ReadAsync(buffer, read.Token).ConfigureAwait(false);
+                    relay.Append(buffer.AsSpan(0, n));
+                } while (n > 0 && !relay.HasCompleteEvent);
+                if (!relay.HasCompleteEvent) throw new IOException("the stream ended before its first event");
+                return TargetReply.Streaming(target, response, upstream, relay);
             }
 
-            if (!request.Stream || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
-            {
-                // Buffered in full before anything is sent, so a target dying mid-body can still be retried.
-                var body = await response.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false);
-                target.Breaker.Success();
-                committed = true;
-                metrics.Routed(target.Name);
-                WriteHead(context, target, response, status, contentType);
-                context.Response.ContentLength = body.Length;
-                await context.Response.Body.WriteAsync(body, clientGone).ConfigureAwait(false);
-                return new Outcome(true, null);
-            }
-
-            return await RelayStreamAsync(context, target, response, cts, () => committed = true).ConfigureAwait(false);
+            // Buffered in full before anything is sent, so a target dying mid-body can still be retried.
+            var body = await response.Content.ReadAsByteArrayAsync(read.Token).ConfigureAwait(false);
+            var reply = TargetReply.Buffered(target, response, body);
+            response.Dispose();
+            return reply;
         }
-        catch (OperationCanceledException) when (clientGone.IsCancellationRequested)
+        catch (Exception e)
         {
-            target.Breaker.Abandon();
+            upstream?.Dispose();
+            response.Dispose();
+            if (e is OperationCanceledException && !ct.IsCancellationRequested)
+                throw new TimeoutException($"no data within {target.Timeout.TotalSeconds:0.#} s after the response headers", e);
             throw;
-        }
-        catch (Exception e) when (!committed && e is HttpRequestException or IOException or OperationCanceledException)
-        {
-            target.Breaker.Failure();
-            string what = e is OperationCanceledException ? $"no answer within {target.Timeout.TotalSeconds:0.#} s" : e.Message;
-            if (e is not OperationCanceledException) target.MarkDown($"forward failed: {what}");
-            return new Outcome(false, what);
         }
     }
 
-    private async Task<Outcome> RelayStreamAsync(HttpContext context, ForwardTarget target, HttpResponseMessage response,
-        CancellationTokenSource cts, Action commit)
+    /// <summary>Sends a successful attempt's answer to the client; a stream is relayed to its end, never retried.</summary>
+    private async Task SendReplyAsync(HttpContext context, ForwardTarget target, TargetReply reply)
     {
         var clientGone = context.RequestAborted;
-        var relay = new SseRelay();
-        var buffer = new byte[16 * 1024];
-        await using var upstream = await response.Content.ReadAsStreamAsync(cts.Token).ConfigureAwait(false);
-
-        // Until the first whole event has arrived nothing is sent, so the request can still go elsewhere.
-        int n;
-        do
-        {
-            cts.CancelAfter(target.Timeout);
-            n = await upstream.ReadAsync(buffer, cts.Token).ConfigureAwait(false);
-            relay.Append(buffer.AsSpan(0, n));
-        } while (n > 0 && !relay.HasCompleteEvent);
-        if (n == 0 && !relay.HasCompleteEvent)
-            throw new IOException("the stream ended before its first event");
-
-        commit();
         metrics.Routed(target.Name);
-        WriteHead(context, target, response, 200, response.Content.Headers.ContentType?.ToString());
+        WriteHead(context, target, reply);
+        if (reply.Body is { } body)
+        {
+            context.Response.ContentLength = body.Length;
+            await context.Response.Body.WriteAsync(body, clientGone).ConfigureAwait(false);
+            return;
+        }
+
+        using var running = metrics.Running(target.Name);
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
         var client = context.Response.Body;
+        var upstream = reply.Upstream!;
+        var relay = reply.Relay!;
+        var buffer = new byte[16 * 1024];
+        using var read = CancellationTokenSource.CreateLinkedTokenSource(clientGone);
         string? failure = null;
         try
         {
             await relay.FlushCompleteAsync(client, clientGone).ConfigureAwait(false);
             while (true)
             {
-                cts.CancelAfter(target.Timeout);
-                n = await upstream.ReadAsync(buffer, cts.Token).ConfigureAwait(false);
+                read.CancelAfter(target.Timeout);
+                int n = await upstream.ReadAsync(buffer, read.Token).ConfigureAwait(false);
                 if (n == 0) break;
                 relay.Append(buffer.AsSpan(0, n));
                 await relay.FlushCompleteAsync(client, clientGone).ConfigureAwait(false);
@@ -237,13 +294,10 @@ internal sealed class RouteForwarder(IRouter router, IReadOnlyList<ForwardTarget
         {
             failure = e is OperationCanceledException ? $"no data for {target.Timeout.TotalSeconds:0.#} s" : e.Message;
         }
+        if (failure is null) return;
 
-        if (failure is null)
-        {
-            target.Breaker.Success();
-            return new Outcome(true, null);
-        }
-        target.Breaker.Failure();
+        // Past the first event: no retry. The breaker does not hear of it either (Polly takes outcomes only from the
+        // attempt it wraps); a target that died is taken out by its failing health probe.
         metrics.StreamBroken(target.Name);
         logger.LogWarning("stream from {Target} broke off: {Error}; ending the client's stream with an error event", target.Name, failure);
         var error = ApiErrors.Body($"target {target.Name} failed mid-stream: {failure}", "server_error", null, "upstream_stream_broken");
@@ -251,21 +305,20 @@ internal sealed class RouteForwarder(IRouter router, IReadOnlyList<ForwardTarget
         await client.WriteAsync(error, clientGone).ConfigureAwait(false);
         await client.WriteAsync("\n\ndata: [DONE]\n\n"u8.ToArray(), clientGone).ConfigureAwait(false);
         await client.FlushAsync(clientGone).ConfigureAwait(false);
-        return new Outcome(true, null);
     }
 
-    private static void WriteHead(HttpContext context, ForwardTarget target, HttpResponseMessage response, int status, string? contentType)
+    private static void WriteHead(HttpContext context, ForwardTarget target, TargetReply reply)
     {
         var r = context.Response;
-        r.StatusCode = status;
-        if (contentType is not null) r.ContentType = contentType;
+        r.StatusCode = reply.Status;
+        if (reply.ContentType is not null) r.ContentType = reply.ContentType;
         r.Headers[RoutedToHeader] = target.Name;
-        if (response.Headers.TryGetValues("x-request-id", out var ids)) r.Headers["x-request-id"] = string.Join(",", ids);
+        if (reply.RequestId is { } id) r.Headers["x-request-id"] = id;
     }
 
     private async Task<byte[]> ReadBodyAsync(HttpContext context)
     {
-        var limit = options.MaxBodyBytes;
+        var limit = maxBodyBytes;
         if (context.Request.ContentLength > limit)
             throw new ApiException(413, $"request body of {context.Request.ContentLength} bytes exceeds the limit of {limit} bytes", code: "body_too_large");
         using var ms = new MemoryStream();

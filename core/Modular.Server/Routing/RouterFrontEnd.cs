@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Modular.Abstractions;
 using Modular.Server.Http;
+using Polly.Registry;
 
 // The web SDK imports Microsoft.AspNetCore.Routing, which has an IRouter of its own.
 using IRouter = Modular.Abstractions.IRouter;
@@ -31,7 +32,7 @@ public static class RouterFrontEnd
     public static WebApplication Build(RouterFrontEndOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttempts, 1);
+        RouterResilience.Validate(options);
 
         var loaded = LoadedRouter.Load(options.PluginsJson, options.Configuration);
         try
@@ -69,24 +70,24 @@ public static class RouterFrontEnd
             builder.Logging.AddSimpleConsole(c => { c.SingleLine = true; c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff "; });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+            // Polly reports every handled attempt and retry as a warning; the router logs those itself, with the target named.
+            builder.Logging.AddFilter("Polly", LogLevel.Error);
         }
 
-        // One pooled client for every target; connections are recycled so DNS changes of a target are picked up.
-        var http = new HttpClient(new SocketsHttpHandler
-        {
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-        })
-        { Timeout = Timeout.InfiniteTimeSpan };
-        builder.Services.AddSingleton(http);
-        builder.Services.AddSingleton<IHostedService>(sp => new TargetHealthMonitor(targets, http, options,
+        // Each target's HTTP client carries its circuit breaker and attempt timeout; the failover pipeline retries on other targets.
+        RouterResilience.AddTargetClients(builder.Services, targets, options);
+        RouterResilience.AddFailover(builder.Services, options);
+        builder.Services.AddSingleton<IHostedService>(sp => new TargetHealthMonitor(targets, sp.GetRequiredService<IHttpClientFactory>(), options,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Modular.Router.Health")));
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Modular.Router");
+        var clients = app.Services.GetRequiredService<IHttpClientFactory>();
+        RouterResilience.Initialize(clients, targets);
+        var failover = app.Services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline<TargetReply>(RouterResilience.FailoverPipeline);
         var metrics = new RouterMetrics(targets);
-        var forwarder = new RouteForwarder(router, targets, http, metrics, options, logger);
-        var models = new RouterModelsEndpoint(targets, aliases, http, options);
+        var forwarder = new RouteForwarder(router, targets, clients, failover, metrics, logger, options.MaxBodyBytes);
+        var models = new RouterModelsEndpoint(targets, aliases, clients, options);
         var apiKey = options.ApiKey is { Length: > 0 } key ? new ApiKeyCheck(key) : null;
 
         app.Use(async (context, next) =>
@@ -116,7 +117,6 @@ public static class RouterFrontEnd
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.WriteAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         });
-        app.Lifetime.ApplicationStopped.Register(http.Dispose);
         logger.LogInformation("router front end: {Count} targets ({Targets}); routed names: {Aliases}", targets.Count,
             string.Join(", ", targets.Select(t => $"{t.Name}={t.BaseUri}")), string.Join(", ", aliases));
         return app;

@@ -16,15 +16,25 @@ public sealed record RouterFrontEndOptions
     public string? ApiKey { get; init; }
     /// <summary>Forwarding attempts per request, each on a different target (the first included).</summary>
     public int MaxAttempts { get; init; } = 3;
-    /// <summary>Per-target timeout when the target's settings give no <c>timeout_seconds</c>: the whole answer of a non-streamed request, the first byte and each gap between chunks of a streamed one.</summary>
+    /// <summary>
+    /// Per-target timeout when the target's settings give no <c>timeout_seconds</c>: Polly's attempt timeout up to the
+    /// response headers, then each read of the body (the whole body of a non-streamed answer, each gap between chunks of a stream).
+    /// </summary>
     public TimeSpan TargetTimeout { get; init; } = TimeSpan.FromSeconds(120);
     /// <summary>How often each target's <c>/health</c> is checked.</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How long a health check may take before it counts as failed.</summary>
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(1);
-    /// <summary>Consecutive failures that open a target's circuit breaker.</summary>
-    public int BreakerFailures { get; init; } = 3;
-    /// <summary>How long an open breaker keeps a target out before one trial request is let through.</summary>
+    /// <summary>
+    /// Share of failed attempts (connection errors, attempt timeouts, 5xx and 408 answers; not 429) within
+    /// <see cref="BreakerSamplingDuration"/> that opens a target's circuit (Polly's <c>FailureRatio</c>).
+    /// </summary>
+    public double BreakerFailureRatio { get; init; } = 0.5;
+    /// <summary>Attempts a target must have had within <see cref="BreakerSamplingDuration"/> before its circuit can open (Polly's <c>MinimumThroughput</c>, at least 2).</summary>
+    public int BreakerMinimumThroughput { get; init; } = 3;
+    /// <summary>Window over which a target's failure ratio is measured (at least 0.5 s).</summary>
+    public TimeSpan BreakerSamplingDuration { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long an open circuit keeps a target out before one trial request is let through (at least 0.5 s).</summary>
     public TimeSpan BreakDuration { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Largest request body accepted, in bytes.</summary>
     public long MaxBodyBytes { get; init; } = 32L << 20;

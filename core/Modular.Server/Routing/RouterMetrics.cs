@@ -25,7 +25,7 @@ internal sealed class RouterMetrics
         _retries = f.CreateCounter("modular_router_retries_total", "Requests tried again on another target.");
         _unroutable = f.CreateCounter("modular_router_unroutable_requests_total", "Requests no target could answer.");
         _running = f.CreateGauge("modular_router_requests_running", "Requests being forwarded to each target.", label);
-        _up = f.CreateGauge("modular_router_target_up", "1 when the target passed its last health check and its circuit breaker is closed.", label);
+        _up = f.CreateGauge("modular_router_target_up", "1 when the target's circuit lets requests through: closed (health checks pass, few failures), or open with its break over.", label);
         _decision = f.CreateHistogram("modular_router_decision_seconds", "Time the router took to choose a target.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00001, 2, 16) });
         foreach (var t in targets)

@@ -9,7 +9,7 @@ namespace Modular.Server.Routing;
 /// GET /v1/models of the front end: the routed aliases first, then every model the available targets list (asked
 /// in parallel, each within the health timeout; a target that does not answer is left out), each once.
 /// </summary>
-internal sealed class RouterModelsEndpoint(IReadOnlyList<ForwardTarget> targets, IReadOnlyList<string> aliases, HttpClient http, RouterFrontEndOptions options)
+internal sealed class RouterModelsEndpoint(IReadOnlyList<ForwardTarget> targets, IReadOnlyList<string> aliases, IHttpClientFactory clients, RouterFrontEndOptions options)
 {
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -57,7 +57,7 @@ internal sealed class RouterModelsEndpoint(IReadOnlyList<ForwardTarget> targets,
             cts.CancelAfter(options.HealthTimeout * 2);
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(target.BaseUri, "v1/models"));
             if (target.ApiKey is { } key) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            using var response = await http.SendAsync(request, cts.Token).ConfigureAwait(false);
+            using var response = await clients.CreateClient(RouterResilience.ProbeClient).SendAsync(request, cts.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode) return [];
             using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false));
             if (!doc.RootElement.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array) return [];

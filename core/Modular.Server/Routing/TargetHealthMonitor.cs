@@ -6,39 +6,31 @@ using Microsoft.Extensions.Logging;
 namespace Modular.Server.Routing;
 
 /// <summary>
-/// Checks every target's <c>/health</c> on an interval, marking targets up and down, and learns the model of
-/// targets whose settings name none from their <c>/v1/models</c>. The first round runs before the front end starts
-/// listening, so that requests never go to a target that was down from the start.
+/// Probes every target's <c>/health</c> on an interval and feeds the result to the target's Polly circuit through
+/// its manual control: a failed probe isolates the circuit (every request to the target is then refused at once and
+/// goes to another one), a passing probe closes a circuit it had isolated. A circuit the breaker opened on its own is
+/// left to its break. Also learns the model of targets whose settings name none from their <c>/v1/models</c>. The
+/// first round runs before the front end starts listening, so that requests never go to a target that was down
+/// from the start.
 /// </summary>
-internal sealed class TargetHealthMonitor(IReadOnlyList<ForwardTarget> targets, HttpClient http, RouterFrontEndOptions options, ILogger logger)
-    : IHostedService, IDisposable
+internal sealed class TargetHealthMonitor(IReadOnlyList<ForwardTarget> targets, IHttpClientFactory clients, RouterFrontEndOptions options, ILogger logger)
+    : BackgroundService
 {
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await CheckAllAsync(cancellationToken).ConfigureAwait(false);
-        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null) await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public void Dispose() => _stop.Dispose();
-
-    private async Task LoopAsync()
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.HealthInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-                await CheckAllAsync(_stop.Token).ConfigureAwait(false);
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+                await CheckAllAsync(stoppingToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // stopping
         }
@@ -53,7 +45,6 @@ internal sealed class TargetHealthMonitor(IReadOnlyList<ForwardTarget> targets, 
 
     private async Task CheckAsync(ForwardTarget target, CancellationToken cancellationToken)
     {
-        bool wasHealthy = target.Healthy;
         string? failure = null;
         try
         {
@@ -71,13 +62,13 @@ internal sealed class TargetHealthMonitor(IReadOnlyList<ForwardTarget> targets, 
         if (cancellationToken.IsCancellationRequested) return;
         if (failure is null)
         {
-            target.MarkUp();
-            if (!wasHealthy) logger.LogInformation("target {Target} is up (model {Model})", target.Name, target.Model);
+            if (await target.Circuit.CloseIfIsolatedAsync(cancellationToken).ConfigureAwait(false))
+                logger.LogInformation("target {Target} is up (model {Model})", target.Name, target.Model);
         }
         else
         {
-            target.MarkDown(failure);
-            if (wasHealthy) logger.LogWarning("target {Target} is down: {Reason}", target.Name, failure);
+            if (await target.Circuit.IsolateAsync(failure, cancellationToken).ConfigureAwait(false))
+                logger.LogWarning("target {Target} is down: {Reason}", target.Name, failure);
         }
     }
 
@@ -85,7 +76,7 @@ internal sealed class TargetHealthMonitor(IReadOnlyList<ForwardTarget> targets, 
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(target.BaseUri, path));
         if (target.ApiKey is { } key) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return await clients.CreateClient(RouterResilience.ProbeClient).SendAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<string?> FirstModelAsync(ForwardTarget target, CancellationToken cancellationToken)
