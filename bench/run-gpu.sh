@@ -7,8 +7,8 @@
 #   conformance  the conformance suite on the cuda backend (required + optional tiers)
 #   goldens      `modular verify-golden` on the cuda backend for every model under .fixtures/models (bf16 tolerance)
 #   ceilings     copy bandwidth, bf16 GEMM rate, prefill 8 x 2,048 and static W2 (bench/Modular.Bench)
-#   w1           W1 through `modular bench latency` (bf16, then GPTQ int4 dummy weights)
-#   w2           W2 through `modular bench throughput` and the engine (bf16, then FP8 dummy weights)
+#   w1           W1 through `modular bench latency` (bf16; with QUANT=1 also GPTQ int4 dummy weights)
+#   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights)
 #   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
 #   peers        peer_fast.py and peer_hf.py (W1, W2)
@@ -45,14 +45,14 @@ for stage in "$@"; do
       run bench-cuda 240 bash .gpu/run dotnet $bench --backend cuda --out "$logs" --w2-batches 512
       show bench-cuda "W1:|W2|prefill 8x|copy band|failed|Exception" 8 ;;
     w1)
-      for q in none gptq; do
+      for q in none ${QUANT:+gptq}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)
         run w1-$q 150 bash .gpu/run dotnet $cli bench latency --backend cuda "${model[@]}" "${qa[@]}" --input-len 128 --output-len 256 \
           --num-iters-warmup 1 --num-iters 3 --json "$logs/w1-$q.json"
         show w1-$q "latency per|decode:|output:|rror" 4
       done ;;
     w2)
-      for q in none fp8; do
+      for q in none ${QUANT:+fp8}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)
         run w2-$q 240 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" "${qa[@]}" --num-prompts 512 --input-len 512 \
           --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384 --json "$logs/w2-$q.json"
@@ -74,7 +74,7 @@ for stage in "$@"; do
     peers)
       OUT="$logs" W2_BATCHES=${PEER_W2_BATCHES:-256} run peer-fast 300 python3 bench/peers/peer_fast.py
       tail -4 "$logs/peer-fast.log"
-      OUT="$logs" run peer-hf 150 python3 bench/peers/peer_hf.py
+      OUT="$logs" run peer-hf "${PEER_HF_LIMIT:-150}" python3 bench/peers/peer_hf.py
       tail -4 "$logs/peer-hf.log" ;;
     rocm)
       MODULAR_BACKEND=rocm MODULAR_PLUGINS=$PWD/bench/plugins.rocm.json MODULAR_BACKEND_SETTINGS="accelerator=cuda" MODULAR_FIXTURES=$PWD/.fixtures \
