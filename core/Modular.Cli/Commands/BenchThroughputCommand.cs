@@ -16,6 +16,7 @@ internal static class BenchThroughputCommand
         var threads = CliOptions.Threads();
         var loadFormat = new Option<string>("--load-format") { DefaultValueFactory = _ => "auto" };
         var modelConfig = new Option<string?>("--model-config");
+        var quantization = new Option<string?>("--quantization") { Description = "with --load-format dummy: dummy weights in gptq, awq or fp8; with a float checkpoint: quantize at load (fp8)" };
         var numPrompts = new Option<int>("--num-prompts") { DefaultValueFactory = _ => 256 };
         var input = new Option<int>("--input-len") { DefaultValueFactory = _ => 64 };
         var output = new Option<int>("--output-len") { DefaultValueFactory = _ => 64 };
@@ -27,12 +28,12 @@ internal static class BenchThroughputCommand
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy (as the peers decode)", DefaultValueFactory = _ => 0f };
         var json = new Option<string?>("--json");
         var cmd = new Command("throughput", "Offline throughput: N prompts with continuous batching")
-        { model, backend, plugins, threads, loadFormat, modelConfig, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, gpuUtil, temperature, json };
+        { model, backend, plugins, threads, loadFormat, modelConfig, quantization, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, gpuUtil, temperature, json };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
             int inLen = r.GetValue(input), outLen = r.GetValue(output);
-            var m = BenchModelLoader.Load(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, inLen + outLen + 16, out var name);
+            var m = BenchModelLoader.Load(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, inLen + outLen + 16, out var name, r.GetValue(quantization));
             // Dummy weights have no tokenizer: prompts are random ids (a corpus dataset needs a checkpoint's tokenizer).
             var tokenizer = r.GetValue(loadFormat) == "dummy" ? null : HfTokenizer.FromDirectory(r.GetValue(model) ?? CliOptions.DefaultModel());
             var options = new EngineOptions
