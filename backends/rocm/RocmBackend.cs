@@ -36,6 +36,8 @@ public sealed unsafe class RocmBackend : IBackend
             while (MaxGroup * 2 <= Math.Min(256, Accelerator.MaxNumThreadsPerGroup)) MaxGroup *= 2;
             GemmTile = 1;
             while (GemmTile < 16 && (GemmTile * 2) * (GemmTile * 2) <= MaxGroup) GemmTile *= 2;
+            // pocl runs 8 x 8 groups (64 x 64 blocks) faster than 16 x 16 (measured: 3.8 vs 2.5 GFLOP/s).
+            if (!IsGpu) GemmTile = Math.Min(GemmTile, 8);
             long mem = Accelerator.MemorySize;
             Info = new DeviceInfo(choice.Describe(), $"ILGPU {typeof(Context).Assembly.GetName().Version} / {Accelerator.AcceleratorType}", mem, mem);
             Kernels = new RocmKernels(this);
@@ -54,7 +56,10 @@ public sealed unsafe class RocmBackend : IBackend
     /// <summary>Largest power-of-two group the device runs, capped at 256 (what the shared-memory tiles hold).</summary>
     internal int MaxGroup { get; }
 
-    /// <summary>Edge of the GEMM's square tiles: the largest power of two whose square fits a group, at most 16.</summary>
+    /// <summary>
+    /// Group edge of the tiled GEMM (each thread computes 8 x 8 outputs): the largest power of two whose square fits
+    /// a group, at most 16 on GPUs (128 x 128 blocks) and 8 on CPU devices.
+    /// </summary>
     internal int GemmTile { get; }
 
     /// <summary>A group size of at most <paramref name="wanted"/> (a power of two) that the device runs.</summary>
@@ -81,6 +86,13 @@ public sealed unsafe class RocmBackend : IBackend
     /// pocl runs its 256-thread groups with barriers about 4x slower than the tiled kernel.
     /// </summary>
     public bool FewRowsGemm { get; set; }
+
+    /// <summary>
+    /// Steps with a multi-token query (prefill, chunked prefill) use the tiled attention kernel, which stages each
+    /// K/V tile in shared memory once for up to 32 queries of a sequence; off, every step uses the one-group-per-
+    /// query-token kernel (decode-only steps always do). On by default.
+    /// </summary>
+    public bool TiledAttention { get; set; } = true;
 
     /// <summary>Kernels compiled so far and seconds each took (driver compile time; pocl caches builds on disk).</summary>
     public IReadOnlyList<(string Name, double Seconds)> CompiledKernels => Loader.Built;
@@ -200,17 +212,18 @@ public sealed unsafe class RocmBackend : IBackend
     internal FloatRef Float(Tensor t)
     {
         var r = Own(t);
-        return r.DType switch
-        {
-            DType.F32 => new FloatRef(r.F32, _dummy.View.AsContiguous().Cast<ushort>(), StorageKind.F32),
-            DType.F16 => new FloatRef(_dummy.View.AsContiguous().Cast<float>(), r.U16, StorageKind.F16),
-            DType.BF16 => new FloatRef(_dummy.View.AsContiguous().Cast<float>(), r.U16, StorageKind.BF16),
-            _ => throw new ArgumentException($"expected a float tensor, got {r}"),
-        };
+        var noFloat = _dummy.View.AsContiguous().Cast<float>();
+        var noPairs = _dummy.View.AsContiguous().Cast<uint>();
+        if (r.DType == DType.F32) return new FloatRef(r.F32, _dummy.View.AsContiguous().Cast<ushort>(), StorageKind.F32, noPairs, false);
+        if (r.DType is not (DType.F16 or DType.BF16)) throw new ArgumentException($"expected a float tensor, got {r}");
+        bool aligned = r.ByteOffset % 4 == 0 && r.ByteLength >= 4;
+        return new FloatRef(noFloat, r.U16, r.DType == DType.F16 ? StorageKind.F16 : StorageKind.BF16,
+            aligned ? r.Bytes.Cast<uint>() : noPairs, aligned);
     }
 
     /// <summary>A never-read float view for optional arguments (ILGPU needs a real buffer for every view).</summary>
-    internal FloatRef NoFloat => new(_dummy.View.AsContiguous().Cast<float>(), _dummy.View.AsContiguous().Cast<ushort>(), StorageKind.F32);
+    internal FloatRef NoFloat => new(_dummy.View.AsContiguous().Cast<float>(), _dummy.View.AsContiguous().Cast<ushort>(), StorageKind.F32,
+        _dummy.View.AsContiguous().Cast<uint>(), false);
 
     /// <inheritdoc />
     public void Dispose()

@@ -19,7 +19,8 @@ internal sealed class RocmKernels : IKernels, IDisposable
     private readonly RocmBackend _b;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, ArrayView<int>, ArrayView<float>, int, int, float>> _embedding;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, float, float>> _rmsNorm;
-    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linear, _linearFewRows;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linear;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<uint>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linearFewRows;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>> _rope;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>> _actAndMul;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>> _add;
@@ -36,7 +37,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
         _embedding = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, ArrayView<int>, ArrayView<float>, int, int, float>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Embedding)));
         _rmsNorm = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, float, float>>(typeof(NormKernels), nameof(NormKernels.RmsNorm)));
         _linear = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.Linear)));
-        _linearFewRows = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.LinearFewRows)));
+        _linearFewRows = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<uint>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.LinearFewRows)));
         _rope = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>>(typeof(RopeKernels), nameof(RopeKernels.Rope)));
         _actAndMul = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.ActAndMul)));
         _add = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Add)));
@@ -102,12 +103,18 @@ internal sealed class RocmKernels : IKernels, IDisposable
         var bb = bias is null ? _b.NoFloat : _b.Float(bias);
         if (rows <= GemmKernels.MaxFewRows && _b.FewRowsGemm)
         {
-            _linearFewRows.Value(_b.Stream, PerRow(n, _b.GroupSize(GemmKernels.MaxDotGroup)), xs.F32, w.F32, w.U16, w.Kind,
-                bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1, o.F32, rows, n, k);
+            int group = _b.GroupSize(GemmKernels.MaxDotGroup);
+            int perGroup = group / Math.Min(GemmKernels.DotLanes, group);
+            bool pairs = w.Kind != StorageKind.F32 && w.PairsAligned && k % 2 == 0;
+            _linearFewRows.Value(_b.Stream, PerRow((n + perGroup - 1) / perGroup, group), xs.F32, w.F32, w.U16, w.Pairs, w.Kind,
+                pairs ? 1 : 0, bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1, o.F32, rows, n, k);
             return;
         }
-        int tile = _b.GemmTile;
-        var config = new KernelConfig(new Index2D((n + tile - 1) / tile, (rows + tile - 1) / tile), new Index2D(tile, tile));
+        // dx x dy threads compute (dy*8) x (dx*8) outputs; short batches get flatter groups so fewer rows are wasted.
+        int dx = _b.GemmTile, dy = dx;
+        while (dy > 1 && (dy / 2) * GemmKernels.Micro >= rows) dy /= 2;
+        int bm = dy * GemmKernels.Micro, bn = dx * GemmKernels.Micro;
+        var config = new KernelConfig(new Index2D((n + bn - 1) / bn, (rows + bm - 1) / bm), new Index2D(dx, dy));
         _linear.Value(_b.Stream, config, xs.F32, w.F32, w.U16, w.Kind, bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1,
             o.F32, rows, n, k);
     }

@@ -105,7 +105,7 @@ public class KernelTests(RocmFixture fx)
     private void CheckLinear(string tier, DType wt)
     {
         var rng = new Random(4);
-        foreach (var (rows, n, k, bias) in new[] { (1, 50, 70, false), (7, 33, 129, true), (8, 300, 40, false), (20, 100, 64, true) })
+        foreach (var (rows, n, k, bias) in new[] { (1, 50, 70, false), (7, 33, 129, true), (8, 300, 40, false), (3, 70, 258, true), (20, 100, 64, true), (150, 270, 100, true) })
         {
             var x = Uniform(rng, rows * k);
             var w = Uniform(rng, n * k, wt);
