@@ -11,7 +11,7 @@ namespace Modular.Backends.Rocm;
 /// <see cref="Modular.Backends.Rocm.Kernels"/>. Each kernel is compiled on first use (a model that never calls
 /// MoE never pays for its build).
 /// </summary>
-internal sealed class RocmKernels : IKernels, IDisposable
+internal sealed class RocmKernels : IKernels, IDeviceArgMax, IDisposable
 {
     /// <summary>Most groups a launch uses; more work loops inside the kernel.</summary>
     private const int MaxGroups = 4096;
@@ -28,6 +28,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>> _route;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, int>> _expertGateUp;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, int>> _expertDown;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int>> _argMax;
     private readonly List<Tensor> _moeScratch = new();
 
     public RocmKernels(RocmBackend backend)
@@ -42,6 +43,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
         _actAndMul = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.ActAndMul)));
         _add = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Add)));
         _gather = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.GatherRows)));
+        _argMax = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int>>(typeof(ArgMaxKernels), nameof(ArgMaxKernels.ArgMax)));
         _route = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>>(typeof(MoeKernels), nameof(MoeKernels.Route)));
         _expertGateUp = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, int>>(typeof(MoeKernels), nameof(MoeKernels.ExpertGateUp)));
         _expertDown = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, int>>(typeof(MoeKernels), nameof(MoeKernels.ExpertDown)));
@@ -162,6 +164,14 @@ internal sealed class RocmKernels : IKernels, IDisposable
         if (o.RowLength != xs.RowLength || o.Rows != idx.Length) throw new ArgumentException($"GatherRows shapes: x {x}, rows {rows}, out {output}");
         if (o.Length == 0) return;
         _gather.Value(_b.Stream, Stride(o.Length), xs.F32, idx.I32, o.F32, xs.Rows, (int)xs.RowLength);
+    }
+
+    public void ArgMax(Tensor logits, Tensor ids)
+    {
+        var l = T(logits); var o = T(ids);
+        if (o.Length != l.Rows) throw new ArgumentException($"ArgMax: ids {ids} for logits {logits}");
+        if (l.Rows == 0) return;
+        _argMax.Value(_b.Stream, PerRow(l.Rows, _b.GroupSize(ArgMaxKernels.MaxGroup)), l.F32, o.I32, l.Rows, (int)l.RowLength);
     }
 
     public void Moe(Tensor x, Tensor routerLogits, Tensor gateUp, Tensor down, int topK, bool renormalize,
