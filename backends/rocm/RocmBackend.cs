@@ -28,7 +28,7 @@ public sealed unsafe class RocmBackend : IBackend
             Accelerator = choice.Device.CreateAccelerator(_context);
             Family = choice.Family;
             IsGpu = choice.IsGpu;
-            FewRowsGemm = choice.IsGpu;
+            FewRowsGemm = true;
             Stream = Accelerator.DefaultStream;
             Loader = new KernelLoader(Accelerator, choice.RewriteGenericPointers);
             _dummy = Accelerator.Allocate1D<byte>(16);
@@ -81,16 +81,15 @@ public sealed unsafe class RocmBackend : IBackend
     public bool IsGpu { get; }
 
     /// <summary>
-    /// Linear with at most 8 token rows (decode) uses the split-K kernel, one group per output column, instead of
-    /// the tiled GEMM. On by default on GPUs, where it keeps every thread busy at T = 1; off on CPU devices, where
-    /// pocl runs its 256-thread groups with barriers about 4x slower than the tiled kernel.
+    /// Linear with at most 8 token rows (decode) uses the split-K kernel (32 threads per output column) instead of
+    /// the tiled GEMM. On by default: it reads each weight row once, coalesced, and on pocl it is also the faster
+    /// one at T = 1 (measured 6 ms against 36 ms for [1,896]x[4864,896]^T).
     /// </summary>
     public bool FewRowsGemm { get; set; }
 
     /// <summary>
-    /// Steps with a multi-token query (prefill, chunked prefill) use the tiled attention kernel, which stages each
-    /// K/V tile in shared memory once for up to 32 queries of a sequence; off, every step uses the one-group-per-
-    /// query-token kernel (decode-only steps always do). On by default.
+    /// Attention uses the tiled kernel, which stages each K/V tile in shared memory once for up to 32 (token, head)
+    /// rows of a sequence that share the KV head; off, the one-group-per-(token, head) kernel. On by default.
     /// </summary>
     public bool TiledAttention { get; set; } = true;
 

@@ -13,17 +13,20 @@ internal struct FlashShape
     public int MaxBlocksPerSeq;
     public int Window;
     public float Scale;
-    /// <summary>Query rows per tile (at most <see cref="FlashAttentionKernels.MaxQueryRows"/>, rows x dim within the shared tiles).</summary>
+    /// <summary>Query heads per tile, all of one KV head (a divisor of NumHeads / NumKvHeads).</summary>
+    public int HeadsPerTile;
+    /// <summary>Query rows per tile: tokens per tile x <see cref="HeadsPerTile"/> (at most <see cref="FlashAttentionKernels.MaxQueryRows"/>, rows x dim within the shared tiles).</summary>
     public int QueryRows;
     /// <summary>Keys per shared K/V tile.</summary>
     public int KeyRows;
 }
 
 /// <summary>
-/// Paged attention for steps with multi-token queries (prefill, chunked prefill), FlashAttention style: a group
-/// takes up to <see cref="FlashShape.QueryRows"/> consecutive query tokens of one sequence for one head, stages
-/// their queries and an output accumulator in shared memory, and streams the visible keys in tiles whose K and
-/// then V rows are staged in shared memory once and used by every query of the tile, with an online softmax.
+/// Paged attention, FlashAttention style: a group takes consecutive query tokens of one sequence for the query
+/// heads of one KV head (rows = token x head, up to <see cref="MaxQueryRows"/>), stages their queries and an
+/// output accumulator in shared memory, and streams the visible keys in tiles whose K and then V rows are staged
+/// in shared memory once and used by every row of the tile, with an online softmax. Prefill reuses each K/V tile
+/// across tokens and heads; decode (one token per sequence) across the heads that share the KV head.
 /// </summary>
 internal static class FlashAttentionKernels
 {
@@ -41,7 +44,8 @@ internal static class FlashAttentionKernels
 
     /// <summary>
     /// Tile i covers query tokens tileFirst[i] .. tileFirst[i] + tileCount[i] - 1, all of sequence tokenSeq of the
-    /// first. Query token t sees keys [max(0, pos - window + 1), pos] with pos = tokenPos[t].
+    /// first; row r of a tile is token r / HeadsPerTile, head h0 + r % HeadsPerTile. Query token t sees keys
+    /// [max(0, pos - window + 1), pos] with pos = tokenPos[t].
     /// </summary>
     public static void Prefill(ArrayView<float> q, ArrayView<float> kPool, ArrayView<float> vPool,
         ArrayView<int> tileFirst, ArrayView<int> tileCount, ArrayView<int> tokenSeq, ArrayView<int> tokenPos,
@@ -59,19 +63,21 @@ internal static class FlashAttentionKernels
         int d = p.HeadDim, kd = d + 1, bq = p.QueryRows, bk = p.KeyRows;
         int group = p.NumHeads / p.NumKvHeads;
         long rowLen = (long)p.NumKvHeads * d;
-        int items = p.Tiles * p.NumHeads;
+        int hpt = p.HeadsPerTile, headGroups = p.NumHeads / hpt;
+        int items = p.Tiles * headGroups;
         for (int item = Grid.IdxX; item < items; item += Grid.DimX)
         {
-            int tile = item / p.NumHeads, h = item - tile * p.NumHeads;
-            long headOffset = (long)(h / group) * d;
-            int first = tileFirst[tile], count = tileCount[tile];
+            int tile = item / headGroups, h0 = (item - tile * headGroups) * hpt;
+            long headOffset = (long)(h0 / group) * d;
+            int first = tileFirst[tile], tokens = tileCount[tile], count = tokens * hpt;
             int seq = tokenSeq[first];
-            int posFirst = tokenPos[first], posLast = tokenPos[first + count - 1];
+            int posFirst = tokenPos[first], posLast = tokenPos[first + tokens - 1];
             long tableRow = (long)seq * p.MaxBlocksPerSeq;
             for (int e = tid; e < bq * d; e += threads)
             {
                 int r = e / d, j = e - r * d;
-                qs[e] = r < count ? q[((long)(first + r) * p.NumHeads + h) * d + j] * p.Scale : 0f;
+                int tr = r / hpt;
+                qs[e] = r < count ? q[((long)(first + tr) * p.NumHeads + h0 + r - tr * hpt) * d + j] * p.Scale : 0f;
                 os[e] = 0f;
             }
             for (int r = tid; r < bq; r += threads)
@@ -103,7 +109,7 @@ internal static class FlashAttentionKernels
                     int key = k0 + i;
                     if (r < count && i < nk)
                     {
-                        int pos = tokenPos[first + r];
+                        int pos = tokenPos[first + r / hpt];
                         if (key <= pos && (p.Window <= 0 || key > pos - p.Window))
                         {
                             s = 0f;
@@ -158,8 +164,9 @@ internal static class FlashAttentionKernels
             for (int e = tid; e < count * d; e += threads)
             {
                 int r = e / d, j = e - r * d;
+                int tr = r / hpt;
                 float l = rowSum[r];
-                output[((long)(first + r) * p.NumHeads + h) * d + j] = l > 0f ? os[e] / l : 0f;
+                output[((long)(first + tr) * p.NumHeads + h0 + r - tr * hpt) * d + j] = l > 0f ? os[e] / l : 0f;
             }
             Group.Barrier();
         }
