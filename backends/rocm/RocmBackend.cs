@@ -34,10 +34,10 @@ public sealed unsafe class RocmBackend : IBackend
             _dummy = Accelerator.Allocate1D<byte>(16);
             MaxGroup = 1;
             while (MaxGroup * 2 <= Math.Min(256, Accelerator.MaxNumThreadsPerGroup)) MaxGroup *= 2;
-            GemmTile = 1;
-            while (GemmTile < 16 && (GemmTile * 2) * (GemmTile * 2) <= MaxGroup) GemmTile *= 2;
+            int edge = 1;
+            while (edge < GemmKernels.MaxTile && (edge * 2) * (edge * 2) <= MaxGroup) edge *= 2;
             // pocl runs 8 x 8 groups (64 x 64 blocks) faster than 16 x 16 (measured: 3.8 vs 2.5 GFLOP/s).
-            if (!IsGpu) GemmTile = Math.Min(GemmTile, 8);
+            GemmTile = IsGpu ? edge : Math.Min(edge, 8);
             long mem = Accelerator.MemorySize;
             Info = new DeviceInfo(choice.Describe(), $"ILGPU {typeof(Context).Assembly.GetName().Version} / {Accelerator.AcceleratorType}", mem, mem);
             Kernels = new RocmKernels(this);
@@ -57,10 +57,23 @@ public sealed unsafe class RocmBackend : IBackend
     internal int MaxGroup { get; }
 
     /// <summary>
-    /// Group edge of the tiled GEMM (each thread computes 8 x 8 outputs): the largest power of two whose square fits
-    /// a group, at most 16 on GPUs (128 x 128 blocks) and 8 on CPU devices.
+    /// Group edge of the tiled GEMM in threads (each thread computes 8 x 8 outputs, so blocks are 8x this square):
+    /// by default the largest power of two whose square fits a group, at most 16 on GPUs (128 x 128 blocks) and
+    /// 8 on CPU devices. Settable (a power of two whose square fits a group) so tests can run the GPU
+    /// configuration on pocl.
     /// </summary>
-    internal int GemmTile { get; }
+    public int GemmTile
+    {
+        get => _gemmTile;
+        set
+        {
+            if (value < 1 || value > GemmKernels.MaxTile || (value & (value - 1)) != 0 || value * value > MaxGroup)
+                throw new ArgumentOutOfRangeException(nameof(value), $"GEMM group edge {value}: a power of two up to {GemmKernels.MaxTile} whose square is at most {MaxGroup}");
+            _gemmTile = value;
+        }
+    }
+
+    private int _gemmTile;
 
     /// <summary>A group size of at most <paramref name="wanted"/> (a power of two) that the device runs.</summary>
     internal int GroupSize(int wanted) => Math.Min(wanted, MaxGroup);

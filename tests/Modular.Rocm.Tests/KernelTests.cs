@@ -89,18 +89,28 @@ public class KernelTests(RocmFixture fx)
         // Both GEMM kernels: the tiled one, and the split-K one that GPUs use for decode-sized batches.
         var target = (RocmBackend)fx.Tier(tier);
         bool saved = target.FewRowsGemm;
+        int savedTile = target.GemmTile;
         try
         {
             target.FewRowsGemm = false;
             CheckLinear(tier, wt);
             target.FewRowsGemm = true;
             CheckLinear(tier, wt);
+            // The GPU configuration (16 x 16 threads, 128 x 128 blocks) wherever the device runs 256-thread groups.
+            if (tier == "opencl" && savedTile < GemmKernels16)
+            {
+                target.GemmTile = GemmKernels16;
+                CheckLinear(tier, wt);
+            }
         }
         finally
         {
             target.FewRowsGemm = saved;
+            target.GemmTile = savedTile;
         }
     }
+
+    private const int GemmKernels16 = 16;
 
     private void CheckLinear(string tier, DType wt)
     {
