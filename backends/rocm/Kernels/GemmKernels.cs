@@ -40,22 +40,45 @@ internal static class GemmKernels
         int row0 = Grid.IdxY * bm, col0 = Grid.IdxX * bn;
         int tid = ty * dx + tx, threads = dx * dy;
         Float8 c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        // 16 x 16 groups (the GPU shape) prefetch: thread tid stages k tid % 16 of rows tid / 16 + 16i (i < 8) of
+        // both slabs, so the next slab's global loads are in flight while the current one is multiplied.
+        bool prefetch = dx == MaxTile && dy == MaxTile;
+        int pk = tid & (Depth - 1), pm = tid / Depth;
+        Float8 px = default, pw = default;
+        if (prefetch)
+        {
+            px = SlabX(x, row0 + pm, 0 + pk, rows, k);
+            pw = SlabW(w32, w16, wKind, col0 + pm, 0 + pk, n, k);
+        }
         for (int k0 = 0; k0 < k; k0 += Depth)
         {
-            // Consecutive threads take consecutive k of one row: Depth-long contiguous runs of x and W.
-            for (int e = tid; e < bm * Depth; e += threads)
+            if (prefetch)
             {
-                int m = e / Depth, kk = e - m * Depth;
-                int r = row0 + m, kg = k0 + kk;
-                xs[kk * SharedStride + m] = r < rows && kg < k ? x[(long)r * k + kg] : 0f;
+                Stage(xs, pk * SharedStride + pm, px);
+                Stage(ws, pk * SharedStride + pm, pw);
             }
-            for (int e = tid; e < bn * Depth; e += threads)
+            else
             {
-                int m = e / Depth, kk = e - m * Depth;
-                int c = col0 + m, kg = k0 + kk;
-                ws[kk * SharedStride + m] = c < n && kg < k ? WeightRead.Load(w32, w16, wKind, (long)c * k + kg) : 0f;
+                // Consecutive threads take consecutive k of one row: Depth-long contiguous runs of x and W.
+                for (int e = tid; e < bm * Depth; e += threads)
+                {
+                    int m = e / Depth, kk = e - m * Depth;
+                    int r = row0 + m, kg = k0 + kk;
+                    xs[kk * SharedStride + m] = r < rows && kg < k ? x[(long)r * k + kg] : 0f;
+                }
+                for (int e = tid; e < bn * Depth; e += threads)
+                {
+                    int m = e / Depth, kk = e - m * Depth;
+                    int c = col0 + m, kg = k0 + kk;
+                    ws[kk * SharedStride + m] = c < n && kg < k ? WeightRead.Load(w32, w16, wKind, (long)c * k + kg) : 0f;
+                }
             }
             Group.Barrier();
+            if (prefetch && k0 + Depth < k)
+            {
+                px = SlabX(x, row0 + pm, k0 + Depth + pk, rows, k);
+                pw = SlabW(w32, w16, wKind, col0 + pm, k0 + Depth + pk, n, k);
+            }
             for (int kk = 0; kk < Depth; kk++)
             {
                 var a = Float8.Load(xs, kk * SharedStride + ty, dy);
@@ -80,6 +103,58 @@ internal static class GemmKernels
         StoreRow(output, c5, row0 + ty + 5 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
         StoreRow(output, c6, row0 + ty + 6 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
         StoreRow(output, c7, row0 + ty + 7 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
+    }
+
+    /// <summary>x[r + 16i, kg] for i &lt; 8 (0 outside the matrix): one thread's share of a 128-row slab.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float8 SlabX(ArrayView<float> x, int r, int kg, int rows, int k)
+    {
+        bool inK = kg < k;
+        long o = (long)r * k + kg, step = (long)MaxTile * k;
+        return new Float8
+        {
+            A0 = inK && r < rows ? x[o] : 0f,
+            A1 = inK && r + MaxTile < rows ? x[o + step] : 0f,
+            A2 = inK && r + 2 * MaxTile < rows ? x[o + 2 * step] : 0f,
+            A3 = inK && r + 3 * MaxTile < rows ? x[o + 3 * step] : 0f,
+            A4 = inK && r + 4 * MaxTile < rows ? x[o + 4 * step] : 0f,
+            A5 = inK && r + 5 * MaxTile < rows ? x[o + 5 * step] : 0f,
+            A6 = inK && r + 6 * MaxTile < rows ? x[o + 6 * step] : 0f,
+            A7 = inK && r + 7 * MaxTile < rows ? x[o + 7 * step] : 0f,
+        };
+    }
+
+    /// <summary>W[c + 16i, kg] for i &lt; 8 as float32 (0 outside the matrix).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float8 SlabW(ArrayView<float> w32, ArrayView<ushort> w16, int wKind, int c, int kg, int n, int k)
+    {
+        bool inK = kg < k;
+        long o = (long)c * k + kg, step = (long)MaxTile * k;
+        return new Float8
+        {
+            A0 = inK && c < n ? WeightRead.Load(w32, w16, wKind, o) : 0f,
+            A1 = inK && c + MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + step) : 0f,
+            A2 = inK && c + 2 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 2 * step) : 0f,
+            A3 = inK && c + 3 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 3 * step) : 0f,
+            A4 = inK && c + 4 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 4 * step) : 0f,
+            A5 = inK && c + 5 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 5 * step) : 0f,
+            A6 = inK && c + 6 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 6 * step) : 0f,
+            A7 = inK && c + 7 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 7 * step) : 0f,
+        };
+    }
+
+    /// <summary>s[start + 16i] = v[i]: a prefetched slab share into its k-major shared tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Stage(ArrayView<float> s, int start, Float8 v)
+    {
+        s[start] = v.A0;
+        s[start + MaxTile] = v.A1;
+        s[start + 2 * MaxTile] = v.A2;
+        s[start + 3 * MaxTile] = v.A3;
+        s[start + 4 * MaxTile] = v.A4;
+        s[start + 5 * MaxTile] = v.A5;
+        s[start + 6 * MaxTile] = v.A6;
+        s[start + 7 * MaxTile] = v.A7;
     }
 
     /// <summary>Writes one micro-tile row: columns col, col + stride, ... (plus bias) of output row r, within bounds.</summary>
