@@ -15,13 +15,19 @@ internal sealed class RocmAttention : IAttentionBackend, IDisposable
     private readonly RocmBackend _b;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, long>> _store;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, AttentionShape>> _attend;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, FlashShape>> _flash;
     private StepState? _state;
 
     /// <summary>Device copies of one step's metadata, grown by doubling and reused across steps.</summary>
     private sealed class StepState : IDisposable
     {
-        public RocmTensor? Slots, TokenSeq, TokenPos, Tables;
-        public void Dispose() { Slots?.Dispose(); TokenSeq?.Dispose(); TokenPos?.Dispose(); Tables?.Dispose(); }
+        public RocmTensor? Slots, TokenSeq, TokenPos, Tables, TileFirst, TileCount;
+        /// <summary>Query tokens per tile the tile lists were built for (0: not built this step).</summary>
+        public int TileRows;
+        public int Tiles;
+        /// <summary>This step's query start offsets (host copy).</summary>
+        public int[] QueryStarts = [];
+        public void Dispose() { Slots?.Dispose(); TokenSeq?.Dispose(); TokenPos?.Dispose(); Tables?.Dispose(); TileFirst?.Dispose(); TileCount?.Dispose(); }
     }
 
     /// <summary>Which metadata object the device copies belong to, so Forward can refuse a stale one.</summary>
@@ -32,6 +38,7 @@ internal sealed class RocmAttention : IAttentionBackend, IDisposable
         _b = backend;
         _store = new(() => backend.Loader.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, long>>(typeof(AttentionKernels), nameof(AttentionKernels.StoreKv)));
         _attend = new(() => backend.Loader.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, AttentionShape>>(typeof(AttentionKernels), nameof(AttentionKernels.PagedAttention)));
+        _flash = new(() => backend.Loader.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, FlashShape>>(typeof(FlashAttentionKernels), nameof(FlashAttentionKernels.Prefill)));
     }
 
     public KvCache CreateCache(KvCacheSpec spec)
@@ -61,6 +68,8 @@ internal sealed class RocmAttention : IAttentionBackend, IDisposable
         Put(ref st.TokenSeq, seqOf, t);
         Put(ref st.TokenPos, posOf, t);
         Put(ref st.Tables, m.BlockTables, m.BlockTables.Length);
+        st.QueryStarts = m.QueryStartLoc[..(m.NumSeqs + 1)];
+        st.TileRows = 0;
         m.DeviceState = new Prepared(t, m.NumSeqs, m.MaxBlocksPerSeq);
     }
 
@@ -91,6 +100,11 @@ internal sealed class RocmAttention : IAttentionBackend, IDisposable
         long slots = (long)kv.Spec.NumBlocks * kv.Spec.BlockSize;
         var kPool = kv.K(layer); var vPool = kv.V(layer);
         _store.Value(_b.Stream, _b.Stride(ks.Length), ks.F32, vs.F32, _state.Slots!.I32, kPool.F32, vPool.F32, rowLen, slots);
+        if (_b.TiledAttention)
+        {
+            Tiled(qs, kPool, vPool, o, m, p, kv.Spec.BlockSize);
+            return;
+        }
         var shape = new AttentionShape
         {
             Tokens = t, NumHeads = hq, NumKvHeads = hk, HeadDim = d, BlockSize = kv.Spec.BlockSize,
@@ -99,6 +113,46 @@ internal sealed class RocmAttention : IAttentionBackend, IDisposable
         int groups = (int)Math.Min((long)t * hq, 65535);
         _attend.Value(_b.Stream, new KernelConfig(new Index1D(groups), new Index1D(_b.GroupSize(AttentionKernels.MaxKeyTile))),
             qs.F32, kPool.F32, vPool.F32, _state.TokenSeq!.I32, _state.TokenPos!.I32, _state.Tables!.I32, o.F32, shape);
+    }
+
+    /// <summary>
+    /// The tiled kernel: rows = tokens x heads of one KV head per tile, at most 32 and within 2048 floats of
+    /// queries; the tile list (consecutive query tokens of one sequence) is built on the host once per step.
+    /// </summary>
+    private void Tiled(RocmTensor q, RocmTensor kPool, RocmTensor vPool, RocmTensor o, AttentionMetadata m, in AttentionParams p, int blockSize)
+    {
+        var st = _state!;
+        int d = p.HeadDim;
+        int maxRows = Math.Max(1, Math.Min(FlashAttentionKernels.MaxQueryRows, FlashAttentionKernels.RowFloats / d));
+        int keys = Math.Max(1, Math.Min(FlashAttentionKernels.MaxKeyRows, FlashAttentionKernels.KeyFloats / (d + 1)));
+        int group = p.NumHeads / p.NumKvHeads, heads = Math.Min(group, maxRows);
+        while (group % heads != 0) heads--;
+        int tokensPerTile = maxRows / heads;
+        if (st.TileRows != tokensPerTile)
+        {
+            var first = new List<int>();
+            var count = new List<int>();
+            for (int s = 0; s + 1 < st.QueryStarts.Length; s++)
+                for (int i = st.QueryStarts[s]; i < st.QueryStarts[s + 1]; i += tokensPerTile)
+                {
+                    first.Add(i);
+                    count.Add(Math.Min(tokensPerTile, st.QueryStarts[s + 1] - i));
+                }
+            Put(ref st.TileFirst, first.ToArray(), first.Count);
+            Put(ref st.TileCount, count.ToArray(), count.Count);
+            st.Tiles = first.Count;
+            st.TileRows = tokensPerTile;
+        }
+        if (st.Tiles == 0) return;
+        var shape = new FlashShape
+        {
+            Tiles = st.Tiles, NumHeads = p.NumHeads, NumKvHeads = p.NumKvHeads, HeadDim = d, BlockSize = blockSize,
+            MaxBlocksPerSeq = m.MaxBlocksPerSeq, Window = p.SlidingWindow, Scale = p.Scale, HeadsPerTile = heads,
+            QueryRows = tokensPerTile * heads, KeyRows = keys,
+        };
+        int groups = (int)Math.Min((long)st.Tiles * (p.NumHeads / heads), 65535);
+        _flash.Value(_b.Stream, new KernelConfig(new Index1D(groups), new Index1D(_b.GroupSize(FlashAttentionKernels.GroupThreads))),
+            q.F32, kPool.F32, vPool.F32, st.TileFirst!.I32, st.TileCount!.I32, st.TokenSeq!.I32, st.TokenPos!.I32, st.Tables!.I32, o.F32, shape);
     }
 
     private static void Validate(AttentionMetadata m)

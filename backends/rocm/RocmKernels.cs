@@ -11,7 +11,7 @@ namespace Modular.Backends.Rocm;
 /// <see cref="Modular.Backends.Rocm.Kernels"/>. Each kernel is compiled on first use (a model that never calls
 /// MoE never pays for its build).
 /// </summary>
-internal sealed class RocmKernels : IKernels, IDisposable
+internal sealed class RocmKernels : IKernels, IDeviceArgMax, IDisposable
 {
     /// <summary>Most groups a launch uses; more work loops inside the kernel.</summary>
     private const int MaxGroups = 4096;
@@ -19,7 +19,8 @@ internal sealed class RocmKernels : IKernels, IDisposable
     private readonly RocmBackend _b;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, ArrayView<int>, ArrayView<float>, int, int, float>> _embedding;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, float, float>> _rmsNorm;
-    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linear, _linearFewRows;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linear;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<uint>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linearFewRows;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>> _rope;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>> _actAndMul;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>> _add;
@@ -27,6 +28,7 @@ internal sealed class RocmKernels : IKernels, IDisposable
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>> _route;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, int>> _expertGateUp;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, int>> _expertDown;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int>> _argMax;
     private readonly List<Tensor> _moeScratch = new();
 
     public RocmKernels(RocmBackend backend)
@@ -36,11 +38,12 @@ internal sealed class RocmKernels : IKernels, IDisposable
         _embedding = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, ArrayView<int>, ArrayView<float>, int, int, float>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Embedding)));
         _rmsNorm = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, float, float>>(typeof(NormKernels), nameof(NormKernels.RmsNorm)));
         _linear = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.Linear)));
-        _linearFewRows = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.LinearFewRows)));
+        _linearFewRows = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<uint>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.LinearFewRows)));
         _rope = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>>(typeof(RopeKernels), nameof(RopeKernels.Rope)));
         _actAndMul = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.ActAndMul)));
         _add = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Add)));
         _gather = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.GatherRows)));
+        _argMax = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int>>(typeof(ArgMaxKernels), nameof(ArgMaxKernels.ArgMax)));
         _route = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>>(typeof(MoeKernels), nameof(MoeKernels.Route)));
         _expertGateUp = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, int>>(typeof(MoeKernels), nameof(MoeKernels.ExpertGateUp)));
         _expertDown = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, int>>(typeof(MoeKernels), nameof(MoeKernels.ExpertDown)));
@@ -102,12 +105,18 @@ internal sealed class RocmKernels : IKernels, IDisposable
         var bb = bias is null ? _b.NoFloat : _b.Float(bias);
         if (rows <= GemmKernels.MaxFewRows && _b.FewRowsGemm)
         {
-            _linearFewRows.Value(_b.Stream, PerRow(n, _b.GroupSize(GemmKernels.MaxDotGroup)), xs.F32, w.F32, w.U16, w.Kind,
-                bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1, o.F32, rows, n, k);
+            int group = _b.GroupSize(GemmKernels.MaxDotGroup);
+            int perGroup = group / Math.Min(GemmKernels.DotLanes, group);
+            bool pairs = w.Kind != StorageKind.F32 && w.PairsAligned && k % 2 == 0;
+            _linearFewRows.Value(_b.Stream, PerRow((n + perGroup - 1) / perGroup, group), xs.F32, w.F32, w.U16, w.Pairs, w.Kind,
+                pairs ? 1 : 0, bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1, o.F32, rows, n, k);
             return;
         }
-        int tile = _b.GemmTile;
-        var config = new KernelConfig(new Index2D((n + tile - 1) / tile, (rows + tile - 1) / tile), new Index2D(tile, tile));
+        // dx x dy threads compute (dy*8) x (dx*8) outputs; short batches get flatter groups so fewer rows are wasted.
+        int dx = _b.GemmTile, dy = dx;
+        while (dy > 1 && (dy / 2) * GemmKernels.Micro >= rows) dy /= 2;
+        int bm = dy * GemmKernels.Micro, bn = dx * GemmKernels.Micro;
+        var config = new KernelConfig(new Index2D((n + bn - 1) / bn, (rows + bm - 1) / bm), new Index2D(dx, dy));
         _linear.Value(_b.Stream, config, xs.F32, w.F32, w.U16, w.Kind, bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1,
             o.F32, rows, n, k);
     }
@@ -155,6 +164,14 @@ internal sealed class RocmKernels : IKernels, IDisposable
         if (o.RowLength != xs.RowLength || o.Rows != idx.Length) throw new ArgumentException($"GatherRows shapes: x {x}, rows {rows}, out {output}");
         if (o.Length == 0) return;
         _gather.Value(_b.Stream, Stride(o.Length), xs.F32, idx.I32, o.F32, xs.Rows, (int)xs.RowLength);
+    }
+
+    public void ArgMax(Tensor logits, Tensor ids)
+    {
+        var l = T(logits); var o = T(ids);
+        if (o.Length != l.Rows) throw new ArgumentException($"ArgMax: ids {ids} for logits {logits}");
+        if (l.Rows == 0) return;
+        _argMax.Value(_b.Stream, PerRow(l.Rows, _b.GroupSize(ArgMaxKernels.MaxGroup)), l.F32, o.I32, l.Rows, (int)l.RowLength);
     }
 
     public void Moe(Tensor x, Tensor routerLogits, Tensor gateUp, Tensor down, int topK, bool renormalize,

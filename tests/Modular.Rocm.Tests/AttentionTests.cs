@@ -1,4 +1,5 @@
 using Modular.Abstractions;
+using Modular.Backends.Rocm;
 using static Modular.Rocm.Tests.HostTensors;
 
 namespace Modular.Rocm.Tests;
@@ -12,7 +13,10 @@ public class AttentionTests(RocmFixture fx)
 {
     private const int BlockSize = 4, NumBlocks = 24, Hq = 4, Hk = 2, D = 32;
 
-    public static TheoryData<string, int> Cases => new() { { "opencl", 0 }, { "opencl", 6 }, { "cpu", 5 } };
+    public static TheoryData<string, int, bool> Cases => new()
+    {
+        { "opencl", 0, true }, { "opencl", 6, true }, { "opencl", 6, false }, { "cpu", 5, true },
+    };
 
     /// <summary>Block tables of three sequences, blocks handed out in a shuffled order.</summary>
     private static int[][] Tables()
@@ -85,16 +89,87 @@ public class AttentionTests(RocmFixture fx)
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void MixedPrefillDecodeChunkedMatchesCpu(string tier, int window)
+    public void MixedPrefillDecodeChunkedMatchesCpu(string tier, int window, bool tiled)
     {
-        var target = fx.Tier(tier);
+        var target = (RocmBackend)fx.Tier(tier);
         var expected = Run(fx.Cpu, window, copyBlock: false);
-        var actual = Run(target, window, copyBlock: true);
+        bool saved = target.TiledAttention;
+        List<float[]> actual;
+        try
+        {
+            target.TiledAttention = tiled;
+            actual = Run(target, window, copyBlock: true);
+        }
+        finally
+        {
+            target.TiledAttention = saved;
+        }
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++)
         {
             double err = RelError(actual[i], expected[i]);
-            Assert.True(err <= 2e-5, $"step {i / 2} layer {i % 2} window {window} on {target.Info.Name}: relative error {err:E2}");
+            Assert.True(err <= 2e-5, $"step {i / 2} layer {i % 2} window {window} tiled {tiled} on {target.Info.Name}: relative error {err:E2}");
+        }
+    }
+
+    /// <summary>
+    /// Prompts longer than one query tile and one key tile of the tiled kernel (32 each at head dim 64): a prefill
+    /// of 75 and 40 tokens, then a chunk of 30 more for the first next to a decode token of the second.
+    /// </summary>
+    [Theory]
+    [InlineData("opencl", 0)]
+    [InlineData("opencl", 37)]
+    [InlineData("cpu", 0)]
+    public void LongPromptsAcrossTilesMatchCpu(string tier, int window)
+    {
+        const int hq = 4, hk = 1, d = 64, bs = 8, perSeq = 16;
+        int[][] tables = [Enumerable.Range(0, perSeq).Select(i => 2 * i).ToArray(), Enumerable.Range(0, perSeq).Select(i => 2 * i + 1).ToArray()];
+        AttentionMetadata Build(params (int Seq, int Cached, int New)[] runs)
+        {
+            var qsl = new List<int> { 0 };
+            var lens = new List<int>();
+            var slots = new List<int>();
+            var bt = new List<int>();
+            foreach (var (seq, cached, fresh) in runs)
+            {
+                qsl.Add(qsl[^1] + fresh);
+                lens.Add(cached + fresh);
+                for (int pos = cached; pos < cached + fresh; pos++) slots.Add(tables[seq][pos / bs] * bs + pos % bs);
+                bt.AddRange(tables[seq]);
+            }
+            return new AttentionMetadata
+            {
+                NumTokens = qsl[^1], NumSeqs = runs.Length, QueryStartLoc = qsl.ToArray(), SeqLens = lens.ToArray(),
+                BlockTables = bt.ToArray(), MaxBlocksPerSeq = perSeq, SlotMapping = slots.ToArray(),
+                MaxSeqLen = lens.Max(), MaxQueryLen = runs.Max(r => r.New),
+            };
+        }
+        List<float[]> Go(IBackend b)
+        {
+            var rng = new Random(21);
+            var outs = new List<float[]>();
+            using var cache = b.Attention.CreateCache(new KvCacheSpec(1, 2 * perSeq, bs, hk, d, b.ActivationDType));
+            var p = new AttentionParams(hq, hk, d, 1f / MathF.Sqrt(d), window);
+            foreach (var m in new[] { Build((0, 0, 75), (1, 0, 40)), Build((0, 75, 30), (1, 40, 1)) })
+            {
+                int t = m.NumTokens;
+                b.Attention.Prepare(m);
+                using var q = Act(b, Uniform(rng, t * hq * d, scale: 2f), t, hq * d);
+                using var k = Act(b, Uniform(rng, t * hk * d, scale: 2f), t, hk * d);
+                using var v = Act(b, Uniform(rng, t * hk * d), t, hk * d);
+                using var o = b.Allocate(b.ActivationDType, t, hq * d);
+                b.Attention.Forward(0, q, k, v, cache, m, p, o);
+                outs.Add(Get(o));
+            }
+            return outs;
+        }
+        var target = fx.Tier(tier);
+        var expected = Go(fx.Cpu);
+        var actual = Go(target);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            double err = RelError(actual[i], expected[i]);
+            Assert.True(err <= 2e-5, $"step {i} window {window} on {target.Info.Name}: relative error {err:E2}");
         }
     }
 

@@ -89,23 +89,33 @@ public class KernelTests(RocmFixture fx)
         // Both GEMM kernels: the tiled one, and the split-K one that GPUs use for decode-sized batches.
         var target = (RocmBackend)fx.Tier(tier);
         bool saved = target.FewRowsGemm;
+        int savedTile = target.GemmTile;
         try
         {
             target.FewRowsGemm = false;
             CheckLinear(tier, wt);
             target.FewRowsGemm = true;
             CheckLinear(tier, wt);
+            // The GPU configuration (16 x 16 threads, 128 x 128 blocks) wherever the device runs 256-thread groups.
+            if (tier == "opencl" && savedTile < GemmKernels16)
+            {
+                target.GemmTile = GemmKernels16;
+                CheckLinear(tier, wt);
+            }
         }
         finally
         {
             target.FewRowsGemm = saved;
+            target.GemmTile = savedTile;
         }
     }
+
+    private const int GemmKernels16 = 16;
 
     private void CheckLinear(string tier, DType wt)
     {
         var rng = new Random(4);
-        foreach (var (rows, n, k, bias) in new[] { (1, 50, 70, false), (7, 33, 129, true), (8, 300, 40, false), (20, 100, 64, true) })
+        foreach (var (rows, n, k, bias) in new[] { (1, 50, 70, false), (7, 33, 129, true), (8, 300, 40, false), (3, 70, 258, true), (20, 100, 64, true), (150, 270, 100, true) })
         {
             var x = Uniform(rng, rows * k);
             var w = Uniform(rng, n * k, wt);
@@ -120,6 +130,38 @@ public class KernelTests(RocmFixture fx)
                 return Get(o);
             });
         }
+    }
+
+    [Theory, MemberData(nameof(Tiers))]
+    public void DeviceArgMaxTakesTheFirstLargestAndSkipsNaN(string tier)
+    {
+        var b = fx.Tier(tier);
+        const int vocab = 1000;
+        var rng = new Random(9);
+        var x = Uniform(rng, 5 * vocab, scale: 4f);
+        x[0 * vocab + 700] = 9f; x[0 * vocab + 300] = 9f; x[0 * vocab + 999] = 9f;     // tie: 300 wins
+        x[1 * vocab + 0] = float.NaN; x[1 * vocab + 5] = 8f; x[1 * vocab + 6] = float.NaN; // NaN never wins
+        for (int j = 0; j < vocab; j++) x[2 * vocab + j] = float.NegativeInfinity;     // all -inf: index 0
+        x[2 * vocab + 0] = float.NaN;
+        x[3 * vocab + vocab - 1] = 100f;                                                // last column
+        int[] expected = new int[5];
+        for (int r = 0; r < 5; r++)
+        {
+            int best = -1;
+            for (int j = 0; j < vocab; j++)
+            {
+                float v = x[r * vocab + j];
+                if (!float.IsNaN(v) && (best < 0 || v > x[r * vocab + best])) best = j;
+            }
+            expected[r] = Math.Max(0, best);
+        }
+        Assert.Equal([300, 5, 1, vocab - 1], expected[..4]);
+        using var logits = Act(b, x, 5, vocab);
+        using var ids = Ints(b, new int[5]);
+        ((IDeviceArgMax)b.Kernels).ArgMax(logits, ids);
+        var got = new int[5];
+        b.DownloadI32(ids, got);
+        Assert.Equal(expected, got);
     }
 
     [Theory, MemberData(nameof(Tiers))]

@@ -1,87 +1,275 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 
 namespace Modular.Backends.Rocm.Kernels;
 
 /// <summary>
-/// out[T, N] = x[T, K] W[N, K]^T + b: square output tiles per group (16x16 on GPUs; the edge is the group's X
-/// size, smaller on ILGPU's CPU simulator), K streamed through shared memory in tile-wide slabs so each loaded x
-/// and W element is reused tile times. W (and b) may be F32, F16 or BF16; sums are float32.
+/// out[T, N] = x[T, K] W[N, K]^T + b. W (and b) may be F32, F16 or BF16; sums are float32.
+/// <see cref="Linear"/> is a register-tiled GEMM for prefill and batched decode; <see cref="LinearFewRows"/> a
+/// split-K dot-product kernel for T &lt;= 8, where reading W once is all that matters.
 /// </summary>
 internal static class GemmKernels
 {
-    /// <summary>Largest tile edge (the shared-memory tiles are sized for it); groups are edge x edge threads.</summary>
+    /// <summary>Outputs per thread along each edge of its micro-tile (one <see cref="Float8"/> per row).</summary>
+    public const int Micro = 8;
+
+    /// <summary>Largest group edge in threads; a group of dx x dy threads computes (dy*8) x (dx*8) outputs.</summary>
     public const int MaxTile = 16;
 
-    /// <summary>Group (gx, gy) computes rows gy*tile.. and columns gx*tile.. of out.</summary>
+    /// <summary>K depth of the slabs staged in shared memory per barrier pair.</summary>
+    public const int Depth = 16;
+
+    /// <summary>Shared row stride: the largest block edge (128) plus padding against bank conflicts on the stores.</summary>
+    private const int SharedStride = MaxTile * Micro + 4;
+
+    /// <summary>
+    /// Group (gx, gy) of dx x dy threads computes the block of rows gy*dy*8.. and columns gx*dx*8... Each K slab
+    /// of x and W goes through shared memory transposed (k-major, weights widened to float32 there), so thread
+    /// (tx, ty) reads 8 x values and 8 W values per k and does 64 multiply-adds on its micro-tile: rows
+    /// ty + i*dy, columns tx + j*dx (strided, so neighbouring threads hit neighbouring banks and the final stores
+    /// coalesce).
+    /// </summary>
     public static void Linear(ArrayView<float> x, ArrayView<float> w32, ArrayView<ushort> w16, int wKind,
         ArrayView<float> b32, ArrayView<ushort> b16, int bKind, int hasBias,
         ArrayView<float> output, int rows, int n, int k)
     {
-        var xs = SharedMemory.Allocate<float>(MaxTile * MaxTile);
-        var ws = SharedMemory.Allocate<float>(MaxTile * MaxTile);
-        int tile = Group.DimX;
-        int tx = Group.IdxX, ty = Group.IdxY;
-        int row = Grid.IdxY * tile + ty;
-        int col = Grid.IdxX * tile + tx;
-        // The W row this thread loads into the tile (tile row ty holds output column gx*tile+ty).
-        int wRow = Grid.IdxX * tile + ty;
-        long xBase = (long)row * k, wBase = (long)wRow * k;
-        float acc = 0f;
-        for (int k0 = 0; k0 < k; k0 += tile)
+        var xs = SharedMemory.Allocate<float>(Depth * SharedStride);
+        var ws = SharedMemory.Allocate<float>(Depth * SharedStride);
+        int tx = Group.IdxX, ty = Group.IdxY, dx = Group.DimX, dy = Group.DimY;
+        int bm = dy * Micro, bn = dx * Micro;
+        int row0 = Grid.IdxY * bm, col0 = Grid.IdxX * bn;
+        int tid = ty * dx + tx, threads = dx * dy;
+        Float8 c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        // 16 x 16 groups (the GPU shape) prefetch: thread tid stages k tid % 16 of rows tid / 16 + 16i (i < 8) of
+        // both slabs, so the next slab's global loads are in flight while the current one is multiplied.
+        bool prefetch = dx == MaxTile && dy == MaxTile;
+        int pk = tid & (Depth - 1), pm = tid / Depth;
+        Float8 px = default, pw = default;
+        if (prefetch)
         {
-            int kk = k0 + tx;
-            xs[ty * tile + tx] = row < rows && kk < k ? x[xBase + kk] : 0f;
-            ws[ty * tile + tx] = wRow < n && kk < k ? WeightRead.Load(w32, w16, wKind, wBase + kk) : 0f;
+            px = SlabX(x, row0 + pm, 0 + pk, rows, k);
+            pw = SlabW(w32, w16, wKind, col0 + pm, 0 + pk, n, k);
+        }
+        for (int k0 = 0; k0 < k; k0 += Depth)
+        {
+            if (prefetch)
+            {
+                Stage(xs, pk * SharedStride + pm, px);
+                Stage(ws, pk * SharedStride + pm, pw);
+            }
+            else
+            {
+                // Consecutive threads take consecutive k of one row: Depth-long contiguous runs of x and W.
+                for (int e = tid; e < bm * Depth; e += threads)
+                {
+                    int m = e / Depth, kk = e - m * Depth;
+                    int r = row0 + m, kg = k0 + kk;
+                    xs[kk * SharedStride + m] = r < rows && kg < k ? x[(long)r * k + kg] : 0f;
+                }
+                for (int e = tid; e < bn * Depth; e += threads)
+                {
+                    int m = e / Depth, kk = e - m * Depth;
+                    int c = col0 + m, kg = k0 + kk;
+                    ws[kk * SharedStride + m] = c < n && kg < k ? WeightRead.Load(w32, w16, wKind, (long)c * k + kg) : 0f;
+                }
+            }
             Group.Barrier();
-            for (int i = 0; i < tile; i++) acc += xs[ty * tile + i] * ws[tx * tile + i];
+            if (prefetch && k0 + Depth < k)
+            {
+                px = SlabX(x, row0 + pm, k0 + Depth + pk, rows, k);
+                pw = SlabW(w32, w16, wKind, col0 + pm, k0 + Depth + pk, n, k);
+            }
+            for (int kk = 0; kk < Depth; kk++)
+            {
+                var a = Float8.Load(xs, kk * SharedStride + ty, dy);
+                var b = Float8.Load(ws, kk * SharedStride + tx, dx);
+                c0 = Float8.Fma(c0, a.A0, b);
+                c1 = Float8.Fma(c1, a.A1, b);
+                c2 = Float8.Fma(c2, a.A2, b);
+                c3 = Float8.Fma(c3, a.A3, b);
+                c4 = Float8.Fma(c4, a.A4, b);
+                c5 = Float8.Fma(c5, a.A5, b);
+                c6 = Float8.Fma(c6, a.A6, b);
+                c7 = Float8.Fma(c7, a.A7, b);
+            }
             Group.Barrier();
         }
-        if (row < rows && col < n)
+        int col = col0 + tx;
+        StoreRow(output, c0, row0 + ty, col, dx, rows, n, b32, b16, bKind, hasBias);
+        StoreRow(output, c1, row0 + ty + dy, col, dx, rows, n, b32, b16, bKind, hasBias);
+        StoreRow(output, c2, row0 + ty + 2 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
+        StoreRow(output, c3, row0 + ty + 3 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
+        StoreRow(output, c4, row0 + ty + 4 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
+        StoreRow(output, c5, row0 + ty + 5 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
+        StoreRow(output, c6, row0 + ty + 6 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
+        StoreRow(output, c7, row0 + ty + 7 * dy, col, dx, rows, n, b32, b16, bKind, hasBias);
+    }
+
+    /// <summary>x[r + 16i, kg] for i &lt; 8 (0 outside the matrix): one thread's share of a 128-row slab.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float8 SlabX(ArrayView<float> x, int r, int kg, int rows, int k)
+    {
+        bool inK = kg < k;
+        long o = (long)r * k + kg, step = (long)MaxTile * k;
+        return new Float8
         {
-            if (hasBias != 0) acc += WeightRead.Load(b32, b16, bKind, col);
-            output[(long)row * n + col] = acc;
-        }
+            A0 = inK && r < rows ? x[o] : 0f,
+            A1 = inK && r + MaxTile < rows ? x[o + step] : 0f,
+            A2 = inK && r + 2 * MaxTile < rows ? x[o + 2 * step] : 0f,
+            A3 = inK && r + 3 * MaxTile < rows ? x[o + 3 * step] : 0f,
+            A4 = inK && r + 4 * MaxTile < rows ? x[o + 4 * step] : 0f,
+            A5 = inK && r + 5 * MaxTile < rows ? x[o + 5 * step] : 0f,
+            A6 = inK && r + 6 * MaxTile < rows ? x[o + 6 * step] : 0f,
+            A7 = inK && r + 7 * MaxTile < rows ? x[o + 7 * step] : 0f,
+        };
+    }
+
+    /// <summary>W[c + 16i, kg] for i &lt; 8 as float32 (0 outside the matrix).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float8 SlabW(ArrayView<float> w32, ArrayView<ushort> w16, int wKind, int c, int kg, int n, int k)
+    {
+        bool inK = kg < k;
+        long o = (long)c * k + kg, step = (long)MaxTile * k;
+        return new Float8
+        {
+            A0 = inK && c < n ? WeightRead.Load(w32, w16, wKind, o) : 0f,
+            A1 = inK && c + MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + step) : 0f,
+            A2 = inK && c + 2 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 2 * step) : 0f,
+            A3 = inK && c + 3 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 3 * step) : 0f,
+            A4 = inK && c + 4 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 4 * step) : 0f,
+            A5 = inK && c + 5 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 5 * step) : 0f,
+            A6 = inK && c + 6 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 6 * step) : 0f,
+            A7 = inK && c + 7 * MaxTile < n ? WeightRead.Load(w32, w16, wKind, o + 7 * step) : 0f,
+        };
+    }
+
+    /// <summary>s[start + 16i] = v[i]: a prefetched slab share into its k-major shared tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Stage(ArrayView<float> s, int start, Float8 v)
+    {
+        s[start] = v.A0;
+        s[start + MaxTile] = v.A1;
+        s[start + 2 * MaxTile] = v.A2;
+        s[start + 3 * MaxTile] = v.A3;
+        s[start + 4 * MaxTile] = v.A4;
+        s[start + 5 * MaxTile] = v.A5;
+        s[start + 6 * MaxTile] = v.A6;
+        s[start + 7 * MaxTile] = v.A7;
+    }
+
+    /// <summary>Writes one micro-tile row: columns col, col + stride, ... (plus bias) of output row r, within bounds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(ArrayView<float> output, Float8 c, int r, int col, int stride, int rows, int n,
+        ArrayView<float> b32, ArrayView<ushort> b16, int bKind, int hasBias)
+    {
+        if (r >= rows) return;
+        long o = (long)r * n;
+        Put(output, o, c.A0, col, n, b32, b16, bKind, hasBias);
+        Put(output, o, c.A1, col + stride, n, b32, b16, bKind, hasBias);
+        Put(output, o, c.A2, col + 2 * stride, n, b32, b16, bKind, hasBias);
+        Put(output, o, c.A3, col + 3 * stride, n, b32, b16, bKind, hasBias);
+        Put(output, o, c.A4, col + 4 * stride, n, b32, b16, bKind, hasBias);
+        Put(output, o, c.A5, col + 5 * stride, n, b32, b16, bKind, hasBias);
+        Put(output, o, c.A6, col + 6 * stride, n, b32, b16, bKind, hasBias);
+        Put(output, o, c.A7, col + 7 * stride, n, b32, b16, bKind, hasBias);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(ArrayView<float> output, long rowStart, float v, int col, int n,
+        ArrayView<float> b32, ArrayView<ushort> b16, int bKind, int hasBias)
+    {
+        if (col >= n) return;
+        if (hasBias != 0) v += WeightRead.Load(b32, b16, bKind, col);
+        output[rowStart + col] = v;
     }
 
     /// <summary>Most token rows <see cref="LinearFewRows"/> takes (decode batches); more go to the tiled kernel.</summary>
     public const int MaxFewRows = 8;
 
-    /// <summary>Threads per group of <see cref="LinearFewRows"/> (shared partial sums are sized for it).</summary>
+    /// <summary>Most threads per group of <see cref="LinearFewRows"/> (its shared partial sums are sized for it).</summary>
     public const int MaxDotGroup = 256;
 
+    /// <summary>Threads that share one output column in <see cref="LinearFewRows"/> (a warp on NVIDIA).</summary>
+    public const int DotLanes = 32;
+
     /// <summary>
-    /// Decode-shaped GEMM (T &lt;= 8): group j computes column j for every row, its threads splitting K and
-    /// reducing through shared memory, so each W row is read once and all threads have work even when T is 1.
+    /// Decode-shaped GEMM (T &lt;= 8): a group of G threads computes G/32 output columns, 32 threads per column
+    /// (fewer when the group is smaller) striding over K, so each W row is read once, coalesced, and every row of
+    /// x is applied to each loaded weight from registers (up to 8 sums per thread). With
+    /// <paramref name="pairs"/> set, 16-bit weights are read two per 32-bit word (K even, W 4-byte aligned).
+    /// The per-thread sums meet in shared memory once per column block (one barrier, then a short serial sum).
     /// </summary>
-    public static void LinearFewRows(ArrayView<float> x, ArrayView<float> w32, ArrayView<ushort> w16, int wKind,
-        ArrayView<float> b32, ArrayView<ushort> b16, int bKind, int hasBias,
+    public static void LinearFewRows(ArrayView<float> x, ArrayView<float> w32, ArrayView<ushort> w16, ArrayView<uint> wPairs,
+        int wKind, int pairs, ArrayView<float> b32, ArrayView<ushort> b16, int bKind, int hasBias,
         ArrayView<float> output, int rows, int n, int k)
     {
         var partial = SharedMemory.Allocate<float>(MaxDotGroup * MaxFewRows);
-        int lane = Group.IdxX, size = Group.DimX;
-        for (int col = Grid.IdxX; col < n; col += Grid.DimX)
+        int g = Group.DimX, idx = Group.IdxX;
+        int lanes = Math.Min(DotLanes, g), perGroup = g / lanes;
+        int lane = idx - idx / lanes * lanes, sub = idx / lanes;
+        for (int colBase = Grid.IdxX * perGroup; colBase < n; colBase += Grid.DimX * perGroup)
         {
-            long wRow = (long)col * k;
-            for (int r = 0; r < MaxFewRows; r++) partial[r * MaxDotGroup + lane] = 0f;
-            for (int j = lane; j < k; j += size)
+            int col = colBase + sub;
+            Float8 acc = default;
+            if (col < n)
             {
-                float wv = WeightRead.Load(w32, w16, wKind, wRow + j);
-                for (int r = 0; r < rows; r++) partial[r * MaxDotGroup + lane] += wv * x[(long)r * k + j];
+                long wRow = (long)col * k;
+                if (pairs != 0)
+                {
+                    int half = k / 2;
+                    long pRow = wRow / 2;
+                    for (int p = lane; p < half; p += lanes)
+                    {
+                        uint bits = wPairs[pRow + p];
+                        acc = Dot(acc, x, 2 * p, k, rows, Decode(bits & 0xFFFFu, wKind));
+                        acc = Dot(acc, x, 2 * p + 1, k, rows, Decode(bits >> 16, wKind));
+                    }
+                }
+                else
+                {
+                    for (int j = lane; j < k; j += lanes)
+                        acc = Dot(acc, x, j, k, rows, WeightRead.Load(w32, w16, wKind, wRow + j));
+                }
             }
+            partial[idx] = acc.A0;
+            partial[g + idx] = acc.A1;
+            partial[2 * g + idx] = acc.A2;
+            partial[3 * g + idx] = acc.A3;
+            partial[4 * g + idx] = acc.A4;
+            partial[5 * g + idx] = acc.A5;
+            partial[6 * g + idx] = acc.A6;
+            partial[7 * g + idx] = acc.A7;
             Group.Barrier();
-            for (int s = size / 2; s > 0; s >>= 1)
+            // Thread `lane` of each column finishes row `lane` of it.
+            if (lane < rows && col < n)
             {
-                if (lane < s)
-                    for (int r = 0; r < rows; r++) partial[r * MaxDotGroup + lane] += partial[r * MaxDotGroup + lane + s];
-                Group.Barrier();
-            }
-            if (lane < rows)
-            {
-                float v = partial[lane * MaxDotGroup];
+                int start = lane * g + sub * lanes;
+                float v = 0f;
+                for (int i = 0; i < lanes; i++) v += partial[start + i];
                 if (hasBias != 0) v += WeightRead.Load(b32, b16, bKind, col);
                 output[(long)lane * n + col] = v;
             }
             Group.Barrier();
         }
+    }
+
+    /// <summary>A 16-bit weight word (F16 or BF16 per <paramref name="kind"/>) as float32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Decode(uint bits, int kind) =>
+        kind == StorageKind.BF16 ? Interop.IntAsFloat(bits << 16) : WeightRead.HalfToFloat(bits);
+
+    /// <summary>acc[r] += w * x[r, j] for the first <paramref name="rows"/> rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float8 Dot(Float8 acc, ArrayView<float> x, int j, int k, int rows, float w)
+    {
+        acc.A0 += w * x[j];
+        if (rows > 1) acc.A1 += w * x[(long)k + j];
+        if (rows > 2) acc.A2 += w * x[2L * k + j];
+        if (rows > 3) acc.A3 += w * x[3L * k + j];
+        if (rows > 4) acc.A4 += w * x[4L * k + j];
+        if (rows > 5) acc.A5 += w * x[5L * k + j];
+        if (rows > 6) acc.A6 += w * x[6L * k + j];
+        if (rows > 7) acc.A7 += w * x[7L * k + j];
+        return acc;
     }
 }

@@ -17,7 +17,9 @@ internal static class StorageKind
 /// <param name="F32">The data when <paramref name="Kind"/> is F32.</param>
 /// <param name="U16">The data when it is F16 or BF16.</param>
 /// <param name="Kind">A <see cref="StorageKind"/> constant.</param>
-internal readonly record struct FloatRef(ArrayView<float> F32, ArrayView<ushort> U16, int Kind);
+/// <param name="Pairs">The 16-bit data read two words at a time, when it starts 4-byte aligned (else a dummy).</param>
+/// <param name="PairsAligned">True when <paramref name="Pairs"/> is the data.</param>
+internal readonly record struct FloatRef(ArrayView<float> F32, ArrayView<ushort> U16, int Kind, ArrayView<uint> Pairs, bool PairsAligned);
 
 /// <summary>Device-side decoding of <see cref="StorageKind"/> values.</summary>
 internal static class WeightRead
