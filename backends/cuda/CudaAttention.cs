@@ -208,7 +208,8 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         }
         int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
         // GQA-shared kernel: one block per (row, KV head) reads each K/V row once for the whole query-head group.
-        nint gqa = Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, p.NumHeads / p.NumKvHeads) : 0;
+        int group = p.NumHeads / p.NumKvHeads;
+        nint gqa = Mode != AttentionMode.Auto ? 0 : Unrolled ? lib.PagedAttentionGqaUnrolled(d, group) : lib.PagedAttentionGqa(d, group);
         int blockHeads = gqa != 0 ? p.NumKvHeads : p.NumHeads;
         int splits = ChooseSplits((long)t * blockHeads, visible);
         int chunk = (visible + splits - 1) / splits;
@@ -252,6 +253,9 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     /// <summary>Resident attention blocks per SM the split heuristic aims for (MODULAR_CUDA_SPLIT_BLOCKS_PER_SM overrides).</summary>
     private static readonly int BlocksPerSm =
         int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_SPLIT_BLOCKS_PER_SM"), out var v) && v > 0 ? v : 8;
+
+    /// <summary>MODULAR_CUDA_ATTN_UNROLL=1: the GQA-shared kernel with several keys in flight per stream.</summary>
+    private static readonly bool Unrolled = Environment.GetEnvironmentVariable("MODULAR_CUDA_ATTN_UNROLL") == "1";
 
     /// <summary>Which attention kernels may run: MODULAR_CUDA_ATTENTION = simple | grouped | auto (default).</summary>
     private enum AttentionMode { Auto, Grouped, Simple }

@@ -435,3 +435,183 @@ GQA_ATTENTION(128, 4)
 GQA_ATTENTION(128, 8)
 GQA_ATTENTION(256, 2)
 GQA_ATTENTION(256, 4)
+
+// ---- GQA-shared variant with several keys in flight per stream ----
+// Same work split and results as paged_attention_gqa, but each 16-lane stream issues the K/V loads of GQA_UNROLL
+// keys (and the block-table lookups of the next GQA_UNROLL) before using any of them. At large decode batches the
+// plain kernel is bound by the latency of one key per stream per iteration (one 512-byte K+V row in flight per
+// stream); this keeps GQA_UNROLL rows in flight. Keys past the end read slot 0 (always allocated) and are masked.
+
+#define GQA_UNROLL 4
+
+template <int EPL> struct RawRow { uint4 w[EPL / 8]; };
+template <> struct RawRow<4> { uint2 w[1]; };
+
+template <int EPL> __device__ __forceinline__ void raw_load(const bf16_t* p, RawRow<EPL>& r)
+{
+#pragma unroll
+    for (int v = 0; v < EPL / 8; v++) r.w[v] = reinterpret_cast<const uint4*>(p)[v];
+}
+template <> __device__ __forceinline__ void raw_load<4>(const bf16_t* p, RawRow<4>& r)
+{
+    r.w[0] = *reinterpret_cast<const uint2*>(p);
+}
+template <int EPL> __device__ __forceinline__ void raw_unpack(const RawRow<EPL>& r, float* f)
+{
+#pragma unroll
+    for (int v = 0; v < EPL / 8; v++) unpack8(r.w[v], f + 8 * v);
+}
+template <> __device__ __forceinline__ void raw_unpack<4>(const RawRow<4>& r, float* f)
+{
+    f[0] = __uint_as_float(r.w[0].x << 16); f[1] = __uint_as_float(r.w[0].x & 0xffff0000u);
+    f[2] = __uint_as_float(r.w[0].y << 16); f[3] = __uint_as_float(r.w[0].y & 0xffff0000u);
+}
+
+template <int HD, int G>
+__device__ void paged_attention_gqa_unrolled(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
+    const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
+    const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
+    int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
+    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
+{
+    constexpr int EPL = HD / GQA_LANES;
+    constexpr int STEP = GQA_STREAMS * GQA_UNROLL;
+    const int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int grp = lane / GQA_LANES, gl = lane % GQA_LANES;
+    const int stream = warp * (32 / GQA_LANES) + grp;
+    const int s = tokenSeq[t];
+    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
+    const int pos = seqLens[s] - qLen + (t - q0);
+    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
+    const int kBegin = lo + split * chunk;
+    const int kEnd = min(pos + 1, kBegin + chunk);
+    const int h0 = kvh * G;
+
+    float qv[G][EPL], acc[G][EPL], m[G], l[G];
+#pragma unroll
+    for (int g = 0; g < G; g++)
+    {
+        load_bf16<EPL>(q + ((long long)t * hq + h0 + g) * HD + gl * EPL, qv[g]);
+#pragma unroll
+        for (int e = 0; e < EPL; e++) { qv[g][e] *= scale; acc[g][e] = 0.f; }
+        m[g] = NEG_INF;
+        l[g] = 0.f;
+    }
+    const int* bt = blockTables + (long long)s * maxBlocks;
+    const long long rowStride = (long long)hk * HD;
+    const long long headOffset = (long long)kvh * HD + gl * EPL;
+
+    // Key u of an iteration starting at `base` is base + stream + u * GQA_STREAMS; slots of the next iteration are
+    // looked up while this one computes.
+    long long slot[GQA_UNROLL];
+#pragma unroll
+    for (int u = 0; u < GQA_UNROLL; u++)
+    {
+        const int j = kBegin + stream + u * GQA_STREAMS;
+        slot[u] = j < kEnd ? (long long)bt[j / blockSize] * blockSize + j % blockSize : 0;
+    }
+    for (int base = kBegin; base < kEnd; base += STEP)
+    {
+        RawRow<EPL> kr[GQA_UNROLL], vr[GQA_UNROLL];
+#pragma unroll
+        for (int u = 0; u < GQA_UNROLL; u++)
+        {
+            raw_load<EPL>(kc + slot[u] * rowStride + headOffset, kr[u]);
+            raw_load<EPL>(vc + slot[u] * rowStride + headOffset, vr[u]);
+        }
+#pragma unroll
+        for (int u = 0; u < GQA_UNROLL; u++)
+        {
+            const int jn = base + STEP + stream + u * GQA_STREAMS;
+            slot[u] = jn < kEnd ? (long long)bt[jn / blockSize] * blockSize + jn % blockSize : 0;
+        }
+#pragma unroll
+        for (int u = 0; u < GQA_UNROLL; u++)
+        {
+            const bool valid = base + stream + u * GQA_STREAMS < kEnd;
+            float kf[EPL], vf[EPL];
+            raw_unpack<EPL>(kr[u], kf);
+            raw_unpack<EPL>(vr[u], vf);
+            float dot[G];
+#pragma unroll
+            for (int g = 0; g < G; g++)
+            {
+                float d = 0.f;
+#pragma unroll
+                for (int e = 0; e < EPL; e++) d += qv[g][e] * kf[e];
+                d += __shfl_xor_sync(0xffffffffu, d, 8);
+                d += __shfl_xor_sync(0xffffffffu, d, 4);
+                d += __shfl_xor_sync(0xffffffffu, d, 2);
+                d += __shfl_xor_sync(0xffffffffu, d, 1);
+                dot[g] = d;
+            }
+            if (valid)
+            {
+#pragma unroll
+                for (int g = 0; g < G; g++)
+                {
+                    const float mNew = fmaxf(m[g], dot[g]);
+                    const float corr = expf(m[g] - mNew);
+                    const float p = expf(dot[g] - mNew);
+                    l[g] = l[g] * corr + p;
+#pragma unroll
+                    for (int e = 0; e < EPL; e++) acc[g][e] = acc[g][e] * corr + p * vf[e];
+                    m[g] = mNew;
+                }
+            }
+        }
+    }
+
+    __shared__ float sm[GQA_STREAMS][G], sl[GQA_STREAMS][G];
+    __shared__ float sacc[GQA_STREAMS][G][HD];
+#pragma unroll
+    for (int g = 0; g < G; g++)
+    {
+        if (gl == 0) { sm[stream][g] = m[g]; sl[stream][g] = l[g]; }
+#pragma unroll
+        for (int e = 0; e < EPL; e++) sacc[stream][g][gl * EPL + e] = acc[g][e];
+    }
+    __syncthreads();
+
+    for (int idx = threadIdx.x; idx < G * HD; idx += blockDim.x)
+    {
+        const int g = idx / HD, d = idx % HD;
+        float M = NEG_INF;
+        for (int st = 0; st < GQA_STREAMS; st++) M = fmaxf(M, sm[st][g]);
+        float L = 0.f, a = 0.f;
+        for (int st = 0; st < GQA_STREAMS; st++)
+        {
+            if (sm[st][g] == NEG_INF) continue;
+            const float f = expf(sm[st][g] - M);
+            L += sl[st][g] * f;
+            a += sacc[st][g][d] * f;
+        }
+        const long long row = (long long)t * hq + h0 + g;
+        if (splits == 1) out[row * HD + d] = f2bf(L > 0.f ? a / L : 0.f);
+        else
+        {
+            partAcc[(row * splits + split) * HD + d] = a;
+            if (d == 0) { partM[row * splits + split] = M; partL[row * splits + split] = L; }
+        }
+    }
+}
+
+#define GQA_ATTENTION_UNROLLED(HD, G)                                                                            \
+    extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32) paged_attention_gqa_u_##HD##_##G(             \
+        const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
+        const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
+        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
+    {                                                                                                            \
+        paged_attention_gqa_unrolled<HD, G>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks,   \
+                                            blockSize, hq, hk, scale, window, splits, chunk, partM, partL, partAcc); \
+    }
+
+GQA_ATTENTION_UNROLLED(64, 2)
+GQA_ATTENTION_UNROLLED(64, 4)
+GQA_ATTENTION_UNROLLED(64, 8)
+GQA_ATTENTION_UNROLLED(128, 2)
+GQA_ATTENTION_UNROLLED(128, 4)
+GQA_ATTENTION_UNROLLED(128, 8)
+GQA_ATTENTION_UNROLLED(256, 2)
+GQA_ATTENTION_UNROLLED(256, 4)

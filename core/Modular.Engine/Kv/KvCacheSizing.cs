@@ -26,7 +26,7 @@ public static class KvCacheSizing
         long budget = BudgetBytes(info, utilization);
         long blocks = budget / perBlock;
         log?.Invoke($"KV cache sizing on {info.Name}: total {Gib(info.TotalMemory)}, free after weights and a {profileTokens}-token profiling step {Gib(info.FreeMemory)}, "
-            + $"gpu_memory_utilization {utilization:0.##} leaves {Gib(Math.Max(0, budget))} = {Math.Max(0, blocks)} blocks of {options.BlockSize} tokens ({Gib(perBlock)} each)");
+            + $"gpu_memory_utilization {utilization:0.##} leaves {Gib(Math.Max(0, budget))} = {Math.Max(0, blocks)} blocks of {options.BlockSize} tokens ({perBlock / (double)(1 << 20):F2} MiB each)");
         if (blocks < 1)
             throw new InvalidOperationException(
                 $"gpu_memory_utilization {utilization:0.##}: no memory is left for the KV cache ({Gib(info.FreeMemory)} free of {Gib(info.TotalMemory)} after loading the weights "
