@@ -20,7 +20,7 @@ export MODULAR_COMMIT=${MODULAR_COMMIT:-$(cat bench/COMMIT 2>/dev/null || echo u
 export PYTHONUNBUFFERED=1 MODULAR_CUDA_CACHE=/tmp/modular-cuda
 cli=".gpu/app/Modular.Cli/modular.dll"
 bench=".gpu/app/Modular.Bench/Modular.Bench.dll"
-conf=".gpu/app/Modular.Conformance/Modular.Conformance.dll"
+conf="${CONF_DLL:-.gpu/app/Modular.Conformance/Modular.Conformance.dll}"
 model=(--load-format dummy --model-config llama-3.1-8b)
 run() { local name=$1 limit=$2; shift 2; local t0=$SECONDS
   timeout "$limit" "$@" > "$logs/$name.log" 2>&1; local rc=$?
