@@ -441,6 +441,7 @@ GQA_ATTENTION(256, 4)
 // keys (and the block-table lookups of the next GQA_UNROLL) before using any of them. At large decode batches the
 // plain kernel is bound by the latency of one key per stream per iteration (one 512-byte K+V row in flight per
 // stream); this keeps GQA_UNROLL rows in flight. Keys past the end read slot 0 (always allocated) and are masked.
+// The default decode kernel (MODULAR_CUDA_ATTN_UNROLL=0 selects paged_attention_gqa).
 
 #define GQA_UNROLL 4
 
