@@ -33,9 +33,8 @@ public sealed record ValueFrame(SchemaNode Node, Frame? Parent) : Frame
             output.Add(new ObjectFrame(obj, ObjectFrame.Open, Bits.Empty, 0, null, Parent));
         if (lexeme == table.OpenBracket && Node.Array is { } arr)
         {
-            if (arr.MinItems == 0) output.Add(new ArrayFrame(arr, ArrayFrame.CloseOnly, 0, Parent));
-            if (arr.MaxItems > 0 && arr.Item(0) is { } first)
-                Push(first, new ArrayFrame(arr, ArrayFrame.AfterValue, 1, Parent), output);
+            if (arr.MinItems == 0 && !arr.HasContains) output.Add(new ArrayFrame(arr, ArrayFrame.CloseOnly, 0, Parent));
+            if (arr.MaxItems > 0) ArrayFrame.PushItem(arr, 0, false, Parent, output);
         }
     }
 
@@ -169,36 +168,49 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
     public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Count, Seen, Parent);
 }
 
-/// <summary>Inside an array: how many items so far.</summary>
-public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? Parent) : Frame
+/// <summary>Inside an array: how many items so far, and (with contains) whether one of them satisfied it.</summary>
+public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? Parent, bool Found = false) : Frame
 {
     /// <summary>Right after '[' of an array that may be empty: only ']'.</summary>
     public const byte CloseOnly = 0;
     /// <summary>After an item (<see cref="Index"/> items so far): ',' or ']'.</summary>
     public const byte AfterValue = 1;
 
+    /// <summary>
+    /// Pushes item <paramref name="index"/>: as a plain item, and, while contains is not yet satisfied, also as the
+    /// item that satisfies it (both configurations are kept; the array may close only in one that found a witness).
+    /// </summary>
+    public static void PushItem(ArrayShape shape, int index, bool found, Frame? parent, List<Frame?> output)
+    {
+        if (shape.Item(index) is { } item) ValueFrame.Push(item, new ArrayFrame(shape, AfterValue, index + 1, parent, found), output);
+        if (shape.HasContains && !found && shape.Witness(index) is { } witness)
+            ValueFrame.Push(witness, new ArrayFrame(shape, AfterValue, index + 1, parent, true), output);
+    }
+
+    private bool CanClose => Phase == CloseOnly || (Index >= Shape.MinItems && (Found || !Shape.HasContains));
+
+    private bool CanGrow => Index < Shape.MaxItems && (Shape.Item(Index) is not null || (!Found && Shape.HasContains && Shape.Witness(Index) is not null));
+
     /// <inheritdoc />
     public override void Expected(LexemeTable table, List<int> output)
     {
-        if (Phase == CloseOnly) { output.Add(table.CloseBracket); return; }
-        if (Index >= Shape.MinItems) output.Add(table.CloseBracket);
-        if (Index < Shape.MaxItems && Shape.Item(Index) is not null) output.Add(table.Comma);
+        if (CanClose) output.Add(table.CloseBracket);
+        if (Phase == AfterValue && CanGrow) output.Add(table.Comma);
     }
 
     /// <inheritdoc />
     public override void Advance(LexemeTable table, int lexeme, int[] accepted, List<Frame?> output)
     {
-        if (lexeme == table.CloseBracket && (Phase == CloseOnly || Index >= Shape.MinItems)) { output.Add(Parent); return; }
-        if (Phase == AfterValue && lexeme == table.Comma && Index < Shape.MaxItems && Shape.Item(Index) is { } item)
-            ValueFrame.Push(item, this with { Index = Index + 1 }, output);
+        if (lexeme == table.CloseBracket && CanClose) { output.Add(Parent); return; }
+        if (Phase == AfterValue && lexeme == table.Comma && CanGrow) PushItem(Shape, Index, Found, Parent, output);
     }
 
     /// <inheritdoc />
     public bool Equals(ArrayFrame? other) =>
-        other is not null && ReferenceEquals(Shape, other.Shape) && Phase == other.Phase && Index == other.Index && Equals(Parent, other.Parent);
+        other is not null && ReferenceEquals(Shape, other.Shape) && Phase == other.Phase && Index == other.Index && Found == other.Found && Equals(Parent, other.Parent);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Index, Parent);
+    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Index, Found, Parent);
 }
 
 /// <summary>An immutable bit set (seen object members).</summary>

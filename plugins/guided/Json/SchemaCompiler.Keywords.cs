@@ -20,7 +20,7 @@ public sealed partial class SchemaCompiler
     /// <summary>Validation keywords this decoder cannot enforce.</summary>
     private static readonly HashSet<string> Unsupported =
     [
-        "contains", "minContains", "maxContains", "unevaluatedProperties",
+        "minContains", "maxContains", "unevaluatedProperties",
         "unevaluatedItems", "$dynamicRef", "$recursiveRef", "$dynamicAnchor", "$recursiveAnchor",
     ];
 
@@ -99,8 +99,20 @@ public sealed partial class SchemaCompiler
                 case "exclusiveMaximum": if (v.ValueKind == JsonValueKind.Number) TightenUpper(d, v, true, path); break;
                 case "multipleOf":
                     var mv = DecimalOf(v, path);
-                    if (d.MultipleOf is { } old && old.Value != mv) throw new GuidedSpecException($"unsupported keyword 'multipleOf' at {path}: two different multipleOf");
+                    if (d.MultipleOf is { } old && old.Value != mv)
+                    {
+                        // Two integer divisors: a multiple of both is a multiple of their least common multiple.
+                        if (old.Value != Math.Floor(old.Value) || mv != Math.Floor(mv) || old.Value <= 0 || mv <= 0 || old.Value > 100_000 || mv > 100_000)
+                            throw new GuidedSpecException($"unsupported keyword 'multipleOf' at {path}: two different multipleOf that are not both integers");
+                        long a = (long)old.Value, b = (long)mv;
+                        long lcm = a / Gcd(a, b) * b;
+                        if (lcm > 100_000) throw new GuidedSpecException($"unsupported keyword 'multipleOf' at {path}: the common multiple of {a} and {b} is too large");
+                        mv = lcm;
+                    }
                     d.MultipleOf = (mv, path);
+                    break;
+                case NotMultipleKeyword:
+                    d.NotMultipleOf.Add((DecimalOf(v, path), path));
                     break;
                 case "properties":
                     foreach (var prop in ObjectOf(v, path)) d.AddProperty(prop.Name, new SchemaRef(prop.Value, path + "/" + Escape(prop.Name)));
@@ -145,6 +157,9 @@ public sealed partial class SchemaCompiler
                     else d.Items.Add(new SchemaRef(v, path));
                     break;
                 case "prefixItems": AddPrefix(d, v, path); break;
+                case "contains":
+                    d.Contains.Add(new SchemaRef(v, path));
+                    break;
                 case "additionalItems": break; // handled with array-form items
                 case "minItems": d.MinItems = Math.Max(d.MinItems, IntOf(v, path)); break;
                 case "maxItems": d.MaxItems = Math.Min(d.MaxItems, IntOf(v, path)); break;
@@ -160,6 +175,8 @@ public sealed partial class SchemaCompiler
         }
         active.Remove(r.Path);
     }
+
+    private static long Gcd(long a, long b) => b == 0 ? a : Gcd(b, a % b);
 
     private static void AddPrefix(SchemaDraft d, JsonElement v, string path)
     {
@@ -325,7 +342,17 @@ public sealed partial class SchemaCompiler
         SchemaNode? items = d.ItemsFalse ? null : d.Items.Count > 0 ? Build([.. d.Items], "") : Any;
         int max = d.MaxItems;
         if (items is null) max = Math.Min(max, prefix.Length);
-        return new ArrayShape { Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max };
+        if (d.Contains.Count == 0) return new ArrayShape { Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max };
+        // Each contains needs its own witness; one is tracked per array (a flag in the array frame).
+        if (d.Contains.Count > 1) throw new GuidedSpecException($"unsupported keyword 'contains' at {d.Contains[1].Path}: more than one contains on one array");
+        var c = d.Contains[0];
+        var witnessPrefix = d.Prefix.Select(list => Build([.. list, c], "")).ToArray();
+        SchemaNode? witnessItems = d.ItemsFalse ? null : Build([.. d.Items, c], "");
+        return new ArrayShape
+        {
+            Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max,
+            HasContains = true, WitnessPrefix = witnessPrefix, WitnessItems = witnessItems,
+        };
     }
 
     private static string Escape(string name) => name.Replace("~", "~0").Replace("/", "~1");

@@ -146,7 +146,8 @@ public sealed partial class SchemaCompiler
         var scalars = new List<int>();
         if ((types & JsonTypes.Null) != 0) scalars.Add(_table.Null);
         if ((types & JsonTypes.Boolean) != 0) { scalars.Add(_table.True); scalars.Add(_table.False); }
-        if ((types & (JsonTypes.Integer | JsonTypes.Fraction)) != 0) scalars.Add(NumberLexeme(NumberSpecOf(d, (types & JsonTypes.Fraction) == 0)));
+        if ((types & (JsonTypes.Integer | JsonTypes.Fraction)) != 0 && NumberSpecOf(d, (types & JsonTypes.Fraction) == 0) is { } numbers)
+            scalars.Add(NumberLexeme(numbers));
         if ((types & JsonTypes.String) != 0)
         {
             int lex = StringLexemeOf(d);
@@ -170,7 +171,7 @@ public sealed partial class SchemaCompiler
     private static bool IsIntegral(JsonElement v) =>
         decimal.TryParse(v.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d == Math.Floor(d);
 
-    private NumberSpec NumberSpecOf(SchemaDraft d, bool integer)
+    private NumberSpec? NumberSpecOf(SchemaDraft d, bool integer)
     {
         int multiple = 0, fraction = -1;
         if (d.MultipleOf is { } m)
@@ -191,9 +192,23 @@ public sealed partial class SchemaCompiler
                 else throw new GuidedSpecException($"unsupported keyword 'multipleOf' ({s}) at {m.Path}: only integers and powers of 1/10 are supported");
             }
         }
+        int notMultiple = 0;
+        foreach (var (value, path) in d.NotMultipleOf)
+        {
+            if (value <= 0 || value != Math.Floor(value) || value > 100_000)
+                throw new GuidedSpecException($"unsupported keyword 'not' at {path}: the complement of 'multipleOf' {value.ToString(CultureInfo.InvariantCulture)} is only supported for integers up to 100000 ('multipleOf')");
+            if (notMultiple != 0 && notMultiple != (int)value)
+                throw new GuidedSpecException($"unsupported keyword 'not' at {path}: two complemented multipleOf on one number ('multipleOf')");
+            notMultiple = (int)value;
+        }
+        if (notMultiple > 0 && fraction >= 0)
+            throw new GuidedSpecException($"unsupported keyword 'not' at {d.NotMultipleOf[0].Path}: a complemented multipleOf beside a fractional multipleOf ('multipleOf')");
+        // Every integer is a multiple of 1 and of any divisor of the required multiple: nothing would be left.
+        if (notMultiple > 0 && (integer || multiple > 0) && (notMultiple == 1 || (multiple > 0 && multiple % notMultiple == 0)))
+            return null;
         var lo = d.Minimum is { } mi ? NumberBound.Parse(mi.Text, mi.Exclusive) : null;
         var hi = d.Maximum is { } ma ? NumberBound.Parse(ma.Text, ma.Exclusive) : null;
-        return new NumberSpec(integer, lo, hi, multiple, fraction);
+        return new NumberSpec(integer, lo, hi, multiple, fraction, notMultiple);
     }
 
     private int NumberLexeme(NumberSpec spec) => _table.Intern("num:" + spec.Key, () => NumberDfa.Build(spec));
@@ -226,6 +241,8 @@ public sealed partial class SchemaCompiler
     /// must not match the pattern (search semantics).
     /// </summary>
     private const string NotPatternKeyword = "(notPattern)";
+    /// <summary>Synthetic keyword (only produced by negation): the number must not be a multiple of the value.</summary>
+    private const string NotMultipleKeyword = "(notMultipleOf)";
     /// <summary>Prefix marking a complemented entry in <see cref="SchemaDraft.Patterns"/>.</summary>
     private const char NotPatternMark = '\u0000';
 

@@ -59,6 +59,8 @@ public sealed class SchemaDraft
     public (decimal Value, string Text, bool Exclusive)? Maximum;
     /// <summary>multipleOf and its path.</summary>
     public (decimal Value, string Path)? MultipleOf;
+    /// <summary>Divisors the value must not be a multiple of (negated multipleOf), with their paths.</summary>
+    public readonly List<(decimal Value, string Path)> NotMultipleOf = new();
     /// <summary>Declared properties in order, each with the schemas that apply.</summary>
     public readonly List<(string Name, List<SchemaRef> Schemas)> Properties = new();
     /// <summary>required names in order.</summary>
@@ -83,6 +85,8 @@ public sealed class SchemaDraft
     public bool ItemsFalse;
     /// <summary>Tuple positions.</summary>
     public readonly List<List<SchemaRef>> Prefix = new();
+    /// <summary>contains schemas (at most one is supported).</summary>
+    public readonly List<SchemaRef> Contains = new();
     /// <summary>minItems.</summary>
     public int MinItems;
     /// <summary>maxItems.</summary>

@@ -56,4 +56,14 @@ public sealed class ArrayShape
 
     /// <summary>Schema of item <paramref name="index"/>, or null when not allowed.</summary>
     public SchemaNode? Item(int index) => index < Prefix.Length ? Prefix[index] : Items;
+
+    /// <summary>contains: some item must also match it (then <see cref="WitnessPrefix"/>/<see cref="WitnessItems"/> apply).</summary>
+    public bool HasContains { get; init; }
+    /// <summary>Per tuple position: the item schema and the contains schema together (an item that satisfies contains).</summary>
+    public SchemaNode[] WitnessPrefix { get; init; } = [];
+    /// <summary>Later items' schema and the contains schema together, or null.</summary>
+    public SchemaNode? WitnessItems { get; init; }
+
+    /// <summary>Schema of item <paramref name="index"/> when it is the one that satisfies contains, or null.</summary>
+    public SchemaNode? Witness(int index) => index < WitnessPrefix.Length ? WitnessPrefix[index] : index < Prefix.Length ? null : WitnessItems;
 }
