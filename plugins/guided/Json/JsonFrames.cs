@@ -46,7 +46,7 @@ public sealed record ValueFrame(SchemaNode Node, Frame? Parent) : Frame
 }
 
 /// <summary>Inside an object: which members were seen and what comes next.</summary>
-public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int Count, SchemaNode? Pending, Frame? Parent) : Frame
+public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int Count, SchemaNode? Pending, Frame? Parent, int Found = 0, int PendingFound = 0) : Frame
 {
     /// <summary>After '{': a key or '}'.</summary>
     public const byte Open = 0;
@@ -59,7 +59,7 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
 
     private bool CanClose()
     {
-        if (Count < Shape.MinProperties) return false;
+        if (Count < Shape.MinProperties || Found != Shape.AllWitnesses) return false;
         foreach (var r in Shape.Required) if (!Seen.Get(r)) return false;
         foreach (var (key, needs) in Shape.Dependencies)
             if (Seen.Get(key))
@@ -84,6 +84,33 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
         output.AddRange(Shape.NameLexemes);
         foreach (var (lex, _) in Shape.Patterns) output.Add(lex);
         if (Shape.OtherLexeme >= 0) output.Add(Shape.OtherLexeme);
+        // Witness lexemes are sub-languages of the pattern and other keys: they only tell which keys qualify.
+        for (int j = 0; j < Shape.Witnesses.Length; j++)
+        {
+            if ((Found & (1 << j)) != 0) continue;
+            var w = Shape.Witnesses[j];
+            foreach (var lex in w.PatternLexemes) if (lex >= 0) output.Add(lex);
+            if (w.OtherLexeme >= 0) output.Add(w.OtherLexeme);
+        }
+    }
+
+    /// <summary>Adds, beside the plain member, the member as a witness for each set of unfound witnesses its key qualifies for.</summary>
+    private void AddWitnessed(int meaning, int[] accepted, Frame plain, List<Frame?> output)
+    {
+        int qualifies = 0;
+        for (int j = 0; j < Shape.Witnesses.Length; j++)
+        {
+            if ((Found & (1 << j)) != 0) continue;
+            var w = Shape.Witnesses[j];
+            bool ok = meaning >= 0 ? w.Declared[meaning]
+                : meaning == -1 ? w.OtherLexeme >= 0 && System.Array.IndexOf(accepted, w.OtherLexeme) >= 0
+                : w.PatternLexemes[-meaning - 2] is int pl && pl >= 0 && System.Array.IndexOf(accepted, pl) >= 0;
+            if (ok) qualifies |= 1 << j;
+        }
+        // Every non-empty subset: one member may satisfy several witnesses at once.
+        for (int bits = qualifies; bits > 0; bits = (bits - 1) & qualifies)
+            if (Shape.WitnessValues.TryGetValue((meaning, bits), out var value))
+                output.Add(((ObjectFrame)plain) with { Pending = value, PendingFound = bits });
     }
 
     private bool AnyKey()
@@ -142,15 +169,29 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
                 if (meaning >= 0)
                 {
                     if (Seen.Get(meaning)) return;
-                    output.Add(this with { Phase = AfterKey, Seen = Seen.With(meaning), Pending = Shape.Values[meaning] });
+                    var declared = this with { Phase = AfterKey, Seen = Seen.With(meaning), Pending = Shape.Values[meaning] };
+                    output.Add(declared);
+                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, declared, output);
                 }
                 else if (DeclaredAmong(accepted)) return;
-                else if (meaning == -1) { if (!PatternAmong(accepted)) output.Add(this with { Phase = AfterKey, Pending = Shape.OtherValue }); }
-                else output.Add(this with { Phase = AfterKey, Pending = Shape.Patterns[-meaning - 2].Value });
+                else if (meaning == -1)
+                {
+                    if (PatternAmong(accepted)) return;
+                    var other = this with { Phase = AfterKey, Pending = Shape.OtherValue };
+                    output.Add(other);
+                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, other, output);
+                }
+                else
+                {
+                    var pattern = this with { Phase = AfterKey, Pending = Shape.Patterns[-meaning - 2].Value };
+                    output.Add(pattern);
+                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, pattern, output);
+                }
                 return;
             case AfterKey:
                 if (lexeme != table.Colon || Pending is null) return;
-                ValueFrame.Push(Pending, this with { Phase = AfterValue, Count = Count + 1, Pending = null }, output);
+                // The parent resumes only after the value is complete, so the witnesses it satisfies count from here.
+                ValueFrame.Push(Pending, this with { Phase = AfterValue, Count = Count + 1, Pending = null, Found = Found | PendingFound, PendingFound = 0 }, output);
                 return;
             case AfterValue:
                 if (lexeme == table.CloseBrace && CanClose()) output.Add(Parent);
@@ -162,10 +203,11 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
     /// <inheritdoc />
     public bool Equals(ObjectFrame? other) =>
         other is not null && ReferenceEquals(Shape, other.Shape) && Phase == other.Phase && Count == other.Count &&
-        ReferenceEquals(Pending, other.Pending) && Seen.Equals(other.Seen) && Equals(Parent, other.Parent);
+        ReferenceEquals(Pending, other.Pending) && Found == other.Found && PendingFound == other.PendingFound &&
+        Seen.Equals(other.Seen) && Equals(Parent, other.Parent);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Count, Seen, Parent);
+    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Count, Seen, Found, Parent);
 }
 
 /// <summary>Inside an array: how many items so far, and (with contains) whether one of them satisfied it.</summary>

@@ -253,6 +253,40 @@ public sealed partial class SchemaCompiler
                     parts.Add(AnyOf(alts));
                     break;
                 }
+                case "propertyNames":
+                {
+                    // ¬(every name matches S) = an object with a member whose name fails S.
+                    if (v.ValueKind == JsonValueKind.True) break;
+                    parts.Add(AnyOf([OtherTypes("object"), SomeProperty("{\"not\":" + Ref(kp) + "}", "true")]));
+                    break;
+                }
+                case "patternProperties":
+                {
+                    // ¬(members matching p have values in S) = an object with a member matching p whose value fails S.
+                    var alts = new List<string> { OtherTypes("object") };
+                    foreach (var pp in ObjectOf(v, kp))
+                    {
+                        var neg = Negate(pp.Value, kp + "/" + Escape(pp.Name), depth + 1);
+                        if (neg != "false") alts.Add(SomeProperty("{\"pattern\":" + JsonSerializer.Serialize(pp.Name) + "}", neg));
+                    }
+                    parts.Add(AnyOf(alts));
+                    break;
+                }
+                case "additionalProperties":
+                {
+                    // ¬(other members have values in S) = an object with a member that is neither declared nor
+                    // matched by a pattern (of this same schema) whose value fails S.
+                    var neg = Negate(v, kp, depth + 1);
+                    if (neg == "false") break;
+                    var known = new List<string>();
+                    if (e.TryGetProperty("properties", out var props) && props.ValueKind == JsonValueKind.Object)
+                        known.Add("{\"enum\":[" + string.Join(",", props.EnumerateObject().Select(x => JsonSerializer.Serialize(x.Name))) + "]}");
+                    if (e.TryGetProperty("patternProperties", out var pps) && pps.ValueKind == JsonValueKind.Object)
+                        foreach (var pp in pps.EnumerateObject()) known.Add("{\"pattern\":" + JsonSerializer.Serialize(pp.Name) + "}");
+                    string names = known.Count == 0 ? "true" : "{\"not\":{\"anyOf\":[" + string.Join(",", known) + "]}}";
+                    parts.Add(AnyOf([OtherTypes("object"), SomeProperty(names, neg)]));
+                    break;
+                }
                 case "multipleOf":
                     parts.Add(AnyOf([OtherTypes("number"), "{\"type\":\"number\",\"" + NotMultipleKeyword + "\":" + v.GetRawText() + "}"]));
                     break;
@@ -273,10 +307,11 @@ public sealed partial class SchemaCompiler
     }
 
     /// <summary>Keywords that constrain a value but have no complement here.</summary>
-    private static readonly HashSet<string> Constraining =
-    [
-        "additionalProperties", "patternProperties", "propertyNames", "uniqueItems",
-    ];
+    private static readonly HashSet<string> Constraining = ["uniqueItems"];
+
+    /// <summary>An object with some member whose name matches <paramref name="names"/> and value matches <paramref name="value"/>.</summary>
+    private static string SomeProperty(string names, string value) =>
+        "{\"type\":\"object\",\"" + SomePropertyKeyword + "\":{\"names\":" + names + ",\"value\":" + value + "}}";
 
     private static GuidedSpecException Unnegatable(string path, string keyword, string why) =>
         new($"unsupported keyword 'not' at {path}: {why} ('{keyword}')");

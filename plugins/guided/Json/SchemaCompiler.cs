@@ -241,6 +241,11 @@ public sealed partial class SchemaCompiler
     /// must not match the pattern (search semantics).
     /// </summary>
     private const string NotPatternKeyword = "(notPattern)";
+    /// <summary>
+    /// Synthetic keyword (only produced by negation): {"names": S, "value": V}, some member's name matches S and its
+    /// value matches V.
+    /// </summary>
+    private const string SomePropertyKeyword = "(someProperty)";
     /// <summary>Synthetic keyword (only produced by negation): the number must not be a multiple of the value.</summary>
     private const string NotMultipleKeyword = "(notMultipleOf)";
     /// <summary>Prefix marking a complemented entry in <see cref="SchemaDraft.Patterns"/>.</summary>

@@ -71,6 +71,8 @@ public sealed class SchemaDraft
     public bool AdditionalFalse;
     /// <summary>patternProperties.</summary>
     public readonly List<(string Pattern, string Path, SchemaRef Schema)> PatternProperties = new();
+    /// <summary>"Some member has a name matching Names and a value matching Value" requirements (from complements).</summary>
+    public readonly List<(SchemaRef Names, SchemaRef Value, string Path)> Witnesses = new();
     /// <summary>propertyNames schemas.</summary>
     public readonly List<SchemaRef> PropertyNames = new();
     /// <summary>minProperties.</summary>

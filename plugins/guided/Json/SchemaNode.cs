@@ -40,6 +40,26 @@ public sealed class ObjectShape
     public (int Key, int[] Needs)[] Dependencies { get; init; } = [];
     /// <summary>Key lexeme → meaning: declared index ≥ 0, pattern -(j+2), other -1.</summary>
     public required Dictionary<int, int> Meaning { get; init; }
+    /// <summary>"Some member must have a name in N and a value in V" requirements (from complements), one bit each.</summary>
+    public PropertyWitness[] Witnesses { get; init; } = [];
+    /// <summary>
+    /// Value schemas of a member that satisfies a set of witnesses: by (meaning, witness bits), the member's own
+    /// schema and each witness's value schema together.
+    /// </summary>
+    public Dictionary<(int Meaning, int Bits), SchemaNode> WitnessValues { get; init; } = new();
+    /// <summary>All witness bits.</summary>
+    public int AllWitnesses => (1 << Witnesses.Length) - 1;
+}
+
+/// <summary>One "some member has a name in N and a value in V" requirement of an object.</summary>
+public sealed class PropertyWitness
+{
+    /// <summary>Per declared name: whether the name is in N.</summary>
+    public required bool[] Declared { get; init; }
+    /// <summary>Per pattern key: the lexeme of names matching that pattern and in N, or -1.</summary>
+    public required int[] PatternLexemes { get; init; }
+    /// <summary>Lexeme of other names in N, or -1.</summary>
+    public int OtherLexeme { get; init; } = -1;
 }
 
 /// <summary>What an array's items may be.</summary>
