@@ -33,8 +33,8 @@ public sealed record ValueFrame(SchemaNode Node, Frame? Parent) : Frame
             output.Add(new ObjectFrame(obj, ObjectFrame.Open, Bits.Empty, 0, null, Parent));
         if (lexeme == table.OpenBracket && Node.Array is { } arr)
         {
-            if (arr.MinItems == 0 && !arr.HasContains) output.Add(new ArrayFrame(arr, ArrayFrame.CloseOnly, 0, Parent));
-            if (arr.MaxItems > 0) ArrayFrame.PushItem(arr, 0, false, Parent, output);
+            if (arr.MinItems == 0 && arr.ContainsCount == 0) output.Add(new ArrayFrame(arr, ArrayFrame.CloseOnly, 0, Parent));
+            if (arr.MaxItems > 0) ArrayFrame.PushItem(arr, 0, 0, Parent, output);
         }
     }
 
@@ -211,7 +211,7 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
 }
 
 /// <summary>Inside an array: how many items so far, and (with contains) whether one of them satisfied it.</summary>
-public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? Parent, bool Found = false) : Frame
+public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? Parent, int Found = 0) : Frame
 {
     /// <summary>Right after '[' of an array that may be empty: only ']'.</summary>
     public const byte CloseOnly = 0;
@@ -219,19 +219,32 @@ public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? 
     public const byte AfterValue = 1;
 
     /// <summary>
-    /// Pushes item <paramref name="index"/>: as a plain item, and, while contains is not yet satisfied, also as the
-    /// item that satisfies it (both configurations are kept; the array may close only in one that found a witness).
+    /// Pushes item <paramref name="index"/>: as a plain item, and as the item that satisfies each set of contains
+    /// schemas not satisfied yet (all configurations are kept; the array may close only in one that found them all).
     /// </summary>
-    public static void PushItem(ArrayShape shape, int index, bool found, Frame? parent, List<Frame?> output)
+    public static void PushItem(ArrayShape shape, int index, int found, Frame? parent, List<Frame?> output)
     {
         if (shape.Item(index) is { } item) ValueFrame.Push(item, new ArrayFrame(shape, AfterValue, index + 1, parent, found), output);
-        if (shape.HasContains && !found && shape.Witness(index) is { } witness)
-            ValueFrame.Push(witness, new ArrayFrame(shape, AfterValue, index + 1, parent, true), output);
+        int open = shape.AllContains & ~found;
+        for (int bits = open; bits > 0; bits = (bits - 1) & open)
+            if (shape.Witness(index, bits) is { } witness)
+                ValueFrame.Push(witness, new ArrayFrame(shape, AfterValue, index + 1, parent, found | bits), output);
     }
 
-    private bool CanClose => Phase == CloseOnly || (Index >= Shape.MinItems && (Found || !Shape.HasContains));
+    private bool CanClose => Phase == CloseOnly || (Index >= Shape.MinItems && Found == Shape.AllContains);
 
-    private bool CanGrow => Index < Shape.MaxItems && (Shape.Item(Index) is not null || (!Found && Shape.HasContains && Shape.Witness(Index) is not null));
+    private bool CanGrow
+    {
+        get
+        {
+            if (Index >= Shape.MaxItems) return false;
+            if (Shape.Item(Index) is not null) return true;
+            int open = Shape.AllContains & ~Found;
+            for (int bits = open; bits > 0; bits = (bits - 1) & open)
+                if (Shape.Witness(Index, bits) is not null) return true;
+            return false;
+        }
+    }
 
     /// <inheritdoc />
     public override void Expected(LexemeTable table, List<int> output)

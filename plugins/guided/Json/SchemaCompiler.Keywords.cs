@@ -482,15 +482,21 @@ public sealed partial class SchemaCompiler
         int max = d.MaxItems;
         if (items is null) max = Math.Min(max, prefix.Length);
         if (d.Contains.Count == 0) return new ArrayShape { Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max };
-        // Each contains needs its own witness; one is tracked per array (a flag in the array frame).
-        if (d.Contains.Count > 1) throw new GuidedSpecException($"unsupported keyword 'contains' at {d.Contains[1].Path}: more than one contains on one array");
-        var c = d.Contains[0];
-        var witnessPrefix = d.Prefix.Select(list => Build([.. list, c], "")).ToArray();
-        SchemaNode? witnessItems = d.ItemsFalse ? null : Build([.. d.Items, c], "");
+        // Each contains needs its own witness item (a bit in the array frame); one item may witness several at once,
+        // so every non-empty set of them gets its item schema.
+        if (d.Contains.Count > MaxWitnesses)
+            throw new GuidedSpecException($"unsupported keyword 'contains' at {d.Contains[MaxWitnesses].Path}: more than {MaxWitnesses} contains on one array");
+        var witnesses = new Dictionary<(int, int), SchemaNode>();
+        for (int bits = 1; bits < 1 << d.Contains.Count; bits++)
+        {
+            var extra = Enumerable.Range(0, d.Contains.Count).Where(j => (bits & (1 << j)) != 0).Select(j => d.Contains[j]).ToList();
+            for (int i = 0; i < d.Prefix.Count; i++) witnesses[(i, bits)] = Build([.. d.Prefix[i], .. extra], "");
+            if (!d.ItemsFalse) witnesses[(-1, bits)] = Build([.. d.Items, .. extra], "");
+        }
         return new ArrayShape
         {
             Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max,
-            HasContains = true, WitnessPrefix = witnessPrefix, WitnessItems = witnessItems,
+            ContainsCount = d.Contains.Count, Witnesses = witnesses,
         };
     }
 

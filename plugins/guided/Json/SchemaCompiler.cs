@@ -192,23 +192,26 @@ public sealed partial class SchemaCompiler
                 else throw new GuidedSpecException($"unsupported keyword 'multipleOf' ({s}) at {m.Path}: only integers and powers of 1/10 are supported");
             }
         }
-        int notMultiple = 0;
+        var notMultiple = new List<int>();
+        long modulus = Math.Max(multiple, 1);
         foreach (var (value, path) in d.NotMultipleOf)
         {
             if (value <= 0 || value != Math.Floor(value) || value > 100_000)
                 throw new GuidedSpecException($"unsupported keyword 'not' at {path}: the complement of 'multipleOf' {value.ToString(CultureInfo.InvariantCulture)} is only supported for integers up to 100000 ('multipleOf')");
-            if (notMultiple != 0 && notMultiple != (int)value)
-                throw new GuidedSpecException($"unsupported keyword 'not' at {path}: two complemented multipleOf on one number ('multipleOf')");
-            notMultiple = (int)value;
+            if (fraction >= 0)
+                throw new GuidedSpecException($"unsupported keyword 'not' at {path}: a complemented multipleOf beside a fractional multipleOf ('multipleOf')");
+            int k = (int)value;
+            // Every integer is a multiple of 1 and of any divisor of the required multiple: no integer is left.
+            if ((integer || multiple > 0) && (k == 1 || (multiple > 0 && multiple % k == 0))) return null;
+            if (notMultiple.Contains(k)) continue;
+            notMultiple.Add(k);
+            modulus = modulus / Gcd(modulus, k) * k;
+            if (modulus > 1_000_000)
+                throw new GuidedSpecException($"unsupported keyword 'not' at {path}: complemented multipleOf whose common multiple exceeds 1000000 ('multipleOf')");
         }
-        if (notMultiple > 0 && fraction >= 0)
-            throw new GuidedSpecException($"unsupported keyword 'not' at {d.NotMultipleOf[0].Path}: a complemented multipleOf beside a fractional multipleOf ('multipleOf')");
-        // Every integer is a multiple of 1 and of any divisor of the required multiple: nothing would be left.
-        if (notMultiple > 0 && (integer || multiple > 0) && (notMultiple == 1 || (multiple > 0 && multiple % notMultiple == 0)))
-            return null;
         var lo = d.Minimum is { } mi ? NumberBound.Parse(mi.Text, mi.Exclusive) : null;
         var hi = d.Maximum is { } ma ? NumberBound.Parse(ma.Text, ma.Exclusive) : null;
-        return new NumberSpec(integer, lo, hi, multiple, fraction, notMultiple);
+        return new NumberSpec(integer, lo, hi, multiple, fraction, notMultiple.Count > 0 ? [.. notMultiple] : null);
     }
 
     private int NumberLexeme(NumberSpec spec) => _table.Intern("num:" + spec.Key, () => NumberDfa.Build(spec));

@@ -77,13 +77,17 @@ public sealed class ArrayShape
     /// <summary>Schema of item <paramref name="index"/>, or null when not allowed.</summary>
     public SchemaNode? Item(int index) => index < Prefix.Length ? Prefix[index] : Items;
 
-    /// <summary>contains: some item must also match it (then <see cref="WitnessPrefix"/>/<see cref="WitnessItems"/> apply).</summary>
-    public bool HasContains { get; init; }
-    /// <summary>Per tuple position: the item schema and the contains schema together (an item that satisfies contains).</summary>
-    public SchemaNode[] WitnessPrefix { get; init; } = [];
-    /// <summary>Later items' schema and the contains schema together, or null.</summary>
-    public SchemaNode? WitnessItems { get; init; }
+    /// <summary>Number of contains schemas: each needs some item that also matches it (one bit each).</summary>
+    public int ContainsCount { get; init; }
+    /// <summary>
+    /// Item schemas of an item that satisfies a set of contains schemas: by (tuple position, or -1 for later items;
+    /// contains bits), the item's own schema and those contains schemas together.
+    /// </summary>
+    public Dictionary<(int Position, int Bits), SchemaNode> Witnesses { get; init; } = new();
+    /// <summary>All contains bits.</summary>
+    public int AllContains => (1 << ContainsCount) - 1;
 
-    /// <summary>Schema of item <paramref name="index"/> when it is the one that satisfies contains, or null.</summary>
-    public SchemaNode? Witness(int index) => index < WitnessPrefix.Length ? WitnessPrefix[index] : index < Prefix.Length ? null : WitnessItems;
+    /// <summary>Schema of item <paramref name="index"/> when it satisfies the contains schemas in <paramref name="bits"/>, or null.</summary>
+    public SchemaNode? Witness(int index, int bits) =>
+        Witnesses.TryGetValue((index < Prefix.Length ? index : -1, bits), out var node) ? node : null;
 }

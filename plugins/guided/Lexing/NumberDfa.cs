@@ -26,18 +26,27 @@ public sealed record NumberBound(bool Negative, string IntDigits, string FracDig
 /// <param name="Upper">maximum / exclusiveMaximum, or null.</param>
 /// <param name="MultipleOf">Integer divisor (integers only), or 0.</param>
 /// <param name="MaxFractionDigits">At most this many fraction digits (multipleOf 10^-k), or -1.</param>
-/// <param name="NotMultipleOf">Integer the value must not be a multiple of (from a negated multipleOf), or 0. Such
-/// numbers are written without an exponent: an integer part not divisible by it, or a fraction with a nonzero digit.</param>
-public sealed record NumberSpec(bool Integer, NumberBound? Lower, NumberBound? Upper, int MultipleOf, int MaxFractionDigits, int NotMultipleOf = 0)
+/// <param name="NotMultipleOf">Integers the value must not be a multiple of (from negated multipleOf), or empty.
+/// Such numbers are written without an exponent: an integer part divisible by none of them, or a fraction with a
+/// nonzero digit.</param>
+public sealed record NumberSpec(bool Integer, NumberBound? Lower, NumberBound? Upper, int MultipleOf, int MaxFractionDigits, int[]? NotMultipleOf = null)
 {
     /// <summary>Interning key.</summary>
-    public string Key => $"{(Integer ? 'i' : 'n')}|{Lower}|{Upper}|{MultipleOf}|{MaxFractionDigits}" + (NotMultipleOf > 0 ? $"|not{NotMultipleOf}" : "");
+    public string Key => $"{(Integer ? 'i' : 'n')}|{Lower}|{Upper}|{MultipleOf}|{MaxFractionDigits}" +
+                         (NotMultipleOf is { Length: > 0 } not ? "|not" + string.Join(",", not) : "");
 
-    /// <summary>Modulus tracked over the integer digits (both divisors divide it).</summary>
-    public int Modulus => MultipleOf > 0 && NotMultipleOf > 0 ? (int)Math.Min(int.MaxValue, (long)MultipleOf / Gcd(MultipleOf, NotMultipleOf) * NotMultipleOf)
-        : Math.Max(MultipleOf, NotMultipleOf);
+    /// <summary>Modulus tracked over the integer digits (every divisor divides it).</summary>
+    public int Modulus
+    {
+        get
+        {
+            long m = Math.Max(MultipleOf, 1);
+            foreach (var k in NotMultipleOf ?? []) m = m / Gcd(m, k) * k;
+            return m == 1 && MultipleOf == 0 && (NotMultipleOf ?? []).Length == 0 ? 0 : (int)m;
+        }
+    }
 
-    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+    private static long Gcd(long a, long b) => b == 0 ? a : Gcd(b, a % b);
 }
 
 /// <summary>
@@ -59,7 +68,8 @@ public static class NumberDfa
     {
         bool bounded = spec.Lower is not null || spec.Upper is not null;
         bool allowFraction = !spec.Integer && spec.MultipleOf == 0;
-        bool allowExp = allowFraction && !bounded && spec.MaxFractionDigits < 0 && spec.NotMultipleOf == 0;
+        var notMultiple = spec.NotMultipleOf ?? [];
+        bool allowExp = allowFraction && !bounded && spec.MaxFractionDigits < 0 && notMultiple.Length == 0;
         int modulus = spec.Modulus;
         return DfaBuilder.Build(new State(Start, false, false, default, default, 0, 0),
             (in State s, byte b, out State n, out bool counted) =>
@@ -103,7 +113,7 @@ public static class NumberDfa
                             n = s with
                             {
                                 Phase = Frac, NonZero = s.NonZero || d != 0, FracLen = (byte)Math.Min(s.FracLen + 1, 200),
-                                FracNonZero = spec.NotMultipleOf > 0 && (s.FracNonZero || d != 0),
+                                FracNonZero = notMultiple.Length > 0 && (s.FracNonZero || d != 0),
                                 Lo = FracStep(s.Lo, spec.Lower, d), Hi = FracStep(s.Hi, spec.Upper, d),
                             };
                             return true;
@@ -126,7 +136,7 @@ public static class NumberDfa
                 if (s.Phase is not (Zero or IntDigits or Frac or ExpDigits)) return false;
                 if (spec.MultipleOf > 0 && s.Mod % spec.MultipleOf != 0) return false;
                 // A value is a multiple only when integral: a nonzero fraction digit makes it a non-multiple.
-                if (spec.NotMultipleOf > 0 && !s.FracNonZero && s.Mod % spec.NotMultipleOf == 0) return false;
+                if (!s.FracNonZero) foreach (var k in notMultiple) if (s.Mod % k == 0) return false;
                 bool intEnded = s.Phase is Frac;
                 if (spec.Lower is { } lo)
                 {
