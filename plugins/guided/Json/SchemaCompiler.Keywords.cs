@@ -323,7 +323,7 @@ public sealed partial class SchemaCompiler
     }
 
     /// <summary>Largest number of witnesses one object may carry (each member may satisfy any subset of them).</summary>
-    private const int MaxWitnesses = 3;
+    private const int MaxWitnesses = 4;
 
     /// <summary>
     /// The witnesses of an object: which declared names qualify, lexemes for qualifying pattern and other keys (sub-

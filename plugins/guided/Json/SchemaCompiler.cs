@@ -21,7 +21,7 @@ public sealed partial class SchemaCompiler
     /// <summary>Largest number of compiled nodes.</summary>
     public const int MaxNodes = 20_000;
     /// <summary>Largest number of alternatives one anyOf expansion may produce.</summary>
-    public const int MaxAlternatives = 64;
+    public const int MaxAlternatives = 256;
 
     private readonly LexemeTable _table;
     private readonly JsonElement _root;
