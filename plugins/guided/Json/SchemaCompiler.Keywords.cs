@@ -123,6 +123,14 @@ public sealed partial class SchemaCompiler
                 case "additionalProperties":
                     if (v.ValueKind == JsonValueKind.False) d.AdditionalFalse = true;
                     else d.Additional.Add(new SchemaRef(v, path));
+                    if (v.ValueKind != JsonValueKind.True && !(v.ValueKind == JsonValueKind.Object && !v.EnumerateObject().Any()))
+                    {
+                        var own = e.TryGetProperty("properties", out var op) && op.ValueKind == JsonValueKind.Object
+                            ? op.EnumerateObject().Select(x => x.Name).ToHashSet() : new HashSet<string>();
+                        var ownPatterns = e.TryGetProperty("patternProperties", out var opp) && opp.ValueKind == JsonValueKind.Object
+                            ? opp.EnumerateObject().Select(x => x.Name).ToList() : new List<string>();
+                        d.AdditionalScopes.Add((v.ValueKind == JsonValueKind.False ? null : new SchemaRef(v, path), own, ownPatterns, path));
+                    }
                     break;
                 case "patternProperties":
                     foreach (var pp in ObjectOf(v, path)) d.PatternProperties.Add((pp.Name, path, new SchemaRef(pp.Value, path + "/" + Escape(pp.Name))));
@@ -277,6 +285,28 @@ public sealed partial class SchemaCompiler
         {
             var bytes = Encoding.UTF8.GetBytes(names[i]);
             foreach (var p in patterns) if (p.Dfa.Matches(bytes)) schemas[i].Add(p.Schema);
+        }
+        // additionalProperties holds for the names its own schema object neither declares nor matches: a name that
+        // only another allOf member declares is forbidden by this one's false, or must also match its schema.
+        foreach (var scope in d.AdditionalScopes)
+        {
+            for (int k = patterns.Count - 1; k >= 0; k--)
+            {
+                if (scope.Patterns.Contains(patterns[k].Pattern)) continue;
+                // additionalProperties: false with only declared names: a key matching another object's pattern is
+                // allowed only when this object declares it, and declared names are members of their own already.
+                if (scope.Schema is null && scope.Patterns.Count == 0) { patterns.RemoveAt(k); continue; }
+                throw new GuidedSpecException($"unsupported keyword 'additionalProperties' at {scope.Path}: patternProperties at {patterns[k].Path} belong to another schema object");
+            }
+            for (int i = names.Count - 1; i >= 0; i--)
+            {
+                var bytes = Encoding.UTF8.GetBytes(names[i]);
+                if (scope.Names.Contains(names[i]) || scope.Patterns.Any(p => PatternDfa(p, scope.Path).Matches(bytes))) continue;
+                if (scope.Schema is { } extra) { schemas[i].Add(extra); continue; }
+                if (d.Required.Contains(names[i])) return null; // required but forbidden: no object is valid
+                names.RemoveAt(i);
+                schemas.RemoveAt(i);
+            }
         }
         var nameLex = new int[names.Count];
         var values = new SchemaNode[names.Count];

@@ -69,6 +69,11 @@ public sealed class SchemaDraft
     public readonly List<SchemaRef> Additional = new();
     /// <summary>additionalProperties: false somewhere.</summary>
     public bool AdditionalFalse;
+    /// <summary>
+    /// Each additionalProperties with the names and patterns of its own schema object (null schema: false): with
+    /// allOf members merged, a name another member declares is still "additional" to this one.
+    /// </summary>
+    public readonly List<(SchemaRef? Schema, HashSet<string> Names, List<string> Patterns, string Path)> AdditionalScopes = new();
     /// <summary>patternProperties.</summary>
     public readonly List<(string Pattern, string Path, SchemaRef Schema)> PatternProperties = new();
     /// <summary>"Some member has a name matching Names and a value matching Value" requirements (from complements).</summary>
