@@ -20,11 +20,10 @@ public sealed class FixtureSweepTests(ITestOutputHelper output)
         foreach (var (us, where) in report.SlowestMasks) Console.WriteLine($"slow mask {us:F0} µs: {where}");
         var t = report.Total;
         Assert.Equal(0, t.MaskMismatches);
-        // The brief's targets where they are met (valid 100%, invalid >= 99%, compile median <= 5 ms); coverage is held
-        // at its measured floor (the 95% target needs complements of patterns/items that are refused today). Mask times
-        // are printed, not asserted: CI machines are shared and wall-clock noise there exceeds the 50 µs target.
-        // oneOf is exact since then: overlapping branches without an expressible complement are refused (91.3% here).
-        Assert.True(t.Coverage >= 91, $"coverage {t.Coverage:F1}%");
+        // The brief's targets: coverage >= 95% (96.0% on this sample since contains and the member/item witnesses of
+        // complements), valid 100%, invalid >= 99%, compile median <= 5 ms. Mask times are printed, not asserted: CI
+        // machines are shared and wall-clock noise there exceeds the 50 µs target.
+        Assert.True(t.Coverage >= 95, $"coverage {t.Coverage:F1}%");
         Assert.Equal(t.Valid, t.ValidAccepted);
         Assert.True(t.InvalidRate >= 99, $"invalid rejected {t.InvalidRate:F1}%");
         Assert.True(t.CompileMedianMs <= 5, $"compile median {t.CompileMedianMs:F2} ms");

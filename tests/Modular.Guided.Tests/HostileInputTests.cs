@@ -47,12 +47,12 @@ public sealed class HostileInputTests
     public void UnsupportedKeywordNamesKeywordAndPath()
     {
         // A complement that is not expressible exactly is refused, never approximated.
-        var e = Refused(GuidedKind.JsonSchema, "{\"properties\":{\"x\":{\"not\":{\"type\":\"number\",\"multipleOf\":3}}}}");
+        var e = Refused(GuidedKind.JsonSchema, "{\"properties\":{\"x\":{\"not\":{\"type\":\"array\",\"uniqueItems\":true}}}}");
         Assert.Contains("'not'", e.Message);
         Assert.Contains("#/properties/x/not", e.Message);
-        Assert.Contains("'multipleOf'", e.Message);
-        Assert.Contains("#/if", Refused(GuidedKind.JsonSchema, "{\"if\":{\"items\":{\"type\":\"string\"}},\"then\":{}}").Message);
-        Assert.Contains("#/contains", Refused(GuidedKind.JsonSchema, "{\"contains\":{\"type\":\"string\"}}").Message);
+        Assert.Contains("'uniqueItems'", e.Message);
+        Assert.Contains("#/if", Refused(GuidedKind.JsonSchema, "{\"if\":{\"uniqueItems\":true},\"then\":{}}").Message);
+        Assert.Contains("#/minContains", Refused(GuidedKind.JsonSchema, "{\"contains\":{\"type\":\"string\"},\"minContains\":2}").Message);
     }
 
     [Fact]

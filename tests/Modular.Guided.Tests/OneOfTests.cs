@@ -75,10 +75,18 @@ public sealed class OneOfTests
     public void OverlapWithoutAComplementIsRefusedNamingOneOf()
     {
         var e = Assert.Throws<GuidedSpecException>(() => _decoder.Create(new GuidedSpec(GuidedKind.JsonSchema,
-            "{\"properties\":{\"v\":{\"oneOf\":[{\"type\":\"integer\",\"multipleOf\":3},{\"type\":\"integer\",\"multipleOf\":5}]}}}"), _vocab));
+            "{\"properties\":{\"v\":{\"oneOf\":[{\"type\":\"array\",\"uniqueItems\":true},{\"type\":\"array\",\"maxItems\":2}]}}}"), _vocab));
         Assert.Contains("'oneOf'", e.Message);
         Assert.Contains("#/properties/v/oneOf", e.Message);
     }
+
+    [Theory]
+    [InlineData("3", true)]
+    [InlineData("10", true)]
+    [InlineData("15", false)]
+    [InlineData("7", false)]
+    public void OverlappingMultiplesAreMadeExclusive(string text, bool expected) =>
+        Assert.Equal(expected, Schema("{\"oneOf\":[{\"type\":\"integer\",\"multipleOf\":3},{\"type\":\"integer\",\"multipleOf\":5}]}", text));
 }
 
 /// <summary>Compiling past the budget is refused with a message that names it, instead of stalling.</summary>

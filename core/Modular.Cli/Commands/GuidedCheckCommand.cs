@@ -22,8 +22,9 @@ internal static class GuidedCheckCommand
         var schemas = new Option<string>("--schemas") { Description = "folder of schema test files (sub-folders are sources)", Required = true };
         var json = new Option<bool>("--json") { Description = "print the results as JSON instead of a table" };
         var sample = new Option<int?>("--sample") { Description = "check only N files, evenly spread over the sorted list" };
+        var maxFailures = new Option<int>("--failures") { Description = "how many failure lines (refusals with reasons, wrong verdicts) to print to stderr", DefaultValueFactory = _ => 40 };
         var plugins = CliOptions.Plugins();
-        var cmd = new Command("guided-check", "Check the guided decoder against JSON Schema test files") { tokenizer, schemas, json, sample, plugins };
+        var cmd = new Command("guided-check", "Check the guided decoder against JSON Schema test files") { tokenizer, schemas, json, sample, maxFailures, plugins };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), null, 1);
@@ -43,7 +44,7 @@ internal static class GuidedCheckCommand
                 foreach (var row in rows)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"| {row.Folder} | {row.Schemas} | {Pct(row.Compiled, row.Schemas):F1} | {row.ValidAccepted}/{row.Valid} | {row.InvalidRejected}/{row.Invalid} | {Percentile(row.CompileMs, 0.5):F2} / {Percentile(row.CompileMs, 0.99):F1} | {Mean(row.MaskUs):F1} / {Percentile(row.MaskUs, 0.99):F0} | {row.Mismatches} |"));
-                foreach (var f in failures.Take(40)) Console.Error.WriteLine(f);
+                foreach (var f in failures.Take(r.GetValue(maxFailures))) Console.Error.WriteLine(f);
             }
             return 0;
         });

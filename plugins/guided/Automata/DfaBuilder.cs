@@ -95,7 +95,75 @@ public static class DfaBuilder
                 outNext[i * 256 + b] = map[t & ByteDfa.StateMask] | (t & ByteDfa.CountFlag);
             }
         }
-        return new ByteDfa(outNext, outAcc);
+        return MergeEqualRows(outNext, outAcc);
+    }
+
+    /// <summary>
+    /// Merges states with identical rows (same acceptance, same targets and count flags on every byte), repeatedly
+    /// until none are left: a partial minimization that is cheap and catches what matters for masks, a start state
+    /// equivalent to the loop it enters ("any string" content), so that free-text states loop on themselves from their
+    /// first byte, and states that differ only in how they were reached. The language and the count flags are kept.
+    /// </summary>
+    private static ByteDfa MergeEqualRows(int[] next, bool[] accept)
+    {
+        for (int pass = 0; pass < 64; pass++)
+        {
+            int n = accept.Length;
+            var rep = new int[n];
+            var rows = new Dictionary<Row, int>(n);
+            int classes = 0;
+            var newId = new int[n];
+            for (int s = 0; s < n; s++)
+            {
+                var key = new Row(next, s, accept[s]);
+                if (rows.TryGetValue(key, out int r)) { rep[s] = r; newId[s] = newId[r]; }
+                else { rows[key] = s; rep[s] = s; newId[s] = classes++; }
+            }
+            if (classes == n) break;
+            var merged = new int[classes * 256];
+            var acc = new bool[classes];
+            for (int s = 0; s < n; s++)
+            {
+                if (rep[s] != s) continue;
+                int c = newId[s];
+                acc[c] = accept[s];
+                for (int b = 0; b < 256; b++)
+                {
+                    int t = next[s * 256 + b];
+                    merged[c * 256 + b] = t < 0 ? -1 : newId[t & ByteDfa.StateMask] | (t & ByteDfa.CountFlag);
+                }
+            }
+            next = merged;
+            accept = acc;
+        }
+        return new ByteDfa(next, accept);
+    }
+
+    /// <summary>One state's row of a transition table, compared by content.</summary>
+    private readonly struct Row : IEquatable<Row>
+    {
+        private readonly int[] _next;
+        private readonly int _offset;
+        private readonly bool _accept;
+        private readonly int _hash;
+
+        public Row(int[] next, int state, bool accept)
+        {
+            _next = next;
+            _offset = state * 256;
+            _accept = accept;
+            var h = new HashCode();
+            h.Add(accept);
+            foreach (var t in next.AsSpan(_offset, 256)) h.Add(t);
+            _hash = h.ToHashCode();
+        }
+
+        public bool Equals(Row other) =>
+            _hash == other._hash && _accept == other._accept && _next.AsSpan(_offset, 256).SequenceEqual(other._next.AsSpan(other._offset, 256));
+
+        public override bool Equals(object? obj) => obj is Row r && Equals(r);
+
+        public override int GetHashCode() => _hash;
     }
 
     /// <summary>Automaton accepting exactly the given byte strings.</summary>

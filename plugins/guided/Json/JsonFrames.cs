@@ -33,9 +33,8 @@ public sealed record ValueFrame(SchemaNode Node, Frame? Parent) : Frame
             output.Add(new ObjectFrame(obj, ObjectFrame.Open, Bits.Empty, 0, null, Parent));
         if (lexeme == table.OpenBracket && Node.Array is { } arr)
         {
-            if (arr.MinItems == 0) output.Add(new ArrayFrame(arr, ArrayFrame.CloseOnly, 0, Parent));
-            if (arr.MaxItems > 0 && arr.Item(0) is { } first)
-                Push(first, new ArrayFrame(arr, ArrayFrame.AfterValue, 1, Parent), output);
+            if (arr.MinItems == 0 && arr.ContainsCount == 0) output.Add(new ArrayFrame(arr, ArrayFrame.CloseOnly, 0, Parent));
+            if (arr.MaxItems > 0) ArrayFrame.PushItem(arr, 0, 0, Parent, output);
         }
     }
 
@@ -47,7 +46,7 @@ public sealed record ValueFrame(SchemaNode Node, Frame? Parent) : Frame
 }
 
 /// <summary>Inside an object: which members were seen and what comes next.</summary>
-public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int Count, SchemaNode? Pending, Frame? Parent) : Frame
+public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int Count, SchemaNode? Pending, Frame? Parent, int Found = 0, int PendingFound = 0) : Frame
 {
     /// <summary>After '{': a key or '}'.</summary>
     public const byte Open = 0;
@@ -60,7 +59,7 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
 
     private bool CanClose()
     {
-        if (Count < Shape.MinProperties) return false;
+        if (Count < Shape.MinProperties || Found != Shape.AllWitnesses) return false;
         foreach (var r in Shape.Required) if (!Seen.Get(r)) return false;
         foreach (var (key, needs) in Shape.Dependencies)
             if (Seen.Get(key))
@@ -85,6 +84,33 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
         output.AddRange(Shape.NameLexemes);
         foreach (var (lex, _) in Shape.Patterns) output.Add(lex);
         if (Shape.OtherLexeme >= 0) output.Add(Shape.OtherLexeme);
+        // Witness lexemes are sub-languages of the pattern and other keys: they only tell which keys qualify.
+        for (int j = 0; j < Shape.Witnesses.Length; j++)
+        {
+            if ((Found & (1 << j)) != 0) continue;
+            var w = Shape.Witnesses[j];
+            foreach (var lex in w.PatternLexemes) if (lex >= 0) output.Add(lex);
+            if (w.OtherLexeme >= 0) output.Add(w.OtherLexeme);
+        }
+    }
+
+    /// <summary>Adds, beside the plain member, the member as a witness for each set of unfound witnesses its key qualifies for.</summary>
+    private void AddWitnessed(int meaning, int[] accepted, Frame plain, List<Frame?> output)
+    {
+        int qualifies = 0;
+        for (int j = 0; j < Shape.Witnesses.Length; j++)
+        {
+            if ((Found & (1 << j)) != 0) continue;
+            var w = Shape.Witnesses[j];
+            bool ok = meaning >= 0 ? w.Declared[meaning]
+                : meaning == -1 ? w.OtherLexeme >= 0 && System.Array.IndexOf(accepted, w.OtherLexeme) >= 0
+                : w.PatternLexemes[-meaning - 2] is int pl && pl >= 0 && System.Array.IndexOf(accepted, pl) >= 0;
+            if (ok) qualifies |= 1 << j;
+        }
+        // Every non-empty subset: one member may satisfy several witnesses at once.
+        for (int bits = qualifies; bits > 0; bits = (bits - 1) & qualifies)
+            if (Shape.WitnessValues.TryGetValue((meaning, bits), out var value))
+                output.Add(((ObjectFrame)plain) with { Pending = value, PendingFound = bits });
     }
 
     private bool AnyKey()
@@ -143,15 +169,29 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
                 if (meaning >= 0)
                 {
                     if (Seen.Get(meaning)) return;
-                    output.Add(this with { Phase = AfterKey, Seen = Seen.With(meaning), Pending = Shape.Values[meaning] });
+                    var declared = this with { Phase = AfterKey, Seen = Seen.With(meaning), Pending = Shape.Values[meaning] };
+                    output.Add(declared);
+                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, declared, output);
                 }
                 else if (DeclaredAmong(accepted)) return;
-                else if (meaning == -1) { if (!PatternAmong(accepted)) output.Add(this with { Phase = AfterKey, Pending = Shape.OtherValue }); }
-                else output.Add(this with { Phase = AfterKey, Pending = Shape.Patterns[-meaning - 2].Value });
+                else if (meaning == -1)
+                {
+                    if (PatternAmong(accepted)) return;
+                    var other = this with { Phase = AfterKey, Pending = Shape.OtherValue };
+                    output.Add(other);
+                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, other, output);
+                }
+                else
+                {
+                    var pattern = this with { Phase = AfterKey, Pending = Shape.Patterns[-meaning - 2].Value };
+                    output.Add(pattern);
+                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, pattern, output);
+                }
                 return;
             case AfterKey:
                 if (lexeme != table.Colon || Pending is null) return;
-                ValueFrame.Push(Pending, this with { Phase = AfterValue, Count = Count + 1, Pending = null }, output);
+                // The parent resumes only after the value is complete, so the witnesses it satisfies count from here.
+                ValueFrame.Push(Pending, this with { Phase = AfterValue, Count = Count + 1, Pending = null, Found = Found | PendingFound, PendingFound = 0 }, output);
                 return;
             case AfterValue:
                 if (lexeme == table.CloseBrace && CanClose()) output.Add(Parent);
@@ -163,42 +203,69 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
     /// <inheritdoc />
     public bool Equals(ObjectFrame? other) =>
         other is not null && ReferenceEquals(Shape, other.Shape) && Phase == other.Phase && Count == other.Count &&
-        ReferenceEquals(Pending, other.Pending) && Seen.Equals(other.Seen) && Equals(Parent, other.Parent);
+        ReferenceEquals(Pending, other.Pending) && Found == other.Found && PendingFound == other.PendingFound &&
+        Seen.Equals(other.Seen) && Equals(Parent, other.Parent);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Count, Seen, Parent);
+    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Count, Seen, Found, Parent);
 }
 
-/// <summary>Inside an array: how many items so far.</summary>
-public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? Parent) : Frame
+/// <summary>Inside an array: how many items so far, and (with contains) whether one of them satisfied it.</summary>
+public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? Parent, int Found = 0) : Frame
 {
     /// <summary>Right after '[' of an array that may be empty: only ']'.</summary>
     public const byte CloseOnly = 0;
     /// <summary>After an item (<see cref="Index"/> items so far): ',' or ']'.</summary>
     public const byte AfterValue = 1;
 
+    /// <summary>
+    /// Pushes item <paramref name="index"/>: as a plain item, and as the item that satisfies each set of contains
+    /// schemas not satisfied yet (all configurations are kept; the array may close only in one that found them all).
+    /// </summary>
+    public static void PushItem(ArrayShape shape, int index, int found, Frame? parent, List<Frame?> output)
+    {
+        if (shape.Item(index) is { } item) ValueFrame.Push(item, new ArrayFrame(shape, AfterValue, index + 1, parent, found), output);
+        int open = shape.AllContains & ~found;
+        for (int bits = open; bits > 0; bits = (bits - 1) & open)
+            if (shape.Witness(index, bits) is { } witness)
+                ValueFrame.Push(witness, new ArrayFrame(shape, AfterValue, index + 1, parent, found | bits), output);
+    }
+
+    private bool CanClose => Phase == CloseOnly || (Index >= Shape.MinItems && Found == Shape.AllContains);
+
+    private bool CanGrow
+    {
+        get
+        {
+            if (Index >= Shape.MaxItems) return false;
+            if (Shape.Item(Index) is not null) return true;
+            int open = Shape.AllContains & ~Found;
+            for (int bits = open; bits > 0; bits = (bits - 1) & open)
+                if (Shape.Witness(Index, bits) is not null) return true;
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public override void Expected(LexemeTable table, List<int> output)
     {
-        if (Phase == CloseOnly) { output.Add(table.CloseBracket); return; }
-        if (Index >= Shape.MinItems) output.Add(table.CloseBracket);
-        if (Index < Shape.MaxItems && Shape.Item(Index) is not null) output.Add(table.Comma);
+        if (CanClose) output.Add(table.CloseBracket);
+        if (Phase == AfterValue && CanGrow) output.Add(table.Comma);
     }
 
     /// <inheritdoc />
     public override void Advance(LexemeTable table, int lexeme, int[] accepted, List<Frame?> output)
     {
-        if (lexeme == table.CloseBracket && (Phase == CloseOnly || Index >= Shape.MinItems)) { output.Add(Parent); return; }
-        if (Phase == AfterValue && lexeme == table.Comma && Index < Shape.MaxItems && Shape.Item(Index) is { } item)
-            ValueFrame.Push(item, this with { Index = Index + 1 }, output);
+        if (lexeme == table.CloseBracket && CanClose) { output.Add(Parent); return; }
+        if (Phase == AfterValue && lexeme == table.Comma && CanGrow) PushItem(Shape, Index, Found, Parent, output);
     }
 
     /// <inheritdoc />
     public bool Equals(ArrayFrame? other) =>
-        other is not null && ReferenceEquals(Shape, other.Shape) && Phase == other.Phase && Index == other.Index && Equals(Parent, other.Parent);
+        other is not null && ReferenceEquals(Shape, other.Shape) && Phase == other.Phase && Index == other.Index && Found == other.Found && Equals(Parent, other.Parent);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Index, Parent);
+    public override int GetHashCode() => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Shape), Phase, Index, Found, Parent);
 }
 
 /// <summary>An immutable bit set (seen object members).</summary>

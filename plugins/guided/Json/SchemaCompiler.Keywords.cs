@@ -20,7 +20,7 @@ public sealed partial class SchemaCompiler
     /// <summary>Validation keywords this decoder cannot enforce.</summary>
     private static readonly HashSet<string> Unsupported =
     [
-        "contains", "minContains", "maxContains", "unevaluatedProperties",
+        "minContains", "maxContains", "unevaluatedProperties",
         "unevaluatedItems", "$dynamicRef", "$recursiveRef", "$dynamicAnchor", "$recursiveAnchor",
     ];
 
@@ -99,8 +99,20 @@ public sealed partial class SchemaCompiler
                 case "exclusiveMaximum": if (v.ValueKind == JsonValueKind.Number) TightenUpper(d, v, true, path); break;
                 case "multipleOf":
                     var mv = DecimalOf(v, path);
-                    if (d.MultipleOf is { } old && old.Value != mv) throw new GuidedSpecException($"unsupported keyword 'multipleOf' at {path}: two different multipleOf");
+                    if (d.MultipleOf is { } old && old.Value != mv)
+                    {
+                        // Two integer divisors: a multiple of both is a multiple of their least common multiple.
+                        if (old.Value != Math.Floor(old.Value) || mv != Math.Floor(mv) || old.Value <= 0 || mv <= 0 || old.Value > 100_000 || mv > 100_000)
+                            throw new GuidedSpecException($"unsupported keyword 'multipleOf' at {path}: two different multipleOf that are not both integers");
+                        long a = (long)old.Value, b = (long)mv;
+                        long lcm = a / Gcd(a, b) * b;
+                        if (lcm > 100_000) throw new GuidedSpecException($"unsupported keyword 'multipleOf' at {path}: the common multiple of {a} and {b} is too large");
+                        mv = lcm;
+                    }
                     d.MultipleOf = (mv, path);
+                    break;
+                case NotMultipleKeyword:
+                    d.NotMultipleOf.Add((DecimalOf(v, path), path));
                     break;
                 case "properties":
                     foreach (var prop in ObjectOf(v, path)) d.AddProperty(prop.Name, new SchemaRef(prop.Value, path + "/" + Escape(prop.Name)));
@@ -111,12 +123,25 @@ public sealed partial class SchemaCompiler
                 case "additionalProperties":
                     if (v.ValueKind == JsonValueKind.False) d.AdditionalFalse = true;
                     else d.Additional.Add(new SchemaRef(v, path));
+                    if (v.ValueKind != JsonValueKind.True && !(v.ValueKind == JsonValueKind.Object && !v.EnumerateObject().Any()))
+                    {
+                        var own = e.TryGetProperty("properties", out var op) && op.ValueKind == JsonValueKind.Object
+                            ? op.EnumerateObject().Select(x => x.Name).ToHashSet() : new HashSet<string>();
+                        var ownPatterns = e.TryGetProperty("patternProperties", out var opp) && opp.ValueKind == JsonValueKind.Object
+                            ? opp.EnumerateObject().Select(x => x.Name).ToList() : new List<string>();
+                        d.AdditionalScopes.Add((v.ValueKind == JsonValueKind.False ? null : new SchemaRef(v, path), own, ownPatterns, path));
+                    }
                     break;
                 case "patternProperties":
                     foreach (var pp in ObjectOf(v, path)) d.PatternProperties.Add((pp.Name, path, new SchemaRef(pp.Value, path + "/" + Escape(pp.Name))));
                     break;
                 case "propertyNames":
                     d.PropertyNames.Add(new SchemaRef(v, path));
+                    break;
+                case SomePropertyKeyword:
+                    if (v.ValueKind != JsonValueKind.Object || !v.TryGetProperty("names", out var wn) || !v.TryGetProperty("value", out var wv))
+                        throw new GuidedSpecException($"{path} must have 'names' and 'value'");
+                    d.Witnesses.Add((new SchemaRef(wn, path + "/names"), new SchemaRef(wv, path + "/value"), path));
                     break;
                 case "minProperties": d.MinProperties = Math.Max(d.MinProperties, IntOf(v, path)); break;
                 case "maxProperties": d.MaxProperties = Math.Min(d.MaxProperties, IntOf(v, path)); break;
@@ -145,6 +170,9 @@ public sealed partial class SchemaCompiler
                     else d.Items.Add(new SchemaRef(v, path));
                     break;
                 case "prefixItems": AddPrefix(d, v, path); break;
+                case "contains":
+                    d.Contains.Add(new SchemaRef(v, path));
+                    break;
                 case "additionalItems": break; // handled with array-form items
                 case "minItems": d.MinItems = Math.Max(d.MinItems, IntOf(v, path)); break;
                 case "maxItems": d.MaxItems = Math.Min(d.MaxItems, IntOf(v, path)); break;
@@ -160,6 +188,8 @@ public sealed partial class SchemaCompiler
         }
         active.Remove(r.Path);
     }
+
+    private static long Gcd(long a, long b) => b == 0 ? a : Gcd(b, a % b);
 
     private static void AddPrefix(SchemaDraft d, JsonElement v, string path)
     {
@@ -256,6 +286,28 @@ public sealed partial class SchemaCompiler
             var bytes = Encoding.UTF8.GetBytes(names[i]);
             foreach (var p in patterns) if (p.Dfa.Matches(bytes)) schemas[i].Add(p.Schema);
         }
+        // additionalProperties holds for the names its own schema object neither declares nor matches: a name that
+        // only another allOf member declares is forbidden by this one's false, or must also match its schema.
+        foreach (var scope in d.AdditionalScopes)
+        {
+            for (int k = patterns.Count - 1; k >= 0; k--)
+            {
+                if (scope.Patterns.Contains(patterns[k].Pattern)) continue;
+                // additionalProperties: false with only declared names: a key matching another object's pattern is
+                // allowed only when this object declares it, and declared names are members of their own already.
+                if (scope.Schema is null && scope.Patterns.Count == 0) { patterns.RemoveAt(k); continue; }
+                throw new GuidedSpecException($"unsupported keyword 'additionalProperties' at {scope.Path}: patternProperties at {patterns[k].Path} belong to another schema object");
+            }
+            for (int i = names.Count - 1; i >= 0; i--)
+            {
+                var bytes = Encoding.UTF8.GetBytes(names[i]);
+                if (scope.Names.Contains(names[i]) || scope.Patterns.Any(p => PatternDfa(p, scope.Path).Matches(bytes))) continue;
+                if (scope.Schema is { } extra) { schemas[i].Add(extra); continue; }
+                if (d.Required.Contains(names[i])) return null; // required but forbidden: no object is valid
+                names.RemoveAt(i);
+                schemas.RemoveAt(i);
+            }
+        }
         var nameLex = new int[names.Count];
         var values = new SchemaNode[names.Count];
         var meaning = new Dictionary<int, int>();
@@ -287,6 +339,7 @@ public sealed partial class SchemaCompiler
             if (meaning.ContainsKey(other)) other = -1;
             else meaning[other] = -1;
         }
+        var (witnesses, witnessValues) = WitnessesOf(d, names, schemas, patterns.Select(p => (p.Pattern, p.Path, p.Schema)).ToList(), patternShapes.Count, other >= 0, minLen, maxLen, nameKey, nameCheck, meaning);
         var deps = d.Dependencies.Select(x => (names.IndexOf(x.Key), x.Needs.Select(n => names.IndexOf(n)).Where(i => i >= 0).ToArray()))
             .Where(x => x.Item1 >= 0).ToArray();
         return new ObjectShape
@@ -295,7 +348,140 @@ public sealed partial class SchemaCompiler
             Required = d.Required.Select(n => names.IndexOf(n)).Where(i => i >= 0).ToArray(),
             Patterns = patternShapes.ToArray(), OtherLexeme = other, OtherValue = otherValue,
             MinProperties = d.MinProperties, MaxProperties = d.MaxProperties, Dependencies = deps, Meaning = meaning,
+            Witnesses = witnesses, WitnessValues = witnessValues,
         };
+    }
+
+    /// <summary>Largest number of witnesses one object may carry (each member may satisfy any subset of them).</summary>
+    private const int MaxWitnesses = 4;
+
+    /// <summary>
+    /// The witnesses of an object: which declared names qualify, lexemes for qualifying pattern and other keys (sub-
+    /// languages of those keys, so a witness never lets a key start that no key completes), and a value node for each
+    /// (key meaning, set of witnesses) a member can satisfy at once.
+    /// </summary>
+    private (PropertyWitness[], Dictionary<(int, int), SchemaNode>) WitnessesOf(SchemaDraft d, List<string> names, List<List<SchemaRef>> schemas,
+        List<(string Pattern, string Path, SchemaRef Schema)> patterns, int patternShapes, bool hasOther, int minLen, int maxLen, string nameKey,
+        Func<ByteDfa>? nameCheck, Dictionary<int, int> meaning)
+    {
+        var values = new Dictionary<(int, int), SchemaNode>();
+        if (d.Witnesses.Count == 0) return ([], values);
+        if (d.Witnesses.Count > MaxWitnesses)
+            throw new GuidedSpecException($"unsupported keyword 'not' at {d.Witnesses[MaxWitnesses].Path}: more than {MaxWitnesses} required members of one object ('patternProperties')");
+        if (patternShapes != patterns.Count)
+            throw new GuidedSpecException($"unsupported keyword 'not' at {d.Witnesses[0].Path}: a required member beside duplicate patternProperties ('patternProperties')");
+        var result = new PropertyWitness[d.Witnesses.Count];
+        for (int j = 0; j < result.Length; j++)
+        {
+            var (namesRef, _, path) = d.Witnesses[j];
+            var dfa = NameDfa(namesRef.Element, namesRef.Path, 0);
+            // Lexemes are shared by every schema of the vocabulary: the key names the language itself.
+            string key = "w:" + DfaKey(dfa);
+            var declared = names.Select(n => dfa.Matches(Encoding.UTF8.GetBytes(n))).ToArray();
+            var pl = new int[patterns.Count];
+            for (int k = 0; k < patterns.Count; k++)
+            {
+                var pk = patterns[k];
+                pl[k] = StringLexeme([(pk.Pattern, pk.Path)], minLen, maxLen, nameKey + key, () => nameCheck is null ? dfa : DfaOps.Intersect(nameCheck(), dfa));
+                if (meaning.ContainsKey(pl[k])) pl[k] = -1;
+            }
+            int ol = -1;
+            if (hasOther)
+            {
+                ol = StringLexeme([], minLen, maxLen, nameKey + key, () => nameCheck is null ? dfa : DfaOps.Intersect(nameCheck(), dfa));
+                if (meaning.ContainsKey(ol)) ol = -1;
+            }
+            result[j] = new PropertyWitness { Declared = declared, PatternLexemes = pl, OtherLexeme = ol };
+        }
+        // Value nodes for every (meaning, non-empty witness set) that some key can reach.
+        int all = (1 << result.Length) - 1;
+        for (int bits = 1; bits <= all; bits++)
+        {
+            var extra = Enumerable.Range(0, result.Length).Where(j => (bits & (1 << j)) != 0).Select(j => d.Witnesses[j].Value).ToList();
+            bool Every(Func<PropertyWitness, bool> f) => Enumerable.Range(0, result.Length).Where(j => (bits & (1 << j)) != 0).All(j => f(result[j]));
+            for (int i = 0; i < names.Count; i++)
+                if (Every(w => w.Declared[i])) values[(i, bits)] = Build([.. schemas[i], .. extra], "");
+            for (int k = 0; k < patterns.Count; k++)
+                if (Every(w => w.PatternLexemes[k] >= 0)) values[(-(k + 2), bits)] = Build([patterns[k].Schema, .. extra], "");
+            if (hasOther && Every(w => w.OtherLexeme >= 0)) values[(-1, bits)] = Build([.. d.Additional, .. extra], "");
+        }
+        return (result, values);
+    }
+
+    /// <summary>A digest of an automaton's table (equal tables, equal keys).</summary>
+    private static string DfaKey(ByteDfa dfa)
+    {
+        var bytes = new byte[dfa.Next.Length * 4 + dfa.Accept.Length];
+        Buffer.BlockCopy(dfa.Next, 0, bytes, 0, dfa.Next.Length * 4);
+        for (int i = 0; i < dfa.Accept.Length; i++) bytes[dfa.Next.Length * 4 + i] = dfa.Accept[i] ? (byte)1 : (byte)0;
+        return Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(bytes));
+    }
+
+    /// <summary>
+    /// The language of property names (decoded content) a schema accepts: names are strings, so only string keywords
+    /// matter (pattern, format, const, enum, type), combined with not/allOf/anyOf/$ref by automaton complement,
+    /// product and union. Length bounds and conditionals are refused.
+    /// </summary>
+    private ByteDfa NameDfa(JsonElement s, string path, int depth)
+    {
+        if (depth > MaxNegationDepth) throw new GuidedSpecException($"unsupported property-name schema at {path}: nested too deeply");
+        if (s.ValueKind == JsonValueKind.True) return AnyContent();
+        if (s.ValueKind == JsonValueKind.False) return DfaBuilder.Literals([]);
+        if (s.ValueKind != JsonValueKind.Object) throw new GuidedSpecException($"schema at {path} must be an object or a boolean, not {s.ValueKind}");
+        var c = AnyContent();
+        bool refOnly = !_refWithSiblings && s.TryGetProperty("$ref", out _);
+        foreach (var p in s.EnumerateObject())
+        {
+            if (refOnly && p.Name != "$ref") continue;
+            string kp = path + "/" + Escape(p.Name);
+            var v = p.Value;
+            switch (p.Name)
+            {
+                case "$ref":
+                    var target = Resolve(v, kp);
+                    c = DfaOps.Intersect(c, NameDfa(target.Element, target.Path, depth + 1));
+                    break;
+                case "not":
+                    c = DfaOps.Intersect(c, NameDfa(v, kp, depth + 1), negateB: true);
+                    break;
+                case "allOf":
+                {
+                    int i = 0;
+                    foreach (var m in ArrayOf(v, kp)) c = DfaOps.Intersect(c, NameDfa(m, $"{kp}/{i++}", depth + 1));
+                    break;
+                }
+                case "anyOf":
+                {
+                    // A ∪ B = ¬(¬A ∩ ¬B): "none" collects the names no member accepts.
+                    var none = AnyContent();
+                    int i = 0;
+                    foreach (var m in ArrayOf(v, kp)) none = DfaOps.Intersect(none, NameDfa(m, $"{kp}/{i++}", depth + 1), negateB: true);
+                    c = DfaOps.Intersect(c, none, negateB: true);
+                    break;
+                }
+                case "pattern":
+                    c = DfaOps.Intersect(c, PatternDfa(StringOf(v, kp), kp));
+                    break;
+                case "format":
+                    if (v.ValueKind == JsonValueKind.String && Formats.Pattern(v.GetString()!) is { } fp) c = DfaOps.Intersect(c, PatternDfa("^(?:" + fp + ")$", kp));
+                    break;
+                case "const":
+                    c = DfaOps.Intersect(c, DfaBuilder.Literals(v.ValueKind == JsonValueKind.String ? [Encoding.UTF8.GetBytes(v.GetString()!)] : []));
+                    break;
+                case "enum":
+                    c = DfaOps.Intersect(c, DfaBuilder.Literals(ArrayOf(v, kp).Where(x => x.ValueKind == JsonValueKind.String).Select(x => Encoding.UTF8.GetBytes(x.GetString()!))));
+                    break;
+                case "type":
+                    if ((TypesOf(v, kp) & JsonTypes.String) == 0) return DfaBuilder.Literals([]);
+                    break;
+                case "minLength" or "maxLength" or "oneOf" or "if" or "then" or "else" or "dependentSchemas":
+                    throw new GuidedSpecException($"unsupported keyword '{p.Name}' at {kp} in a property-name condition of a complement");
+                default:
+                    if (Unsupported.Contains(p.Name)) throw new GuidedSpecException($"unsupported keyword '{p.Name}' at {kp}");
+                    break; // keywords for other types do not constrain a name (always a string)
+            }
+        }
+        return c;
     }
 
     /// <summary>propertyNames as a content automaton for undeclared names (pattern, format, enum, lengths).</summary>
@@ -325,7 +511,23 @@ public sealed partial class SchemaCompiler
         SchemaNode? items = d.ItemsFalse ? null : d.Items.Count > 0 ? Build([.. d.Items], "") : Any;
         int max = d.MaxItems;
         if (items is null) max = Math.Min(max, prefix.Length);
-        return new ArrayShape { Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max };
+        if (d.Contains.Count == 0) return new ArrayShape { Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max };
+        // Each contains needs its own witness item (a bit in the array frame); one item may witness several at once,
+        // so every non-empty set of them gets its item schema.
+        if (d.Contains.Count > MaxWitnesses)
+            throw new GuidedSpecException($"unsupported keyword 'contains' at {d.Contains[MaxWitnesses].Path}: more than {MaxWitnesses} contains on one array");
+        var witnesses = new Dictionary<(int, int), SchemaNode>();
+        for (int bits = 1; bits < 1 << d.Contains.Count; bits++)
+        {
+            var extra = Enumerable.Range(0, d.Contains.Count).Where(j => (bits & (1 << j)) != 0).Select(j => d.Contains[j]).ToList();
+            for (int i = 0; i < d.Prefix.Count; i++) witnesses[(i, bits)] = Build([.. d.Prefix[i], .. extra], "");
+            if (!d.ItemsFalse) witnesses[(-1, bits)] = Build([.. d.Items, .. extra], "");
+        }
+        return new ArrayShape
+        {
+            Prefix = prefix, Items = items, MinItems = d.MinItems, MaxItems = max,
+            ContainsCount = d.Contains.Count, Witnesses = witnesses,
+        };
     }
 
     private static string Escape(string name) => name.Replace("~", "~0").Replace("/", "~1");

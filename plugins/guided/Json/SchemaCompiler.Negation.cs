@@ -191,6 +191,105 @@ public sealed partial class SchemaCompiler
                     if (v.ValueKind == JsonValueKind.String && Formats.Pattern(v.GetString()!) is { } fp)
                         parts.Add(AnyOf([OtherTypes("string"), "{\"type\":\"string\",\"" + NotPatternKeyword + "\":" + JsonSerializer.Serialize("^(?:" + fp + ")$") + "}"]));
                     break;
+                case "items" when v.ValueKind == JsonValueKind.Array:
+                case "prefixItems":
+                {
+                    // ¬(item i matches S_i for each i) = an array with an item i that fails S_i.
+                    var alts = new List<string> { OtherTypes("array") };
+                    int i = 0;
+                    foreach (var m in ArrayOf(v, kp))
+                    {
+                        var neg = Negate(m, $"{kp}/{i}", depth + 1);
+                        if (neg != "false")
+                            alts.Add("{\"type\":\"array\",\"minItems\":" + (i + 1).ToString(CultureInfo.InvariantCulture) + ",\"prefixItems\":[" +
+                                     string.Concat(Enumerable.Repeat("true,", i)) + neg + "]}");
+                        i++;
+                    }
+                    parts.Add(AnyOf(alts));
+                    break;
+                }
+                case "items":
+                {
+                    // ¬(every item matches S) = an array that contains an item failing S. Beside prefixItems (or
+                    // array-form items) "items" covers only the later items, which contains cannot single out.
+                    if (e.TryGetProperty("prefixItems", out _)) throw Unnegatable(path, "items", "the complement of 'items' beside 'prefixItems' is not supported");
+                    var neg = Negate(v, kp, depth + 1);
+                    if (neg != "false") parts.Add(AnyOf([OtherTypes("array"), "{\"type\":\"array\",\"contains\":" + neg + "}"]));
+                    break;
+                }
+                case "additionalItems":
+                    // Only applies beside array-form items; true (or an empty schema) constrains nothing.
+                    if (!e.TryGetProperty("items", out var itemsForm) || itemsForm.ValueKind != JsonValueKind.Array || Negate(v, kp, depth + 1) == "false") break;
+                    throw Unnegatable(path, "additionalItems", "the complement of 'additionalItems' is not supported");
+                case "contains":
+                {
+                    // ¬(some item matches C) = an array whose every item fails C.
+                    var neg = Negate(v, kp, depth + 1);
+                    parts.Add(AnyOf([OtherTypes("array"), "{\"type\":\"array\",\"items\":" + neg + "}"]));
+                    break;
+                }
+                case "dependencies" or "dependentRequired" or "dependentSchemas":
+                {
+                    // ¬(if k present then D) = an object with k present where D fails.
+                    var alts = new List<string>();
+                    foreach (var dep in ObjectOf(v, kp))
+                    {
+                        var key = JsonSerializer.Serialize(dep.Name);
+                        string depPath = kp + "/" + Escape(dep.Name);
+                        string neg;
+                        if (dep.Value.ValueKind == JsonValueKind.Array && p.Name != "dependentSchemas")
+                        {
+                            var needs = new List<string>();
+                            foreach (var n in dep.Value.EnumerateArray())
+                                needs.Add("{\"properties\":{" + JsonSerializer.Serialize(StringOf(n, depPath)) + ":false}}");
+                            neg = AnyOf(needs);
+                        }
+                        else if (dep.Value.ValueKind is JsonValueKind.Object or JsonValueKind.True or JsonValueKind.False && p.Name != "dependentRequired")
+                            neg = Negate(dep.Value, depPath, depth + 1);
+                        else throw new GuidedSpecException($"'{p.Name}' at {depPath} must be {(p.Name == "dependentRequired" ? "an array of names" : "a schema")}");
+                        if (neg == "false") continue;
+                        alts.Add("{\"type\":\"object\",\"required\":[" + key + "],\"allOf\":[" + neg + "]}");
+                    }
+                    parts.Add(AnyOf(alts));
+                    break;
+                }
+                case "propertyNames":
+                {
+                    // ¬(every name matches S) = an object with a member whose name fails S.
+                    if (v.ValueKind == JsonValueKind.True) break;
+                    parts.Add(AnyOf([OtherTypes("object"), SomeProperty("{\"not\":" + Ref(kp) + "}", "true")]));
+                    break;
+                }
+                case "patternProperties":
+                {
+                    // ¬(members matching p have values in S) = an object with a member matching p whose value fails S.
+                    var alts = new List<string> { OtherTypes("object") };
+                    foreach (var pp in ObjectOf(v, kp))
+                    {
+                        var neg = Negate(pp.Value, kp + "/" + Escape(pp.Name), depth + 1);
+                        if (neg != "false") alts.Add(SomeProperty("{\"pattern\":" + JsonSerializer.Serialize(pp.Name) + "}", neg));
+                    }
+                    parts.Add(AnyOf(alts));
+                    break;
+                }
+                case "additionalProperties":
+                {
+                    // ¬(other members have values in S) = an object with a member that is neither declared nor
+                    // matched by a pattern (of this same schema) whose value fails S.
+                    var neg = Negate(v, kp, depth + 1);
+                    if (neg == "false") break;
+                    var known = new List<string>();
+                    if (e.TryGetProperty("properties", out var props) && props.ValueKind == JsonValueKind.Object)
+                        known.Add("{\"enum\":[" + string.Join(",", props.EnumerateObject().Select(x => JsonSerializer.Serialize(x.Name))) + "]}");
+                    if (e.TryGetProperty("patternProperties", out var pps) && pps.ValueKind == JsonValueKind.Object)
+                        foreach (var pp in pps.EnumerateObject()) known.Add("{\"pattern\":" + JsonSerializer.Serialize(pp.Name) + "}");
+                    string names = known.Count == 0 ? "true" : "{\"not\":{\"anyOf\":[" + string.Join(",", known) + "]}}";
+                    parts.Add(AnyOf([OtherTypes("object"), SomeProperty(names, neg)]));
+                    break;
+                }
+                case "multipleOf":
+                    parts.Add(AnyOf([OtherTypes("number"), "{\"type\":\"number\",\"" + NotMultipleKeyword + "\":" + v.GetRawText() + "}"]));
+                    break;
                 case "nullable":
                     if (v.ValueKind == JsonValueKind.True) throw Unnegatable(path, "nullable", "the complement of nullable is not supported");
                     break;
@@ -208,11 +307,11 @@ public sealed partial class SchemaCompiler
     }
 
     /// <summary>Keywords that constrain a value but have no complement here.</summary>
-    private static readonly HashSet<string> Constraining =
-    [
-        "multipleOf", "items", "prefixItems", "additionalItems", "additionalProperties", "patternProperties",
-        "propertyNames", "dependencies", "dependentRequired", "dependentSchemas", "uniqueItems",
-    ];
+    private static readonly HashSet<string> Constraining = ["uniqueItems"];
+
+    /// <summary>An object with some member whose name matches <paramref name="names"/> and value matches <paramref name="value"/>.</summary>
+    private static string SomeProperty(string names, string value) =>
+        "{\"type\":\"object\",\"" + SomePropertyKeyword + "\":{\"names\":" + names + ",\"value\":" + value + "}}";
 
     private static GuidedSpecException Unnegatable(string path, string keyword, string why) =>
         new($"unsupported keyword 'not' at {path}: {why} ('{keyword}')");
@@ -240,10 +339,13 @@ public sealed partial class SchemaCompiler
     private static string NegateType(List<string> names, string path)
     {
         if (names.Contains("any")) return "false";
-        if (names.Contains("integer") && !names.Contains("number"))
-            throw Unnegatable(path, "type", "the complement of 'integer' (non-integral numbers) is not supported");
-        var rest = AllTypes.Where(t => !names.Contains(t)).ToList();
-        return rest.Count == 0 ? "false" : "{\"type\":[" + string.Join(",", rest.Select(t => "\"" + t + "\"")) + "]}";
+        bool integerOnly = names.Contains("integer") && !names.Contains("number");
+        var rest = AllTypes.Where(t => !names.Contains(t) && !(integerOnly && t == "number")).ToList();
+        var alts = new List<string>();
+        if (rest.Count > 0) alts.Add("{\"type\":[" + string.Join(",", rest.Select(t => "\"" + t + "\"")) + "]}");
+        // Not an integer: a number with a nonzero fraction digit (no integer is one; see NotMultipleKeyword).
+        if (integerOnly) alts.Add("{\"type\":\"number\",\"" + NotMultipleKeyword + "\":1}");
+        return AnyOf(alts);
     }
 
     private static string NegateCount(string type, string keyword, int n, bool lower)
@@ -255,10 +357,14 @@ public sealed partial class SchemaCompiler
         return AnyOf(alts);
     }
 
-    /// <summary>¬enum for strings, booleans and null: other types, or a string that differs from every member.</summary>
+    /// <summary>
+    /// ¬enum: for strings, booleans and null, other types or a string that differs from every member; each number,
+    /// array or object member adds "and differs from it" (see <see cref="NotConst"/>).
+    /// </summary>
     private static string NegateEnum(List<JsonElement> values, string path)
     {
         var strings = new List<string>();
+        var structured = new List<string>();
         bool hasTrue = false, hasFalse = false, hasNull = false;
         foreach (var v in values)
         {
@@ -268,9 +374,65 @@ public sealed partial class SchemaCompiler
                 case JsonValueKind.True: hasTrue = true; break;
                 case JsonValueKind.False: hasFalse = true; break;
                 case JsonValueKind.Null: hasNull = true; break;
-                default: throw Unnegatable(path, "enum", $"the complement of a {v.ValueKind} member is not supported");
+                default: structured.Add(NotConst(v, path, 0)); break;
             }
         }
+        var simple = NegateSimpleEnum(strings, hasTrue, hasFalse, hasNull);
+        if (structured.Count == 0) return simple;
+        if (simple != "true") structured.Insert(0, simple);
+        return structured.Count == 1 ? structured[0] : "{\"allOf\":[" + string.Join(",", structured) + "]}";
+    }
+
+    /// <summary>
+    /// Every value except <paramref name="v"/>: another type; for a number one below or above it; for an array another
+    /// length or an item that differs; for an object another member count, a missing member or a member that differs.
+    /// </summary>
+    private static string NotConst(JsonElement v, string path, int depth)
+    {
+        if (depth > MaxNegationDepth) throw Unnegatable(path, "enum", "the complement of a deeply nested enum member is not supported");
+        switch (v.ValueKind)
+        {
+            case JsonValueKind.String or JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null:
+                return NegateEnum([v], path);
+            case JsonValueKind.Number:
+            {
+                var x = DecimalOf(v, path);
+                // Bounds are exact only within the digits NumberBound keeps.
+                if (Math.Abs(x) >= 1e15m) throw Unnegatable(path, "enum", "the complement of a number member beyond 1e15 is not supported");
+                var t = x.ToString(CultureInfo.InvariantCulture);
+                return AnyOf([OtherTypes("number"), "{\"type\":\"number\",\"exclusiveMaximum\":" + t + "}", "{\"type\":\"number\",\"exclusiveMinimum\":" + t + "}"]);
+            }
+            case JsonValueKind.Array:
+            {
+                int n = v.GetArrayLength();
+                var alts = new List<string> { OtherTypes("array"), "{\"type\":\"array\",\"minItems\":" + (n + 1).ToString(CultureInfo.InvariantCulture) + "}" };
+                if (n > 0) alts.Add("{\"type\":\"array\",\"maxItems\":" + (n - 1).ToString(CultureInfo.InvariantCulture) + "}");
+                int i = 0;
+                foreach (var item in v.EnumerateArray())
+                {
+                    alts.Add("{\"type\":\"array\",\"minItems\":" + (i + 1).ToString(CultureInfo.InvariantCulture) + ",\"prefixItems\":[" +
+                             string.Concat(Enumerable.Repeat("true,", i)) + NotConst(item, path, depth + 1) + "]}");
+                    i++;
+                }
+                return AnyOf(alts);
+            }
+            default:
+            {
+                var members = v.EnumerateObject().GroupBy(p => p.Name).Select(g => g.Last()).ToList();
+                var alts = new List<string> { OtherTypes("object"), "{\"type\":\"object\",\"minProperties\":" + (members.Count + 1).ToString(CultureInfo.InvariantCulture) + "}" };
+                foreach (var m in members)
+                {
+                    var name = JsonSerializer.Serialize(m.Name);
+                    alts.Add("{\"type\":\"object\",\"properties\":{" + name + ":false}}");
+                    alts.Add("{\"type\":\"object\",\"required\":[" + name + "],\"properties\":{" + name + ":" + NotConst(m.Value, path, depth + 1) + "}}");
+                }
+                return AnyOf(alts);
+            }
+        }
+    }
+
+    private static string NegateSimpleEnum(List<string> strings, bool hasTrue, bool hasFalse, bool hasNull)
+    {
         var covered = new List<string>();
         if (strings.Count > 0) covered.Add("string");
         if (hasTrue || hasFalse) covered.Add("boolean");

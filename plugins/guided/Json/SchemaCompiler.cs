@@ -21,7 +21,7 @@ public sealed partial class SchemaCompiler
     /// <summary>Largest number of compiled nodes.</summary>
     public const int MaxNodes = 20_000;
     /// <summary>Largest number of alternatives one anyOf expansion may produce.</summary>
-    public const int MaxAlternatives = 64;
+    public const int MaxAlternatives = 256;
 
     private readonly LexemeTable _table;
     private readonly JsonElement _root;
@@ -146,7 +146,8 @@ public sealed partial class SchemaCompiler
         var scalars = new List<int>();
         if ((types & JsonTypes.Null) != 0) scalars.Add(_table.Null);
         if ((types & JsonTypes.Boolean) != 0) { scalars.Add(_table.True); scalars.Add(_table.False); }
-        if ((types & (JsonTypes.Integer | JsonTypes.Fraction)) != 0) scalars.Add(NumberLexeme(NumberSpecOf(d, (types & JsonTypes.Fraction) == 0)));
+        if ((types & (JsonTypes.Integer | JsonTypes.Fraction)) != 0 && NumberSpecOf(d, (types & JsonTypes.Fraction) == 0) is { } numbers)
+            scalars.Add(NumberLexeme(numbers));
         if ((types & JsonTypes.String) != 0)
         {
             int lex = StringLexemeOf(d);
@@ -170,7 +171,7 @@ public sealed partial class SchemaCompiler
     private static bool IsIntegral(JsonElement v) =>
         decimal.TryParse(v.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d == Math.Floor(d);
 
-    private NumberSpec NumberSpecOf(SchemaDraft d, bool integer)
+    private NumberSpec? NumberSpecOf(SchemaDraft d, bool integer)
     {
         int multiple = 0, fraction = -1;
         if (d.MultipleOf is { } m)
@@ -191,9 +192,26 @@ public sealed partial class SchemaCompiler
                 else throw new GuidedSpecException($"unsupported keyword 'multipleOf' ({s}) at {m.Path}: only integers and powers of 1/10 are supported");
             }
         }
+        var notMultiple = new List<int>();
+        long modulus = Math.Max(multiple, 1);
+        foreach (var (value, path) in d.NotMultipleOf)
+        {
+            if (value <= 0 || value != Math.Floor(value) || value > 100_000)
+                throw new GuidedSpecException($"unsupported keyword 'not' at {path}: the complement of 'multipleOf' {value.ToString(CultureInfo.InvariantCulture)} is only supported for integers up to 100000 ('multipleOf')");
+            if (fraction >= 0)
+                throw new GuidedSpecException($"unsupported keyword 'not' at {path}: a complemented multipleOf beside a fractional multipleOf ('multipleOf')");
+            int k = (int)value;
+            // Every integer is a multiple of 1 and of any divisor of the required multiple: no integer is left.
+            if ((integer || multiple > 0) && (k == 1 || (multiple > 0 && multiple % k == 0))) return null;
+            if (notMultiple.Contains(k)) continue;
+            notMultiple.Add(k);
+            modulus = modulus / Gcd(modulus, k) * k;
+            if (modulus > 1_000_000)
+                throw new GuidedSpecException($"unsupported keyword 'not' at {path}: complemented multipleOf whose common multiple exceeds 1000000 ('multipleOf')");
+        }
         var lo = d.Minimum is { } mi ? NumberBound.Parse(mi.Text, mi.Exclusive) : null;
         var hi = d.Maximum is { } ma ? NumberBound.Parse(ma.Text, ma.Exclusive) : null;
-        return new NumberSpec(integer, lo, hi, multiple, fraction);
+        return new NumberSpec(integer, lo, hi, multiple, fraction, notMultiple.Count > 0 ? [.. notMultiple] : null);
     }
 
     private int NumberLexeme(NumberSpec spec) => _table.Intern("num:" + spec.Key, () => NumberDfa.Build(spec));
@@ -226,6 +244,13 @@ public sealed partial class SchemaCompiler
     /// must not match the pattern (search semantics).
     /// </summary>
     private const string NotPatternKeyword = "(notPattern)";
+    /// <summary>
+    /// Synthetic keyword (only produced by negation): {"names": S, "value": V}, some member's name matches S and its
+    /// value matches V.
+    /// </summary>
+    private const string SomePropertyKeyword = "(someProperty)";
+    /// <summary>Synthetic keyword (only produced by negation): the number must not be a multiple of the value.</summary>
+    private const string NotMultipleKeyword = "(notMultipleOf)";
     /// <summary>Prefix marking a complemented entry in <see cref="SchemaDraft.Patterns"/>.</summary>
     private const char NotPatternMark = '\u0000';
 

@@ -59,6 +59,8 @@ public sealed class SchemaDraft
     public (decimal Value, string Text, bool Exclusive)? Maximum;
     /// <summary>multipleOf and its path.</summary>
     public (decimal Value, string Path)? MultipleOf;
+    /// <summary>Divisors the value must not be a multiple of (negated multipleOf), with their paths.</summary>
+    public readonly List<(decimal Value, string Path)> NotMultipleOf = new();
     /// <summary>Declared properties in order, each with the schemas that apply.</summary>
     public readonly List<(string Name, List<SchemaRef> Schemas)> Properties = new();
     /// <summary>required names in order.</summary>
@@ -67,8 +69,15 @@ public sealed class SchemaDraft
     public readonly List<SchemaRef> Additional = new();
     /// <summary>additionalProperties: false somewhere.</summary>
     public bool AdditionalFalse;
+    /// <summary>
+    /// Each additionalProperties with the names and patterns of its own schema object (null schema: false): with
+    /// allOf members merged, a name another member declares is still "additional" to this one.
+    /// </summary>
+    public readonly List<(SchemaRef? Schema, HashSet<string> Names, List<string> Patterns, string Path)> AdditionalScopes = new();
     /// <summary>patternProperties.</summary>
     public readonly List<(string Pattern, string Path, SchemaRef Schema)> PatternProperties = new();
+    /// <summary>"Some member has a name matching Names and a value matching Value" requirements (from complements).</summary>
+    public readonly List<(SchemaRef Names, SchemaRef Value, string Path)> Witnesses = new();
     /// <summary>propertyNames schemas.</summary>
     public readonly List<SchemaRef> PropertyNames = new();
     /// <summary>minProperties.</summary>
@@ -83,6 +92,8 @@ public sealed class SchemaDraft
     public bool ItemsFalse;
     /// <summary>Tuple positions.</summary>
     public readonly List<List<SchemaRef>> Prefix = new();
+    /// <summary>contains schemas (at most one is supported).</summary>
+    public readonly List<SchemaRef> Contains = new();
     /// <summary>minItems.</summary>
     public int MinItems;
     /// <summary>maxItems.</summary>

@@ -40,6 +40,26 @@ public sealed class ObjectShape
     public (int Key, int[] Needs)[] Dependencies { get; init; } = [];
     /// <summary>Key lexeme → meaning: declared index ≥ 0, pattern -(j+2), other -1.</summary>
     public required Dictionary<int, int> Meaning { get; init; }
+    /// <summary>"Some member must have a name in N and a value in V" requirements (from complements), one bit each.</summary>
+    public PropertyWitness[] Witnesses { get; init; } = [];
+    /// <summary>
+    /// Value schemas of a member that satisfies a set of witnesses: by (meaning, witness bits), the member's own
+    /// schema and each witness's value schema together.
+    /// </summary>
+    public Dictionary<(int Meaning, int Bits), SchemaNode> WitnessValues { get; init; } = new();
+    /// <summary>All witness bits.</summary>
+    public int AllWitnesses => (1 << Witnesses.Length) - 1;
+}
+
+/// <summary>One "some member has a name in N and a value in V" requirement of an object.</summary>
+public sealed class PropertyWitness
+{
+    /// <summary>Per declared name: whether the name is in N.</summary>
+    public required bool[] Declared { get; init; }
+    /// <summary>Per pattern key: the lexeme of names matching that pattern and in N, or -1.</summary>
+    public required int[] PatternLexemes { get; init; }
+    /// <summary>Lexeme of other names in N, or -1.</summary>
+    public int OtherLexeme { get; init; } = -1;
 }
 
 /// <summary>What an array's items may be.</summary>
@@ -56,4 +76,18 @@ public sealed class ArrayShape
 
     /// <summary>Schema of item <paramref name="index"/>, or null when not allowed.</summary>
     public SchemaNode? Item(int index) => index < Prefix.Length ? Prefix[index] : Items;
+
+    /// <summary>Number of contains schemas: each needs some item that also matches it (one bit each).</summary>
+    public int ContainsCount { get; init; }
+    /// <summary>
+    /// Item schemas of an item that satisfies a set of contains schemas: by (tuple position, or -1 for later items;
+    /// contains bits), the item's own schema and those contains schemas together.
+    /// </summary>
+    public Dictionary<(int Position, int Bits), SchemaNode> Witnesses { get; init; } = new();
+    /// <summary>All contains bits.</summary>
+    public int AllContains => (1 << ContainsCount) - 1;
+
+    /// <summary>Schema of item <paramref name="index"/> when it satisfies the contains schemas in <paramref name="bits"/>, or null.</summary>
+    public SchemaNode? Witness(int index, int bits) =>
+        Witnesses.TryGetValue((index < Prefix.Length ? index : -1, bits), out var node) ? node : null;
 }

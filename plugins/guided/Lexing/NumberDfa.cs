@@ -26,10 +26,27 @@ public sealed record NumberBound(bool Negative, string IntDigits, string FracDig
 /// <param name="Upper">maximum / exclusiveMaximum, or null.</param>
 /// <param name="MultipleOf">Integer divisor (integers only), or 0.</param>
 /// <param name="MaxFractionDigits">At most this many fraction digits (multipleOf 10^-k), or -1.</param>
-public sealed record NumberSpec(bool Integer, NumberBound? Lower, NumberBound? Upper, int MultipleOf, int MaxFractionDigits)
+/// <param name="NotMultipleOf">Integers the value must not be a multiple of (from negated multipleOf), or empty.
+/// Such numbers are written without an exponent: an integer part divisible by none of them, or a fraction with a
+/// nonzero digit.</param>
+public sealed record NumberSpec(bool Integer, NumberBound? Lower, NumberBound? Upper, int MultipleOf, int MaxFractionDigits, int[]? NotMultipleOf = null)
 {
     /// <summary>Interning key.</summary>
-    public string Key => $"{(Integer ? 'i' : 'n')}|{Lower}|{Upper}|{MultipleOf}|{MaxFractionDigits}";
+    public string Key => $"{(Integer ? 'i' : 'n')}|{Lower}|{Upper}|{MultipleOf}|{MaxFractionDigits}" +
+                         (NotMultipleOf is { Length: > 0 } not ? "|not" + string.Join(",", not) : "");
+
+    /// <summary>Modulus tracked over the integer digits (every divisor divides it).</summary>
+    public int Modulus
+    {
+        get
+        {
+            long m = Math.Max(MultipleOf, 1);
+            foreach (var k in NotMultipleOf ?? []) m = m / Gcd(m, k) * k;
+            return m == 1 && MultipleOf == 0 && (NotMultipleOf ?? []).Length == 0 ? 0 : (int)m;
+        }
+    }
+
+    private static long Gcd(long a, long b) => b == 0 ? a : Gcd(b, a % b);
 }
 
 /// <summary>
@@ -44,14 +61,16 @@ public static class NumberDfa
     /// <summary>Comparison progress against one bound.</summary>
     private readonly record struct Cmp(byte IntLen, sbyte Lex, sbyte Mag, byte FracPos);
 
-    private readonly record struct State(byte Phase, bool Negative, bool NonZero, Cmp Lo, Cmp Hi, int Mod, byte FracLen);
+    private readonly record struct State(byte Phase, bool Negative, bool NonZero, Cmp Lo, Cmp Hi, int Mod, byte FracLen, bool FracNonZero = false);
 
     /// <summary>Builds the automaton for <paramref name="spec"/>.</summary>
     public static ByteDfa Build(NumberSpec spec)
     {
         bool bounded = spec.Lower is not null || spec.Upper is not null;
         bool allowFraction = !spec.Integer && spec.MultipleOf == 0;
-        bool allowExp = allowFraction && !bounded && spec.MaxFractionDigits < 0;
+        var notMultiple = spec.NotMultipleOf ?? [];
+        bool allowExp = allowFraction && !bounded && spec.MaxFractionDigits < 0 && notMultiple.Length == 0;
+        int modulus = spec.Modulus;
         return DfaBuilder.Build(new State(Start, false, false, default, default, 0, 0),
             (in State s, byte b, out State n, out bool counted) =>
             {
@@ -69,14 +88,14 @@ public static class NumberDfa
                         n = s with
                         {
                             Phase = d == 0 ? Zero : IntDigits, NonZero = d != 0,
-                            Lo = IntStep(s.Lo, spec.Lower, d), Hi = IntStep(s.Hi, spec.Upper, d), Mod = Mod(s.Mod, d, spec.MultipleOf),
+                            Lo = IntStep(s.Lo, spec.Lower, d), Hi = IntStep(s.Hi, spec.Upper, d), Mod = Mod(s.Mod, d, modulus),
                         };
                         return true;
                     case Zero:
                     case IntDigits:
                         if (digit && s.Phase == IntDigits)
                         {
-                            n = s with { Lo = IntStep(s.Lo, spec.Lower, d), Hi = IntStep(s.Hi, spec.Upper, d), Mod = Mod(s.Mod, d, spec.MultipleOf) };
+                            n = s with { Lo = IntStep(s.Lo, spec.Lower, d), Hi = IntStep(s.Hi, spec.Upper, d), Mod = Mod(s.Mod, d, modulus) };
                             return true;
                         }
                         if (b == '.' && allowFraction)
@@ -94,6 +113,7 @@ public static class NumberDfa
                             n = s with
                             {
                                 Phase = Frac, NonZero = s.NonZero || d != 0, FracLen = (byte)Math.Min(s.FracLen + 1, 200),
+                                FracNonZero = notMultiple.Length > 0 && (s.FracNonZero || d != 0),
                                 Lo = FracStep(s.Lo, spec.Lower, d), Hi = FracStep(s.Hi, spec.Upper, d),
                             };
                             return true;
@@ -114,7 +134,9 @@ public static class NumberDfa
             s =>
             {
                 if (s.Phase is not (Zero or IntDigits or Frac or ExpDigits)) return false;
-                if (spec.MultipleOf > 0 && s.Mod != 0) return false;
+                if (spec.MultipleOf > 0 && s.Mod % spec.MultipleOf != 0) return false;
+                // A value is a multiple only when integral: a nonzero fraction digit makes it a non-multiple.
+                if (!s.FracNonZero) foreach (var k in notMultiple) if (s.Mod % k == 0) return false;
                 bool intEnded = s.Phase is Frac;
                 if (spec.Lower is { } lo)
                 {

@@ -83,10 +83,10 @@ internal static class SafeBytes
             }
             if (!changed)
             {
-                var result = new LoopBytes(lo, hi, utf8);
-                // Every state of the closure is closed under the same safe set, so the answer holds for each of them.
-                foreach (var (w, _) in reach) lexer[w].Safe ??= result;
-                return result;
+                // Only the start state's answer is kept: the set is sound for every state of the closure too, but not
+                // the largest for them (a state that needs one exact byte first leaves only that byte safe, and the free
+                // text it leads to would inherit that one byte and lose its wholesale mask).
+                return new LoopBytes(lo, hi, utf8);
             }
             if (lo == 0 && hi == 0 && !utf8) return default;
         }

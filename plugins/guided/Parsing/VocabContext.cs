@@ -206,16 +206,18 @@ public sealed class VocabContext
     }
 
     /// <summary>
-    /// True when a multi-lexeme state gets its own mask entry instead of per-lexeme entries plus exact checks: when
-    /// the state loops on free text (two overlapping string lexemes: a key pattern and "any other key", or anyOf
-    /// string branches), or when the exact-check region is large. The entry is exact either way: its exits and
-    /// terminal groups are evaluated by the parser at mask time.
+    /// True when a multi-lexeme state gets its own mask entry instead of per-lexeme entries plus exact checks: only
+    /// when the exact-check region is large (two overlapping free-text lexemes: a key pattern and "any other key", or
+    /// anyOf string branches). A declared key beside "any other key" is not such a case even though the union loops on
+    /// free text: only the tokens that follow the key's own spelling are in the region, and the per-lexeme entries
+    /// ("any string" is one entry per vocabulary) are shared, where an entry of its own would cost a whole trie walk
+    /// for every key and character position. The mask is exact either way.
     /// </summary>
     private bool DirectEntry(int union)
     {
         var u = Lexer[union];
         if (u.Direct is { } d) return d;
-        bool direct = Lexer.Free(union).Useful || MultiRegion(union).Length > 512;
+        bool direct = MultiRegion(union).Length > 512;
         u.Direct = direct;
         return direct;
     }
