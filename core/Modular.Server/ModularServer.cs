@@ -10,6 +10,7 @@ using Modular.Server.Endpoints;
 using Modular.Server.Engine;
 using Modular.Server.Http;
 using Modular.Server.Observability;
+using Modular.Server.Protocol;
 using Modular.Server.WebConsole;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -51,11 +52,18 @@ public sealed class ModularServer : IAsyncDisposable
     /// <param name="configureLogging">Replaces the default console logging (tests pass their own).</param>
     public static ModularServer Create(ServerOptions options, IReadOnlyList<ServedModel> models, Action<ILoggingBuilder>? configureLogging = null)
     {
+        if (options.Limits.Validate() is string badLimit) throw new ArgumentException(badLimit, nameof(options));
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = typeof(ModularServer).Assembly.GetName().Name });
         builder.WebHost.UseKestrel(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = null; // RequestBody enforces the limit with an OpenAI-shaped 413
+            // HeaderLimits enforces the configured header/line limits with an OpenAI-shaped 431/414; Kestrel keeps a
+            // hard limit above them (its own refusals have no body).
+            var limits = options.Limits;
+            k.Limits.MaxRequestHeadersTotalSize = ServerLimits.KestrelHardLimit(limits.MaxHeaderBytes);
+            k.Limits.MaxRequestLineSize = ServerLimits.KestrelHardLimit(limits.MaxRequestLineBytes);
+            k.Limits.MaxRequestHeaderCount = (int)Math.Min(int.MaxValue, Math.Max(4L * limits.MaxHeaderCount, limits.MaxHeaderCount + 100L));
         });
         builder.WebHost.UseUrls($"http://{FormatHost(options.Host)}:{options.Port}");
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.DrainTimeout);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Modular.Engine;
 using Modular.Server;
 using Modular.Server.Engine;
+using Modular.Server.Protocol;
 
 namespace Modular.Cli.Commands;
 
@@ -30,8 +31,20 @@ internal static class ServeCommand
         var policy = new Option<string>("--scheduling-policy") { Description = "fcfs, or priority (lower 'priority' values first)", DefaultValueFactory = _ => "fcfs" };
         var noUi = new Option<bool>("--no-ui") { Description = "do not serve the chat page at /" };
         var drain = new Option<int>("--drain-timeout") { Description = "seconds shutdown waits for running requests", DefaultValueFactory = _ => 30 };
-        var maxBody = new Option<long>("--max-request-bytes") { Description = "largest request body (413 beyond)", DefaultValueFactory = _ => 8L << 20 };
-        var maxMessages = new Option<int>("--max-messages") { Description = "most chat messages in one request", DefaultValueFactory = _ => 4096 };
+        var maxBody = new Option<long>("--max-request-bytes") { Description = "largest request body (413 beyond)", DefaultValueFactory = _ => ServerLimits.DefaultMaxBodyBytes };
+        var maxMessages = new Option<int>("--max-messages") { Description = "most chat messages in one request", DefaultValueFactory = _ => ServerLimits.DefaultMaxMessages };
+        var maxContentParts = new Option<int>("--max-content-parts") { Description = "most content parts in one chat message", DefaultValueFactory = _ => ServerLimits.DefaultMaxContentParts };
+        var maxN = new Option<int>("--max-n") { Description = "largest n and best_of", DefaultValueFactory = _ => ServerLimits.DefaultMaxN };
+        var maxLogprobs = new Option<int>("--max-logprobs") { Description = "largest logprobs, top_logprobs and prompt_logprobs", DefaultValueFactory = _ => ServerLimits.DefaultMaxLogprobs };
+        var maxStop = new Option<int>("--max-stop-strings") { Description = "most stop strings in one request", DefaultValueFactory = _ => ServerLimits.DefaultMaxStopStrings };
+        var maxStopIds = new Option<int>("--max-stop-token-ids") { Description = "most stop_token_ids in one request", DefaultValueFactory = _ => ServerLimits.DefaultMaxStopTokenIds };
+        var maxBatch = new Option<int>("--max-batch-inputs") { Description = "most prompts (completions) or inputs (embeddings) in one request", DefaultValueFactory = _ => ServerLimits.DefaultMaxBatchInputs };
+        var maxTools = new Option<int>("--max-tools") { Description = "most tools in one request", DefaultValueFactory = _ => ServerLimits.DefaultMaxTools };
+        var maxToolParams = new Option<int>("--max-tool-parameters-bytes") { Description = "largest parameters schema of one tool, in bytes", DefaultValueFactory = _ => ServerLimits.DefaultMaxToolParametersBytes };
+        var maxLogitBias = new Option<int>("--max-logit-bias") { Description = "most logit_bias entries in one request", DefaultValueFactory = _ => ServerLimits.DefaultMaxLogitBias };
+        var maxHeaderBytes = new Option<int>("--max-header-bytes") { Description = "largest total size of the request headers (431 beyond)", DefaultValueFactory = _ => ServerLimits.DefaultMaxHeaderBytes };
+        var maxHeaderCount = new Option<int>("--max-header-count") { Description = "most request header lines (431 beyond)", DefaultValueFactory = _ => ServerLimits.DefaultMaxHeaderCount };
+        var maxLine = new Option<int>("--max-request-line-bytes") { Description = "longest request line (414 beyond)", DefaultValueFactory = _ => ServerLimits.DefaultMaxRequestLineBytes };
         var loadFormat = new Option<string>("--load-format") { Description = "auto (read each --model checkpoint) or dummy (random weights of --model-config's shape; for benchmarks)", DefaultValueFactory = _ => "auto" };
         var modelConfig = new Option<string?>("--model-config") { Description = $"with --load-format dummy: a built-in shape ({string.Join(", ", Models.Loading.ModelShapes.Names)}) or a config.json" };
         var tokenizerDir = new Option<string?>("--tokenizer") { Description = "with --load-format dummy: folder of the tokenizer (tokenizer.json) the dummy model serves with" };
@@ -40,7 +53,9 @@ internal static class ServeCommand
 
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API")
         {
-            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, policy, noUi, drain, maxBody, maxMessages, trustTemplate, loadFormat, modelConfig, tokenizerDir, gpuUtil,
+            models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, policy, noUi, drain, maxBody, maxMessages, trustTemplate,
+            maxContentParts, maxN, maxLogprobs, maxStop, maxStopIds, maxBatch, maxTools, maxToolParams, maxLogitBias, maxHeaderBytes, maxHeaderCount, maxLine,
+            loadFormat, modelConfig, tokenizerDir, gpuUtil,
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -87,6 +102,29 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"error: {bad}");
                 return 2;
             }
+            var limits = new ServerLimits
+            {
+                MaxBodyBytes = r.GetValue(maxBody),
+                MaxMessages = r.GetValue(maxMessages),
+                MaxContentParts = r.GetValue(maxContentParts),
+                MaxN = r.GetValue(maxN),
+                MaxLogprobs = r.GetValue(maxLogprobs),
+                MaxStopStrings = r.GetValue(maxStop),
+                MaxStopTokenIds = r.GetValue(maxStopIds),
+                MaxBatchInputs = r.GetValue(maxBatch),
+                MaxTools = r.GetValue(maxTools),
+                MaxToolParametersBytes = r.GetValue(maxToolParams),
+                MaxLogitBias = r.GetValue(maxLogitBias),
+                MaxHeaderBytes = r.GetValue(maxHeaderBytes),
+                MaxHeaderCount = r.GetValue(maxHeaderCount),
+                MaxRequestLineBytes = r.GetValue(maxLine),
+                TrustRequestChatTemplate = r.GetValue(trustTemplate),
+            };
+            if (limits.Validate() is string badLimit)
+            {
+                Console.Error.WriteLine($"error: {badLimit}");
+                return 2;
+            }
             var options = new ServerOptions
             {
                 Models = sources,
@@ -101,7 +139,7 @@ internal static class ServeCommand
                 OtlpEndpoint = otlpUri,
                 EnableUi = !r.GetValue(noUi),
                 DrainTimeout = TimeSpan.FromSeconds(Math.Max(0, r.GetValue(drain))),
-                Limits = new Server.Protocol.ServerLimits { MaxBodyBytes = r.GetValue(maxBody), MaxMessages = r.GetValue(maxMessages), TrustRequestChatTemplate = r.GetValue(trustTemplate) },
+                Limits = limits,
             };
 
             var runtime = CliOptions.OpenRuntime(options.PluginsJson, options.Backend, options.Threads);

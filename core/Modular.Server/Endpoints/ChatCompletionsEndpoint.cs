@@ -19,7 +19,7 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
     {
         using var body = await server.ReadRequestAsync(context).ConfigureAwait(false);
         var (record, f, model) = (body.Record, body.Fields, body.Model);
-        var tools = ChatTools.Bind(f);
+        var tools = ChatTools.Bind(f, server.Options.Limits);
         var prompt = Render(model, f, tools);
         var gen = SamplingBinder.Bind(f, chat: true, model.Tokenizer.VocabSize, server.Options.Limits, defaultMaxTokens: null);
         int maxTokens = ContextWindow.Resolve(model.Engine.MaxModelLen, prompt.Ids.Length, gen.Sampling.MaxTokens, "messages", "messages");
@@ -64,7 +64,7 @@ internal sealed class ChatCompletionsEndpoint(ServerContext server)
     private ChatPrompt Render(ServedModel model, JsonFields f, ChatTools? chatTools)
     {
         var messagesEl = f.Array("messages") ?? throw ApiException.BadField("messages", "messages: is required");
-        var messages = ChatMessages.Read(messagesEl, server.Options.Limits.MaxMessages);
+        var messages = ChatMessages.Read(messagesEl, server.Options.Limits.MaxMessages, server.Options.Limits.MaxContentParts);
         bool addGenerationPrompt = f.Bool("add_generation_prompt") ?? true;
         bool continueFinal = f.Bool("continue_final_message") ?? false;
         if (continueFinal && f.Bool("add_generation_prompt") == true)

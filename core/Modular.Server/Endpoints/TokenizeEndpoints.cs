@@ -16,11 +16,11 @@ internal sealed class TokenizeEndpoints(ServerContext server)
         int[] ids;
         if (f.Array("messages") is { } messagesEl)
         {
-            var messages = ChatMessages.Read(messagesEl, 4096);
+            var messages = ChatMessages.Read(messagesEl, server.Options.Limits.MaxMessages, server.Options.Limits.MaxContentParts);
             var template = model.ChatTemplate ?? throw new ApiException(400, $"model {model.Name} has no chat template", "messages", "no_chat_template");
             JsonObject? kwargs = f.Object("chat_template_kwargs") is { } k ? JsonNode.Parse(k.GetRawText())!.AsObject() : null;
             string text;
-            var tools = ChatTools.Bind(f)?.TemplateTools;
+            var tools = ChatTools.Bind(f, server.Options.Limits)?.TemplateTools;
             try { text = template.Apply(messages, f.Bool("add_generation_prompt") ?? true, model.Tokenizer.BosToken, model.Tokenizer.EosToken, tools, kwargs); }
             catch (TemplateException e) { throw ApiException.BadField("messages", "the chat template rejected the messages: " + e.Message); }
             ids = model.Tokenizer.Encode(text, f.Bool("add_special_tokens") ?? false);

@@ -31,7 +31,7 @@ public static class ApiErrors
     /// <summary>The OpenAI error type for a status code.</summary>
     public static string TypeFor(int status) => status switch
     {
-        400 or 413 or 422 => "invalid_request_error",
+        400 or 413 or 414 or 422 or 431 => "invalid_request_error",
         401 => "authentication_error",
         403 => "permission_error",
         404 => "not_found_error",

@@ -6,7 +6,7 @@ using Modular.Server.Observability;
 namespace Modular.Server.Http;
 
 /// <summary>
-/// The outermost middleware: x-request-id (echoed or made), the API key, refusal while draining, every failure
+/// The outermost middleware: x-request-id (echoed or made), the header and request-line limits, the API key, refusal while draining, every failure
 /// turned into an OpenAI-shaped error body, and one structured log line per request with its timings.
 /// </summary>
 internal sealed class RequestPipeline(ServerContext server, ApiKeyCheck? apiKey)
@@ -20,6 +20,7 @@ internal sealed class RequestPipeline(ServerContext server, ApiKeyCheck? apiKey)
         context.Response.Headers[RequestIdHeader] = record.RequestId;
         try
         {
+            HeaderLimits.Check(context, server.Options.Limits);
             if (apiKey is not null && ApiKeyCheck.Protects(context.Request.Path)) apiKey.Verify(context);
             if (server.Gate.Draining && context.Request.Method == HttpMethods.Post) throw AdmissionGate.ShuttingDown();
             await next(context).ConfigureAwait(false);

@@ -12,7 +12,10 @@ namespace Modular.Server.Protocol;
 /// </summary>
 internal static class ChatMessages
 {
-    public static JsonArray Read(JsonElement messages, int maxMessages)
+    /// <param name="messages">The request's <c>messages</c> array.</param>
+    /// <param name="maxMessages">Most messages allowed.</param>
+    /// <param name="maxContentParts">Most parts in one message's content array.</param>
+    public static JsonArray Read(JsonElement messages, int maxMessages, int maxContentParts = ServerLimits.DefaultMaxContentParts)
     {
         int count = messages.GetArrayLength();
         if (count == 0) throw ApiException.BadField("messages", "messages: must contain at least one message");
@@ -34,7 +37,7 @@ internal static class ChatMessages
                 msg[p.Name] = JsonNode.Parse(p.Value.GetRawText());
             }
             msg["role"] = role;
-            msg["content"] = Content(f, where);
+            msg["content"] = Content(f, where, maxContentParts);
             if (f.Get("tool_calls") is { } calls) msg["tool_calls"] = ToolCalls(calls, where);
             if (role == "tool" && f.Get("tool_call_id") is { } tcid && tcid.ValueKind != JsonValueKind.String)
                 throw ApiException.BadField("messages", $"{where}.tool_call_id: expected a string, got {JsonFields.Kind(tcid)}");
@@ -81,12 +84,15 @@ internal static class ChatMessages
         return result;
     }
 
-    private static string Content(JsonFields f, string where)
+    private static string Content(JsonFields f, string where, int maxParts)
     {
         if (f.Get("content") is not { } c) return "";
         if (c.ValueKind == JsonValueKind.String) return c.GetString()!;
         if (c.ValueKind != JsonValueKind.Array)
             throw ApiException.BadField("messages", $"{where}.content: expected a string or an array of content parts, got {JsonFields.Kind(c)}");
+        int parts = c.GetArrayLength();
+        if (parts > maxParts)
+            throw ApiException.BadField("messages", $"{where}.content: at most {maxParts} content parts are allowed, got {parts}");
         var text = new StringBuilder();
         int k = 0;
         foreach (var part in c.EnumerateArray())

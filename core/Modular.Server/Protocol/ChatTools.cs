@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Modular.Server.Http;
@@ -29,8 +30,6 @@ internal enum ToolChoiceMode
 /// </summary>
 internal sealed class ChatTools
 {
-    private const int MaxTools = 128;
-
     private ChatTools(IReadOnlyList<ToolFunction> functions, ToolChoiceMode mode, ToolFunction? named, JsonArray? templateTools, bool parallel)
     {
         Functions = functions;
@@ -62,14 +61,17 @@ internal sealed class ChatTools
     }
 
     /// <summary>Reads and validates the tool fields; null when the request uses no tools.</summary>
-    public static ChatTools? Bind(JsonFields f)
+    /// <param name="f">The request object.</param>
+    /// <param name="limits">Bounds on the tool count and each tool's parameters schema (null: the defaults).</param>
+    public static ChatTools? Bind(JsonFields f, ServerLimits? limits = null)
     {
+        limits ??= new ServerLimits();
         var toolsEl = f.Array("tools");
         var choiceEl = f.Get("tool_choice");
         bool parallel = f.Bool("parallel_tool_calls") ?? true;
         if (toolsEl is null && choiceEl is null) return null;
 
-        var functions = toolsEl is { } arr ? ReadFunctions(arr) : [];
+        var functions = toolsEl is { } arr ? ReadFunctions(arr, limits) : [];
         var (mode, named) = ReadChoice(choiceEl, functions);
         if (functions.Count == 0 && mode is not ToolChoiceMode.None)
             throw ApiException.BadField("tool_choice", mode == ToolChoiceMode.Auto
@@ -81,10 +83,10 @@ internal sealed class ChatTools
         return new ChatTools(functions, mode, named, templateTools, parallel);
     }
 
-    private static List<ToolFunction> ReadFunctions(JsonElement tools)
+    private static List<ToolFunction> ReadFunctions(JsonElement tools, ServerLimits limits)
     {
         int count = tools.GetArrayLength();
-        if (count > MaxTools) throw ApiException.BadField("tools", $"tools: at most {MaxTools} tools are allowed, got {count}");
+        if (count > limits.MaxTools) throw ApiException.BadField("tools", $"tools: at most {limits.MaxTools} tools are allowed, got {count}");
         var list = new List<ToolFunction>(count);
         int i = 0;
         foreach (var t in tools.EnumerateArray())
@@ -106,6 +108,10 @@ internal sealed class ChatTools
             {
                 if (p.ValueKind != JsonValueKind.Object)
                     throw ApiException.BadField("tools", $"{where}.function.parameters: expected a JSON Schema object, got {JsonFields.Kind(p)}");
+                // Measured on the bytes as sent, before the schema is copied or compiled into a constraint.
+                int size = JsonMarshal.GetRawUtf8Value(p).Length;
+                if (size > limits.MaxToolParametersBytes)
+                    throw ApiException.BadField("tools", $"{where}.function.parameters: the schema is {size} bytes; at most {limits.MaxToolParametersBytes} are allowed");
                 parameters = strict ? StrictJsonSchema.Close(p.GetRawText()) : p.GetRawText();
             }
             else parameters = """{"type":"object","properties":{},"additionalProperties":false}"""; // OpenAI: no parameters = an empty argument list

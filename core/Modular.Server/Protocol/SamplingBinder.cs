@@ -54,12 +54,12 @@ internal static class SamplingBinder
             PresencePenalty = (float)(f.Number("presence_penalty", -2, 2) ?? 0),
             FrequencyPenalty = (float)(f.Number("frequency_penalty", -2, 2) ?? 0),
             RepetitionPenalty = (float)(f.Number("repetition_penalty", 0, 100) ?? 1),
-            LogitBias = LogitBias(f, vocabSize),
+            LogitBias = LogitBias(f, vocabSize, limits.MaxLogitBias),
             Seed = f.Long("seed"),
             MaxTokens = maxTokens ?? defaultMaxTokens,
             MinTokens = minTokens,
             Stop = stop,
-            StopTokenIds = f.Ints("stop_token_ids", 0, vocabSize - 1) ?? [],
+            StopTokenIds = StopTokenIds(f, vocabSize, limits.MaxStopTokenIds),
             IgnoreEos = f.Bool("ignore_eos") ?? false,
             Logprobs = logprobs,
             PromptLogprobs = f.Int("prompt_logprobs", 0, limits.MaxLogprobs),
@@ -99,9 +99,22 @@ internal static class SamplingBinder
         };
     }
 
-    private static Dictionary<int, float>? LogitBias(JsonFields f, int vocabSize)
+    // The count is checked before any entry is read, so an oversized list costs no allocation beyond the parsed body.
+    private static List<int> StopTokenIds(JsonFields f, int vocabSize, int max)
+    {
+        if (f.Array("stop_token_ids") is not { } arr) return [];
+        int count = arr.GetArrayLength();
+        if (count > max)
+            throw ApiException.BadField("stop_token_ids", $"stop_token_ids: at most {max} token ids are allowed, got {count}");
+        return JsonFields.IntList(arr, "stop_token_ids", 0, vocabSize - 1);
+    }
+
+    private static Dictionary<int, float>? LogitBias(JsonFields f, int vocabSize, int max)
     {
         if (f.Object("logit_bias") is not { } obj) return null;
+        int count = 0;
+        foreach (var _ in obj.EnumerateObject()) count++;
+        if (count > max) throw ApiException.BadField("logit_bias", $"logit_bias: at most {max} entries are allowed, got {count}");
         var bias = new Dictionary<int, float>();
         foreach (var p in obj.EnumerateObject())
         {

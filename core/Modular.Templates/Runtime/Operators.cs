@@ -5,8 +5,14 @@ namespace Modular.Templates.Runtime;
 /// <summary>Python arithmetic and concatenation with Python's type rules and error messages.</summary>
 internal static class Operators
 {
-    /// <summary>Longest string or list an operator may build; keeps a hostile template from exhausting memory.</summary>
+    /// <summary>Longest string an operator may build; keeps a hostile template from exhausting memory.</summary>
     public const int MaxBuiltLength = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Most items of a list or tuple an operator may build: the loop bound (<see cref="RenderContext.MaxIterations"/>),
+    /// since a longer list cannot be iterated anyway, and printing 10 million items cost seconds of CPU.
+    /// </summary>
+    public const int MaxListLength = (int)RenderContext.MaxIterations;
 
     private static RuntimeFault Unsupported(string op, object? a, object? b)
     {
@@ -30,12 +36,17 @@ internal static class Operators
         if (Values.IsNumber(a) && Values.IsNumber(b)) return Values.ToDouble(a) + Values.ToDouble(b);
         if (a is List<object?> la && b is List<object?> lb)
         {
+            if ((long)la.Count + lb.Count > MaxListLength) throw ListTooLong();
             var r = new List<object?>(la.Count + lb.Count);
             r.AddRange(la);
             r.AddRange(lb);
             return r;
         }
-        if (a is object?[] ta && b is object?[] tb) return (object?[])[.. ta, .. tb];
+        if (a is object?[] ta && b is object?[] tb)
+        {
+            if ((long)ta.Length + tb.Length > MaxListLength) throw ListTooLong();
+            return (object?[])[.. ta, .. tb];
+        }
         throw Unsupported("+", a, b);
     }
 
@@ -54,7 +65,8 @@ internal static class Operators
         if (a is string s && b is long or bool)
         {
             long n = Math.Max(0, Values.AsLong(b));
-            if (n * s.Length > MaxBuiltLength) throw TooLong();
+            // Divided, not multiplied: n * length overflows for n near 2**62 and would pass the check.
+            if (s.Length > 0 && n > MaxBuiltLength / s.Length) throw TooLong();
             var sb = new StringBuilder((int)(n * s.Length));
             for (long i = 0; i < n; i++) sb.Append(s);
             return sb.ToString();
@@ -62,7 +74,7 @@ internal static class Operators
         if (a is IList<object?> list && b is long or bool)
         {
             long n = Math.Max(0, Values.AsLong(b));
-            if (n * list.Count > MaxBuiltLength) throw TooLong();
+            if (list.Count > 0 && n > MaxListLength / list.Count) throw ListTooLong();
             var r = new List<object?>((int)(n * list.Count));
             for (long i = 0; i < n; i++) r.AddRange(list);
             return a is object?[] ? r.ToArray() : r;
@@ -161,5 +173,7 @@ internal static class Operators
         }
     }
 
-    private static RuntimeFault TooLong() => new($"result longer than {MaxBuiltLength} items");
+    private static RuntimeFault TooLong() => new($"result longer than {MaxBuiltLength} characters");
+
+    private static RuntimeFault ListTooLong() => new($"result longer than {MaxListLength} items");
 }

@@ -30,8 +30,7 @@ public static class FuzzBudget
             gen.Sample(check, iter: batch, threads: 1);
             cases += batch;
         }
-        TestContext.Current.SendDiagnosticMessage($"fuzz: {cases} cases in {sw.Elapsed.TotalSeconds:F1} s");
-        Console.WriteLine($"fuzz: {cases} cases in {sw.Elapsed.TotalSeconds:F1} s");
+        Report(cases, sw.Elapsed);
         return cases;
     }
 
@@ -46,9 +45,16 @@ public static class FuzzBudget
             await gen.SampleAsync(check, iter: batch, threads: 1);
             cases += batch;
         }
-        TestContext.Current.SendDiagnosticMessage($"fuzz: {cases} cases in {sw.Elapsed.TotalSeconds:F1} s");
-        Console.WriteLine($"fuzz: {cases} cases in {sw.Elapsed.TotalSeconds:F1} s");
+        Report(cases, sw.Elapsed);
         return cases;
+    }
+
+    // Names the target, so a long run's log says which target ran how many cases.
+    private static void Report(long cases, TimeSpan elapsed)
+    {
+        string line = $"fuzz: {TestContext.Current.Test?.TestDisplayName ?? "?"}: {cases} cases in {elapsed.TotalSeconds:F1} s";
+        TestContext.Current.SendDiagnosticMessage(line);
+        Console.WriteLine(line);
     }
 
     /// <summary>Runs <paramref name="action"/> and fails when it takes longer than <paramref name="limit"/> (a hang or blow-up).</summary>

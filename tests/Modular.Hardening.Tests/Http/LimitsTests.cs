@@ -6,8 +6,9 @@ namespace Modular.Hardening.Tests.Http;
 
 /// <summary>
 /// Every client-controlled size or count is bounded, and crossing the bound is a 400/413 whose error names it.
-/// The server runs with <see cref="LimitedServer.Limits"/> (n ≤ 4, logprobs ≤ 5, ≤ 4 stop strings, ≤ 4 prompts,
-/// 1 MiB bodies) and max_model_len 128.
+/// The server runs with <see cref="LimitedServer.Limits"/> (n ≤ 4, logprobs ≤ 5, ≤ 4 stop strings, ≤ 8 stop token
+/// ids, ≤ 4 prompts, ≤ 4 tools of ≤ 4096-byte schemas, ≤ 16 logit_bias entries, ≤ 8 content parts, 1 MiB bodies,
+/// 8 KiB / 50 headers, 2 KiB request lines) and max_model_len 128.
 /// </summary>
 public sealed class LimitsTests(LimitedServer fixture) : IClassFixture<LimitedServer>
 {
@@ -103,17 +104,24 @@ public sealed class LimitsTests(LimitedServer fixture) : IClassFixture<LimitedSe
     public async Task PromptBatch_AboveLimit_Is400() =>
         await AssertRefused(Completions, CompletionBody(("prompt", Strings(5, "p"))), 400, "prompt", "at most 4 inputs");
 
-    /// <summary>logit_bias: keys must be token ids of the vocabulary, so its size is bounded by the vocabulary (no own flag).</summary>
+    /// <summary>logit_bias: keys must be token ids of the vocabulary, values within ±100, at most --max-logit-bias entries.</summary>
     [Fact]
-    public async Task LogitBias_OutOfVocabularyOrRange_Is400()
+    public async Task LogitBias_OutOfVocabularyOrRangeOrCount_Is400()
     {
         var outside = new JsonObject { ["2048"] = 1 };
         await AssertRefused(Chat, ChatBody(("logit_bias", outside)), 400, "logit_bias", "is not a token id");
         var big = new JsonObject { ["5"] = 101 };
         await AssertRefused(Chat, ChatBody(("logit_bias", big)), 400, "logit_bias", "between -100 and 100");
-        var whole = new JsonObject();
-        for (int i = 0; i < 2048; i++) whole[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -1;
-        Assert.Equal(200, (await Send(Chat, ChatBody(("logit_bias", whole)))).Status);
+        await AssertRefused(Chat, ChatBody(("logit_bias", Bias(17))), 400, "logit_bias", "at most 16 entries are allowed, got 17");
+        await AssertRefused(Completions, CompletionBody(("logit_bias", Bias(2048))), 400, "logit_bias", "at most 16 entries are allowed, got 2048");
+        Assert.Equal(200, (await Send(Chat, ChatBody(("logit_bias", Bias(16))))).Status);
+    }
+
+    private static JsonObject Bias(int count)
+    {
+        var o = new JsonObject();
+        for (int i = 0; i < count; i++) o[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -1;
+        return o;
     }
 
     /// <summary>messages count: fixed at 4096 in ChatCompletionsEndpoint (no flag).</summary>
@@ -167,38 +175,155 @@ public sealed class LimitsTests(LimitedServer fixture) : IClassFixture<LimitedSe
         Assert.True(w.Status is 400 or 413, $"a {wide.ToJsonString().Length}-byte schema got {w.Status}");
     }
 
+    private static int? ContentLength(string head)
+    {
+        foreach (var line in head.Split("\r\n"))
+            if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase) && int.TryParse(line.AsSpan(15).Trim(), out int n)) return n;
+        return null;
+    }
+
     private async Task<string> RawAsync(string request)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(fixture.Server.BaseUri.Host, fixture.Server.BaseUri.Port);
         var stream = tcp.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        // Read until the server closes or the response is complete enough to judge (status line, headers, body).
+        var received = new MemoryStream();
         var buffer = new byte[4096];
-        int n = await stream.ReadAsync(buffer);
-        return Encoding.ASCII.GetString(buffer, 0, n);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            int n;
+            while ((n = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+            {
+                received.Write(buffer, 0, n);
+                var text = Encoding.ASCII.GetString(received.GetBuffer(), 0, (int)received.Length);
+                int headerEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (headerEnd > 0 && ContentLength(text[..headerEnd]) is int length && text.Length >= headerEnd + 4 + length) break;
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (IOException) { } // reset after a refusal: what arrived is the answer
+        return Encoding.ASCII.GetString(received.GetBuffer(), 0, (int)received.Length);
     }
 
-    /// <summary>Header size and count: Kestrel's limits (32 KiB, 100 headers) answer 431 before the app; the server stays up.</summary>
-    [Fact]
-    public async Task OversizedHeaders_Are431_ServerStaysUp()
+    private static JsonObject Tool(string name, JsonNode? parameters = null) => new()
     {
-        var big = await RawAsync($"POST /v1/completions HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 40_000)}\r\nContent-Length: 0\r\n\r\n");
-        Assert.StartsWith("HTTP/1.1 431", big);
+        ["type"] = "function",
+        ["function"] = new JsonObject { ["name"] = name, ["parameters"] = parameters ?? new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() } },
+    };
+
+    /// <summary>stop_token_ids: --max-stop-token-ids, checked on the count before any id is read.</summary>
+    [Fact]
+    public async Task StopTokenIds_AboveLimit_Is400()
+    {
+        var nine = new JsonArray(Enumerable.Range(0, 9).Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
+        await AssertRefused(Completions, CompletionBody(("stop_token_ids", nine)), 400, "stop_token_ids", "at most 8 token ids are allowed, got 9");
+        await AssertRefused(Chat, ChatBody(("stop_token_ids", nine.DeepClone())), 400, "stop_token_ids", "at most 8 token ids");
+        // Far more ids than allowed, each also out of the vocabulary: the count is what is reported.
+        var many = new JsonArray(Enumerable.Range(0, 50_000).Select(i => (JsonNode?)JsonValue.Create(100_000 + i)).ToArray());
+        await AssertRefused(Completions, CompletionBody(("stop_token_ids", many)), 400, "stop_token_ids", "got 50000");
+        var eight = new JsonArray(Enumerable.Range(0, 8).Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
+        Assert.Equal(200, (await Send(Completions, CompletionBody(("stop_token_ids", eight)))).Status);
+    }
+
+    /// <summary>tools: --max-tools entries, each parameters schema at most --max-tool-parameters-bytes.</summary>
+    [Fact]
+    public async Task Tools_CountAndSchemaSize_AboveLimit_Are400()
+    {
+        var five = new JsonArray(Enumerable.Range(0, 5).Select(i => (JsonNode?)Tool("f" + i)).ToArray());
+        await AssertRefused(Chat, ChatBody(("tools", five)), 400, "tools", "at most 4 tools are allowed, got 5");
+        var props = new JsonObject();
+        for (int i = 0; i < 200; i++) props["argument_number_" + i] = new JsonObject { ["type"] = "string" };
+        var huge = new JsonObject { ["type"] = "object", ["properties"] = props };
+        var bigSchema = new JsonArray(Tool("small"), Tool("huge", huge));
+        await AssertRefused(Chat, ChatBody(("tools", bigSchema)), 400, "tools", "tools[1].function.parameters: the schema is");
+        await AssertRefused(Chat, ChatBody(("tools", bigSchema.DeepClone())), 400, "tools", "at most 4096 are allowed");
+        // The same bounds hold where tools only feed the chat template.
+        var (status, type, body) = await fixture.Server.PostAsync("tokenize", ChatBody(("tools", five.DeepClone())).ToJsonString());
+        Assert.Equal(400, status);
+        Assert.Equal("tools", TestServer.AssertErrorBody(type, body).GetProperty("param").GetString());
+        var four = new JsonArray(Enumerable.Range(0, 4).Select(i => (JsonNode?)Tool("f" + i)).ToArray());
+        Assert.Equal(200, (await Send(Chat, ChatBody(("tools", four)))).Status);
+    }
+
+    /// <summary>Content parts of one message: --max-content-parts (param messages, the message named in the text).</summary>
+    [Fact]
+    public async Task ContentParts_AboveLimit_Are400()
+    {
+        static JsonArray Parts(int n) => new(Enumerable.Range(0, n).Select(i => (JsonNode?)new JsonObject { ["type"] = "text", ["text"] = "a" }).ToArray());
+        var messages = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }, new JsonObject { ["role"] = "user", ["content"] = Parts(9) });
+        await AssertRefused(Chat, ChatBody(("messages", messages)), 400, "messages", "messages[1].content: at most 8 content parts are allowed, got 9");
+        var (status, type, body) = await fixture.Server.PostAsync("tokenize", ChatBody(("messages", messages.DeepClone())).ToJsonString());
+        Assert.Equal(400, status);
+        Assert.Contains("at most 8 content parts", TestServer.AssertErrorBody(type, body).GetProperty("message").GetString());
+        Assert.Equal(200, (await Send(Chat, ChatBody(("messages", new JsonArray(new JsonObject { ["role"] = "user", ["content"] = Parts(8) }))))).Status);
+    }
+
+    /// <summary>A limit below 1 is refused when the server is built (and by modular serve, naming the flag).</summary>
+    [Fact]
+    public void NonPositiveLimits_AreRefused()
+    {
+        Assert.Null(new Modular.Server.Protocol.ServerLimits().Validate());
+        Assert.Contains("--max-tools", new Modular.Server.Protocol.ServerLimits { MaxTools = 0 }.Validate());
+        Assert.Contains("--max-header-bytes", new Modular.Server.Protocol.ServerLimits { MaxHeaderBytes = -1 }.Validate());
+        Assert.Contains("--max-logprobs", new Modular.Server.Protocol.ServerLimits { MaxLogprobs = -1 }.Validate());
+    }
+
+    /// <summary>
+    /// Oversized headers from a real HTTP client: the server's limit (--max-header-bytes, 8 KiB here) answers an
+    /// OpenAI-shaped 431 naming the limit, for a 40 KB header and for 30 headers of 1 KB, before the API key or the body.
+    /// </summary>
+    [Fact]
+    public async Task HugeHeader_FromHttpClient_Is431WithErrorBody()
+    {
+        using var big = new HttpRequestMessage(HttpMethod.Post, Completions) { Content = new StringContent(CompletionBody().ToJsonString(), Encoding.UTF8, "application/json") };
+        big.Headers.TryAddWithoutValidation("X-Big", new string('a', 40_000));
+        using var r1 = await fixture.Server.Http.SendAsync(big);
+        Assert.Equal(431, (int)r1.StatusCode);
+        var e1 = TestServer.AssertErrorBody(r1.Content.Headers.ContentType?.MediaType, await r1.Content.ReadAsStringAsync());
+        Assert.Equal("request_header_fields_too_large", e1.GetProperty("code").GetString());
+        Assert.Equal("invalid_request_error", e1.GetProperty("type").GetString());
+        Assert.Contains("the limit is 8192 bytes (--max-header-bytes)", e1.GetProperty("message").GetString());
+        Assert.False(string.IsNullOrEmpty(r1.Headers.GetValues("x-request-id").Single()));
+
+        using var spread = new HttpRequestMessage(HttpMethod.Get, "health");
+        for (int i = 0; i < 30; i++) spread.Headers.TryAddWithoutValidation("X-H" + i, new string('b', 1000));
+        using var r2 = await fixture.Server.Http.SendAsync(spread);
+        Assert.Equal(431, (int)r2.StatusCode);
+        Assert.Contains("--max-header-bytes", TestServer.AssertErrorBody(r2.Content.Headers.ContentType?.MediaType, await r2.Content.ReadAsStringAsync()).GetProperty("message").GetString());
+
+        // Just under the limit passes.
+        using var fits = new HttpRequestMessage(HttpMethod.Get, "health");
+        fits.Headers.TryAddWithoutValidation("X-Fits", new string('c', 6000));
+        using var r3 = await fixture.Server.Http.SendAsync(fits);
+        Assert.Equal(200, (int)r3.StatusCode);
+    }
+
+    /// <summary>
+    /// Header count (--max-header-count) and request line (--max-request-line-bytes) give OpenAI-shaped 431 / 414;
+    /// far beyond Kestrel's hard limit (4x the configured one, at least +64 KiB) Kestrel's own empty 431 still holds;
+    /// the server stays up.
+    /// </summary>
+    [Fact]
+    public async Task OversizedHeaders_CountLineAndBeyondHardLimit_ServerStaysUp()
+    {
         var many = new StringBuilder("POST /v1/completions HTTP/1.1\r\nHost: x\r\n");
-        for (int i = 0; i < 150; i++) many.Append("X-H").Append(i).Append(": v\r\n");
-        many.Append("Content-Length: 0\r\n\r\n");
-        Assert.StartsWith("HTTP/1.1 431", await RawAsync(many.ToString()));
-        var line = await RawAsync($"GET /{new string('a', 10_000)} HTTP/1.1\r\nHost: x\r\n\r\n");
-        Assert.StartsWith("HTTP/1.1 414", line);
-        Assert.Equal(200, await fixture.Server.HealthAsync());
-    }
+        for (int i = 0; i < 60; i++) many.Append("X-H").Append(i).Append(": v\r\n");
+        many.Append("Content-Length: 0\r\nConnection: close\r\n\r\n");
+        var count = await RawAsync(many.ToString());
+        Assert.StartsWith("HTTP/1.1 431", count);
+        Assert.Contains("\"request_header_fields_too_large\"", count);
+        Assert.Contains("--max-header-count", count);
 
-    /// <summary>stop_token_ids and tools have no count limit of their own: the body limit (413) is their bound.</summary>
-    [Fact]
-    public async Task UnlimitedLists_AreBoundedByTheBodyLimit()
-    {
-        var ids = new JsonArray(Enumerable.Range(0, 300_000).Select(i => (JsonNode?)JsonValue.Create(i % 2048)).ToArray());
-        var r = await Send(Completions, CompletionBody(("stop_token_ids", ids)));
-        Assert.Equal(413, r.Status);
+        var line = await RawAsync($"GET /{new string('a', 10_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 414", line);
+        Assert.Contains("--max-request-line-bytes", line);
+
+        int hard = Modular.Server.Protocol.ServerLimits.KestrelHardLimit(LimitedServer.Limits.MaxHeaderBytes);
+        var beyond = await RawAsync($"POST /v1/completions HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', hard + 1000)}\r\nContent-Length: 0\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 431", beyond);
+        Assert.Equal(200, await fixture.Server.HealthAsync());
     }
 }

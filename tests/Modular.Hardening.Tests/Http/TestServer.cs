@@ -141,7 +141,12 @@ public sealed class TestServer : IAsyncDisposable
 public sealed class LimitedServer : IAsyncLifetime
 {
     /// <summary>The limits the server runs with (each test names the one it crosses).</summary>
-    public static readonly ServerLimits Limits = new() { MaxBodyBytes = 1 << 20, MaxN = 4, MaxLogprobs = 5, MaxStopStrings = 4, MaxBatchInputs = 4 };
+    public static readonly ServerLimits Limits = new()
+    {
+        MaxBodyBytes = 1 << 20, MaxN = 4, MaxLogprobs = 5, MaxStopStrings = 4, MaxBatchInputs = 4, MaxStopTokenIds = 8,
+        MaxTools = 4, MaxToolParametersBytes = 4096, MaxLogitBias = 16, MaxContentParts = 8,
+        MaxHeaderBytes = 8192, MaxHeaderCount = 50, MaxRequestLineBytes = 2048,
+    };
 
     /// <summary>The server.</summary>
     public TestServer Server { get; private set; } = null!;
