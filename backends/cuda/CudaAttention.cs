@@ -208,8 +208,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         }
         int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
         // GQA-shared kernel: one block per (row, KV head) reads each K/V row once for the whole query-head group.
-        int group = p.NumHeads / p.NumKvHeads;
-        nint gqa = Mode != AttentionMode.Auto ? 0 : Unrolled ? lib.PagedAttentionGqaUnrolled(d, group) : lib.PagedAttentionGqa(d, group);
+        nint gqa = Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, p.NumHeads / p.NumKvHeads) : 0;
         int blockHeads = gqa != 0 ? p.NumKvHeads : p.NumHeads;
         int splits = ChooseSplits((long)t * blockHeads, visible);
         int chunk = (visible + splits - 1) / splits;
@@ -253,12 +252,6 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     /// <summary>Resident attention blocks per SM the split heuristic aims for (MODULAR_CUDA_SPLIT_BLOCKS_PER_SM overrides).</summary>
     private static readonly int BlocksPerSm =
         int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_SPLIT_BLOCKS_PER_SM"), out var v) && v > 0 ? v : 8;
-
-    /// <summary>
-    /// The GQA-shared kernel with four keys in flight per stream (default; MODULAR_CUDA_ATTN_UNROLL=0 picks the one-key
-    /// kernel). H200, 2026-12-04: W2 7,864 vs 7,694 output tok/s, W1 211.2 vs 210.5 tok/s, conformance green with both.
-    /// </summary>
-    private static readonly bool Unrolled = Environment.GetEnvironmentVariable("MODULAR_CUDA_ATTN_UNROLL") != "0";
 
     /// <summary>Which attention kernels may run: MODULAR_CUDA_ATTENTION = simple | grouped | auto (default).</summary>
     private enum AttentionMode { Auto, Grouped, Simple }

@@ -300,148 +300,10 @@ template <> __device__ __forceinline__ void load_bf16<16>(const bf16_t* p, float
     unpack8(reinterpret_cast<const uint4*>(p)[1], f + 8);
 }
 
-template <int HD, int G>
-__device__ void paged_attention_gqa(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
-    const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
-    const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
-    int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
-    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
-{
-    constexpr int EPL = HD / GQA_LANES;
-    const int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int grp = lane / GQA_LANES, gl = lane % GQA_LANES;
-    const int stream = warp * (32 / GQA_LANES) + grp;
-    const int s = tokenSeq[t];
-    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
-    const int pos = seqLens[s] - qLen + (t - q0);
-    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
-    const int kBegin = lo + split * chunk;
-    const int kEnd = min(pos + 1, kBegin + chunk);
-    const int h0 = kvh * G;
-
-    float qv[G][EPL], acc[G][EPL], m[G], l[G], kf[EPL];
-#pragma unroll
-    for (int g = 0; g < G; g++)
-    {
-        load_bf16<EPL>(q + ((long long)t * hq + h0 + g) * HD + gl * EPL, qv[g]);
-#pragma unroll
-        for (int e = 0; e < EPL; e++) { qv[g][e] *= scale; acc[g][e] = 0.f; }
-        m[g] = NEG_INF;
-        l[g] = 0.f;
-    }
-    const int* bt = blockTables + (long long)s * maxBlocks;
-    const long long rowStride = (long long)hk * HD;
-    const long long headOffset = (long long)kvh * HD + gl * EPL;
-    // As in the grouped kernel: K and V loaded together, next slot looked up one iteration ahead.
-    float vf[EPL];
-    int j = kBegin + warp * (32 / GQA_LANES) + grp;
-    long long slot = j < kEnd ? (long long)bt[j / blockSize] * blockSize + j % blockSize : 0;
-    for (int base = kBegin + warp * (32 / GQA_LANES); base < kEnd; base += GQA_STREAMS)
-    {
-        const bool valid = j < kEnd;
-        if (valid)
-        {
-            load_bf16<EPL>(kc + slot * rowStride + headOffset, kf);
-            load_bf16<EPL>(vc + slot * rowStride + headOffset, vf);
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < EPL; e++) { kf[e] = 0.f; vf[e] = 0.f; }
-        }
-        const int jn = j + GQA_STREAMS;
-        const long long slotNext = jn < kEnd ? (long long)bt[jn / blockSize] * blockSize + jn % blockSize : 0;
-        float dot[G];
-#pragma unroll
-        for (int g = 0; g < G; g++)
-        {
-            float d = 0.f;
-#pragma unroll
-            for (int e = 0; e < EPL; e++) d += qv[g][e] * kf[e];
-            d += __shfl_xor_sync(0xffffffffu, d, 8);
-            d += __shfl_xor_sync(0xffffffffu, d, 4);
-            d += __shfl_xor_sync(0xffffffffu, d, 2);
-            d += __shfl_xor_sync(0xffffffffu, d, 1);
-            dot[g] = d;
-        }
-        if (valid)
-        {
-#pragma unroll
-            for (int g = 0; g < G; g++)
-            {
-                const float mNew = fmaxf(m[g], dot[g]);
-                const float corr = expf(m[g] - mNew);
-                const float p = expf(dot[g] - mNew);
-                l[g] = l[g] * corr + p;
-#pragma unroll
-                for (int e = 0; e < EPL; e++) acc[g][e] = acc[g][e] * corr + p * vf[e];
-                m[g] = mNew;
-            }
-        }
-        j = jn;
-        slot = slotNext;
-    }
-
-    __shared__ float sm[GQA_STREAMS][G], sl[GQA_STREAMS][G];
-    __shared__ float sacc[GQA_STREAMS][G][HD];
-#pragma unroll
-    for (int g = 0; g < G; g++)
-    {
-        if (gl == 0) { sm[stream][g] = m[g]; sl[stream][g] = l[g]; }
-#pragma unroll
-        for (int e = 0; e < EPL; e++) sacc[stream][g][gl * EPL + e] = acc[g][e];
-    }
-    __syncthreads();
-
-    for (int idx = threadIdx.x; idx < G * HD; idx += blockDim.x)
-    {
-        const int g = idx / HD, d = idx % HD;
-        float M = NEG_INF;
-        for (int st = 0; st < GQA_STREAMS; st++) M = fmaxf(M, sm[st][g]);
-        float L = 0.f, a = 0.f;
-        for (int st = 0; st < GQA_STREAMS; st++)
-        {
-            if (sm[st][g] == NEG_INF) continue;
-            const float f = expf(sm[st][g] - M);
-            L += sl[st][g] * f;
-            a += sacc[st][g][d] * f;
-        }
-        const long long row = (long long)t * hq + h0 + g;
-        if (splits == 1) out[row * HD + d] = f2bf(L > 0.f ? a / L : 0.f);
-        else
-        {
-            partAcc[(row * splits + split) * HD + d] = a;
-            if (d == 0) { partM[row * splits + split] = M; partL[row * splits + split] = L; }
-        }
-    }
-}
-
-#define GQA_ATTENTION(HD, G)                                                                                     \
-    extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32) paged_attention_gqa_##HD##_##G(               \
-        const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
-        const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
-        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
-    {                                                                                                            \
-        paged_attention_gqa<HD, G>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, \
-                                   hq, hk, scale, window, splits, chunk, partM, partL, partAcc);                 \
-    }
-
-GQA_ATTENTION(64, 2)
-GQA_ATTENTION(64, 4)
-GQA_ATTENTION(64, 8)
-GQA_ATTENTION(128, 2)
-GQA_ATTENTION(128, 4)
-GQA_ATTENTION(128, 8)
-GQA_ATTENTION(256, 2)
-GQA_ATTENTION(256, 4)
-
-// ---- GQA-shared variant with several keys in flight per stream ----
-// Same work split and results as paged_attention_gqa, but each 16-lane stream issues the K/V loads of GQA_UNROLL
-// keys (and the block-table lookups of the next GQA_UNROLL) before using any of them. At large decode batches the
-// plain kernel is bound by the latency of one key per stream per iteration (one 512-byte K+V row in flight per
-// stream); this keeps GQA_UNROLL rows in flight. Keys past the end read slot 0 (always allocated) and are masked.
-// The default decode kernel (MODULAR_CUDA_ATTN_UNROLL=0 selects paged_attention_gqa).
+// Each 16-lane stream issues the K/V loads of GQA_UNROLL keys (and the block-table lookups of the next GQA_UNROLL)
+// before using any of them: with one key per stream per iteration, large decode batches were bound by the latency of
+// one 512-byte K+V row in flight per stream (H200, W2: 7,864 vs 7,694 tok/s with four). Keys past the end read slot 0
+// (always allocated) and are masked.
 
 #define GQA_UNROLL 4
 
@@ -469,7 +331,7 @@ template <> __device__ __forceinline__ void raw_unpack<4>(const RawRow<4>& r, fl
 }
 
 template <int HD, int G>
-__device__ void paged_attention_gqa_unrolled(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
+__device__ void paged_attention_gqa(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
     const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
     const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
     int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
@@ -598,21 +460,21 @@ __device__ void paged_attention_gqa_unrolled(const bf16_t* __restrict__ q, const
     }
 }
 
-#define GQA_ATTENTION_UNROLLED(HD, G)                                                                            \
-    extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32) paged_attention_gqa_u_##HD##_##G(             \
+#define GQA_ATTENTION(HD, G)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32) paged_attention_gqa_##HD##_##G(               \
         const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
         const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
         float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
     {                                                                                                            \
-        paged_attention_gqa_unrolled<HD, G>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks,   \
+        paged_attention_gqa<HD, G>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks,            \
                                             blockSize, hq, hk, scale, window, splits, chunk, partM, partL, partAcc); \
     }
 
-GQA_ATTENTION_UNROLLED(64, 2)
-GQA_ATTENTION_UNROLLED(64, 4)
-GQA_ATTENTION_UNROLLED(64, 8)
-GQA_ATTENTION_UNROLLED(128, 2)
-GQA_ATTENTION_UNROLLED(128, 4)
-GQA_ATTENTION_UNROLLED(128, 8)
-GQA_ATTENTION_UNROLLED(256, 2)
-GQA_ATTENTION_UNROLLED(256, 4)
+GQA_ATTENTION(64, 2)
+GQA_ATTENTION(64, 4)
+GQA_ATTENTION(64, 8)
+GQA_ATTENTION(128, 2)
+GQA_ATTENTION(128, 4)
+GQA_ATTENTION(128, 8)
+GQA_ATTENTION(256, 2)
+GQA_ATTENTION(256, 4)

@@ -18,15 +18,15 @@ __device__ __forceinline__ float sr_prob(const float* x, int i, float m, float i
     return expf((x[i] - m) * invT);
 }
 
-// Inclusive scan of v over the block; total gets the block total. All threads must call it. Double, so the
-// inverse-CDF walk places the draw as the host's double accumulation does even over 100k+ tokens.
-__device__ double sr_block_scan(double v, double* total)
+// Inclusive scan of v over the block; total gets the block total. All threads must call it. The mass scan runs in
+// double, so the inverse-CDF walk places the draw as the host's double accumulation does even over 100k+ tokens.
+template <typename T> __device__ T sr_block_scan(T v, T* total)
 {
-    __shared__ double warpTotals[SR_WARPS];
+    __shared__ T warpTotals[SR_WARPS];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     for (int o = 1; o < 32; o <<= 1)
     {
-        const double n = __shfl_up_sync(0xffffffffu, v, o);
+        const T n = __shfl_up_sync(0xffffffffu, v, o);
         if (lane >= o) v += n;
     }
     __syncthreads();
@@ -34,38 +34,10 @@ __device__ double sr_block_scan(double v, double* total)
     __syncthreads();
     if (warp == 0)
     {
-        double w = warpTotals[lane];
+        T w = warpTotals[lane];
         for (int o = 1; o < 32; o <<= 1)
         {
-            const double n = __shfl_up_sync(0xffffffffu, w, o);
-            if (lane >= o) w += n;
-        }
-        warpTotals[lane] = w;
-    }
-    __syncthreads();
-    if (warp > 0) v += warpTotals[warp - 1];
-    *total = warpTotals[SR_WARPS - 1];
-    return v;
-}
-
-__device__ int sr_block_scan_int(int v, int* total)
-{
-    __shared__ int warpTotals[SR_WARPS];
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    for (int o = 1; o < 32; o <<= 1)
-    {
-        const int n = __shfl_up_sync(0xffffffffu, v, o);
-        if (lane >= o) v += n;
-    }
-    __syncthreads();
-    if (lane == 31) warpTotals[warp] = v;
-    __syncthreads();
-    if (warp == 0)
-    {
-        int w = warpTotals[lane];
-        for (int o = 1; o < 32; o <<= 1)
-        {
-            const int n = __shfl_up_sync(0xffffffffu, w, o);
+            const T n = __shfl_up_sync(0xffffffffu, w, o);
             if (lane >= o) w += n;
         }
         warpTotals[lane] = w;
@@ -240,7 +212,7 @@ sample_rows_f32(const float* __restrict__ logits, int V, const SampleRow* __rest
             if (q >= floor && __float_as_uint(q) == cutBits) myTies++;
         }
     int tieTotal;
-    const int tieBase = sr_block_scan_int(myTies, &tieTotal) - myTies;
+    const int tieBase = sr_block_scan<int>(myTies, &tieTotal) - myTies;
     double myMass = 0.0;
     int lastKept = -1;
     for (int i = begin, t = tieBase; i < end; i++)
@@ -256,7 +228,7 @@ sample_rows_f32(const float* __restrict__ logits, int V, const SampleRow* __rest
         lastKept = i;
     }
     double kept;
-    const double incl = sr_block_scan(myMass, &kept);
+    const double incl = sr_block_scan<double>(myMass, &kept);
     const double excl = incl - myMass;
     const double target = (double)p.uniform * kept;
     __shared__ int chosen;

@@ -17,7 +17,6 @@ internal sealed class KernelLibrary : IDisposable
 
     private readonly CudaModule _module;
     private readonly Dictionary<(int, int), nint> _gqa = new();
-    private readonly Dictionary<(int, int), nint> _gqaUnrolled = new();
     private readonly nint[] _gemvBf16 = new nint[MaxGemvRows];
     private readonly nint[] _gemvF32 = new nint[MaxGemvRows];
 
@@ -82,10 +81,7 @@ internal sealed class KernelLibrary : IDisposable
             _gemvF32[m - 1] = _module.GetFunction($"gemv_f32out_m{m}");
         }
         foreach (var (hd, g) in GqaVariants)
-        {
             _gqa[(hd, g)] = _module.GetFunction($"paged_attention_gqa_{hd}_{g}");
-            _gqaUnrolled[(hd, g)] = _module.GetFunction($"paged_attention_gqa_u_{hd}_{g}");
-        }
         for (int f = 0; f < 3; f++)
             for (int m = 1; m <= MaxQuantGemvRows; m++)
                 for (int r = 1; r <= MaxQuantGemvRowsPerWarp(m); r *= 2)
@@ -130,9 +126,6 @@ internal sealed class KernelLibrary : IDisposable
 
     /// <summary>The GQA-shared attention kernel for this head dim and group size, or 0 when none was compiled.</summary>
     internal nint PagedAttentionGqa(int headDim, int group) => _gqa.TryGetValue((headDim, group), out var f) ? f : 0;
-
-    /// <summary>The GQA-shared kernel that keeps several keys in flight per stream, or 0.</summary>
-    internal nint PagedAttentionGqaUnrolled(int headDim, int group) => _gqaUnrolled.TryGetValue((headDim, group), out var f) ? f : 0;
 
     /// <summary>The joined kernel source, as compiled.</summary>
     internal static string LoadSource()
