@@ -298,7 +298,7 @@ public sealed partial class EngineCore
     /// sequence's own stream, as the host sampler does, so a seeded request draws the same stream on either path.
     /// Rows nothing is sampled from (prompt chunks that do not end a prompt) take the argmax and are ignored.
     /// </summary>
-    private DeviceSamplingRow[] DeviceRows(List<ScheduledSequence> scheduled, int logitRows)
+    private ReadOnlySpan<DeviceSamplingRow> DeviceRows(List<ScheduledSequence> scheduled, int logitRows)
     {
         if (_deviceRows.Length < logitRows) _deviceRows = new DeviceSamplingRow[logitRows * 2];
         Array.Clear(_deviceRows, 0, logitRows);
@@ -312,7 +312,7 @@ public sealed partial class EngineCore
                 ? default
                 : new DeviceSamplingRow(p.Temperature, p.TopK, p.TopP, p.MinP, (float)s.Sequence.Rng.NextDouble());
         }
-        return _deviceRows[..logitRows];
+        return _deviceRows.AsSpan(0, logitRows);
     }
 
     // At the end of the prompt, sample 0 becomes n samples sharing its blocks (copy-on-write on first divergence).
