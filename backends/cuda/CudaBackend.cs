@@ -361,7 +361,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
     internal void Launch(nint function, uint gx, uint gy, uint gz, uint bx, uint sharedBytes, KernelArgsBuilder args, string what)
     {
         if (gx == 0 || gy == 0 || gz == 0) return;
-        var profiler = _capturing ? null : _profiler; // waiting on events is illegal inside a capture
+        var profiler = Profiler;
         profiler?.Begin();
         fixed (ulong* slots = args.Slots)
         {
@@ -373,7 +373,10 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         profiler?.End(what);
     }
 
-    /// <summary>Set by MODULAR_CUDA_PROFILE=1: per-kernel device times, printed at dispose (see <see cref="LaunchProfiler"/>).</summary>
+    /// <summary>
+    /// Set by MODULAR_CUDA_PROFILE=1: per-kernel device times, printed at dispose (see <see cref="LaunchProfiler"/>).
+    /// Null during graph capture, where waiting on events is illegal.
+    /// </summary>
     internal LaunchProfiler? Profiler => _capturing ? null : _profiler;
 
     /// <summary>Launches a grid-stride kernel over <paramref name="n"/> elements.</summary>

@@ -96,7 +96,7 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
                 &alpha, w.Pointer, Cublas.R16BF, k, xv.Pointer, Cublas.R16BF, k,
                 &beta, o.Pointer, f32Out ? Cublas.R32F : Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
                 $"cublasGemmEx(Linear x {xv} weight {w} -> {o})");
-            backend.Profiler?.End(Profiling ? $"cublas gemm m={Bucket(t)} n={n} k={k}" : "");
+            backend.Profiler?.End($"cublas gemm m={Bucket(t)} n={n} k={k}"); // the label is built only when profiling
         }
         if (b is not null)
             backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
@@ -275,8 +275,6 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
     }
 
     private static ArgumentException Shape(string op, string what) => new($"cuda {op}: {what}");
-
-    private static bool Profiling => Runtime.LaunchProfilerFlags.Enabled;
 
     /// <summary>Rows rounded up to a power of two, so the profile groups decode batches of similar size.</summary>
     private static int Bucket(int t) => t <= 1 ? 1 : 1 << (32 - int.LeadingZeroCount(t - 1));

@@ -37,9 +37,8 @@ var config = ModelShapes.Config(shape);
 // --quantization: dummy weights generated in that format (gptq/awq: Int4 groups of 128, fp8: e4m3 per channel).
 string? quantization = opts.Get("quantization", "") is { Length: > 0 } q ? q.ToLowerInvariant() : null;
 IQuantizer? quantizer = quantization is null ? null : new Modular.Plugins.Quant.DummyQuantizer(quantization);
-var quantConfig = quantization is null ? default : JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["quant_method"] = quantization });
 results["quantization"] = quantization ?? "none";
-using var model = TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", $"{shape} (dummy)", backend, quantizer, null, 4096, quantConfig);
+using var model = DummyWeights.LoadModel(config, $"{shape} (dummy)", backend, 4096, quantizer, quantization);
 Log($"loaded {shape} dummy {quantization ?? "bf16"} weights: {model.WeightBytes / 1e9:F2} GB read as bf16 (quantized layers not counted)");
 // Bytes a decode step must read per token at batch 1: every weight but the embedding table (one row of it).
 long embeddingBytes = (long)config.VocabSize * config.HiddenSize * 2;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Modular.Models;
 using Modular.Models.Loading;
 
@@ -21,16 +20,12 @@ internal static class BenchModelLoader
             var spec = modelConfig ?? modelDir ?? throw new ArgumentException("--load-format dummy needs --model-config NAME|config.json");
             var config = ModelShapes.Config(spec);
             Abstractions.IQuantizer? quantizer = null;
-            JsonElement quantConfig = default;
-            if (quantization is not null)
-            {
-                var method = quantization.ToLowerInvariant();
+            string? method = quantization?.ToLowerInvariant();
+            if (method is not null)
                 quantizer = runtime.Quantizer(method + "-dummy")
                     ?? throw new ArgumentException($"--quantization {quantization} with --load-format dummy: no loaded plugin makes dummy '{method}' weights (add the quant plugin to plugins.json; it makes gptq, awq, fp8)");
-                quantConfig = JsonDocument.Parse(JsonSerializer.Serialize(new Dictionary<string, string> { ["quant_method"] = method })).RootElement.Clone();
-            }
             name = quantization is null ? $"{spec} (dummy weights)" : $"{spec} (dummy {quantization} weights)";
-            return TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", name, runtime.Backend, quantizer, null, positions, quantConfig);
+            return DummyWeights.LoadModel(config, name, runtime.Backend, positions, quantizer, method);
         }
         var dir = modelDir ?? CliOptions.DefaultModel();
         name = Path.GetFileName(Path.GetFullPath(dir));

@@ -58,14 +58,10 @@ public sealed partial class EngineCore
         long now = Stopwatch.GetTimestamp();
         foreach (var (seq, row) in _toSample)
         {
+            if (seq.Request.Terminated) continue;
             int id = _deviceIds[row];
-            if (id < 0)
-            {
-                if (!seq.Request.Terminated)
-                    Terminate(seq.Request, FinishReasons.Error, "sampling: the model produced no finite logit for this sequence (NaN or infinity)");
-                continue;
-            }
-            if (!seq.Request.Terminated) Update(seq, new SampledToken(id, 0f, null), now);
+            if (id < 0) Terminate(seq.Request, FinishReasons.Error, "sampling: the model produced no finite logit for this sequence (NaN or infinity)");
+            else Update(seq, new SampledToken(id, 0f, null), now);
         }
     }
 

@@ -54,9 +54,7 @@ public class DummyQuantizerTests
     {
         var config = ModelConfig.Load(Fixtures.BundledModel);
         using var backend = new CpuBackend();
-        var quantConfig = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["quant_method"] = method });
-        using var model = TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", "bard-2m (dummy)", backend,
-            new DummyQuantizer(method), null, 64, quantConfig);
+        using var model = DummyWeights.LoadModel(config, "bard-2m (dummy)", backend, 64, new DummyQuantizer(method), method);
         var q = Assert.IsType<QuantizedLinear>(model.Layers[0].Q);
         Assert.Equal(method == "fp8" ? QuantizedFormat.Fp8E4M3 : QuantizedFormat.Int4, q.Weight.Format);
         Assert.IsType<QuantizedLinear>(model.Layers[^1].Down);

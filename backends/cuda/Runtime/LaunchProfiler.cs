@@ -17,7 +17,7 @@ internal sealed class LaunchProfiler : IDisposable
 
     /// <summary>A profiler when MODULAR_CUDA_PROFILE=1, else null.</summary>
     internal static LaunchProfiler? FromEnvironment(CudaContext context, CudaStream stream) =>
-        LaunchProfilerFlags.Enabled ? new LaunchProfiler(context, stream) : null;
+        Environment.GetEnvironmentVariable("MODULAR_CUDA_PROFILE") == "1" ? new LaunchProfiler(context, stream) : null;
 
     private LaunchProfiler(CudaContext context, CudaStream stream)
     {
@@ -52,10 +52,4 @@ internal sealed class LaunchProfiler : IDisposable
         _start.Dispose();
         _end.Dispose();
     }
-}
-
-/// <summary>Whether MODULAR_CUDA_PROFILE=1 is set (read once), so hot paths build profile labels only when needed.</summary>
-internal static class LaunchProfilerFlags
-{
-    internal static readonly bool Enabled = Environment.GetEnvironmentVariable("MODULAR_CUDA_PROFILE") == "1";
 }

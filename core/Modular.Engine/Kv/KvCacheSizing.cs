@@ -1,5 +1,6 @@
 using Modular.Abstractions;
 using Modular.Models;
+using Modular.Models.Verification;
 
 namespace Modular.Engine;
 
@@ -15,7 +16,7 @@ public static class KvCacheSizing
     public static int NumBlocks(TransformerModel model, EngineOptions options, Action<string>? log = null)
     {
         if (options.NumBlocks is int exact) return exact;
-        if (options.GpuMemoryUtilization is not double utilization) return LLM.NumBlocksFor(model, options);
+        if (options.GpuMemoryUtilization is not double utilization) return FixedBudgetBlocks(model, options);
 
         var backend = model.Backend;
         int maxModelLen = options.MaxModelLen ?? model.Config.MaxPositionEmbeddings;
@@ -43,29 +44,24 @@ public static class KvCacheSizing
 
     /// <summary>
     /// Runs one prefill of <paramref name="tokens"/> tokens with as many logit rows as a step can ask for, through
-    /// a throw-away runner with just enough KV blocks; the backend keeps its grown scratch buffers, so the free memory
+    /// a throw-away runner with just enough KV blocks (<see cref="SequenceDriver"/> lays out the step); the backend keeps its grown scratch buffers, so the free memory
     /// read afterwards already excludes the activation peak.
     /// </summary>
     private static void ProfilePeak(TransformerModel model, EngineOptions options, int tokens)
     {
-        int blocks = (tokens + options.BlockSize - 1) / options.BlockSize;
-        using var runner = ModelRunner.Create(model, blocks, options.BlockSize);
-        var ids = new int[tokens];
-        var positions = new int[tokens];
-        for (int i = 0; i < tokens; i++) positions[i] = i;
-        var table = new int[blocks];
-        for (int i = 0; i < blocks; i++) table[i] = i;
-        int logitRows = Math.Min(options.MaxNumSeqs, tokens);
-        var rows = new int[logitRows];
-        for (int i = 0; i < logitRows; i++) rows[i] = tokens - logitRows + i;
-        var meta = new AttentionMetadata
-        {
-            NumTokens = tokens, NumSeqs = 1, QueryStartLoc = [0, tokens], SeqLens = [tokens], BlockTables = table,
-            MaxBlocksPerSeq = blocks, SlotMapping = positions, MaxSeqLen = tokens, MaxQueryLen = tokens,
-        };
-        var logits = new float[(long)logitRows * runner.VocabSize];
-        runner.Execute(new ForwardBatch { TokenIds = ids, Positions = positions, Attention = meta, LogitRows = rows }, logits);
+        using var runner = ModelRunner.Create(model, (tokens + options.BlockSize - 1) / options.BlockSize, options.BlockSize);
+        new SequenceDriver(runner).Feed(new int[tokens], Math.Min(options.MaxNumSeqs, tokens));
         model.Backend.Synchronize();
+    }
+
+    /// <summary>Blocks that fit in <see cref="EngineOptions.KvCacheMemory"/> for this model (the fixed budget).</summary>
+    public static int FixedBudgetBlocks(TransformerModel model, EngineOptions options)
+    {
+        long perBlock = ModelRunner.KvBytesPerBlock(model.Config, options.BlockSize, model.Backend.ActivationDType);
+        long blocks = options.KvCacheMemory / perBlock;
+        if (blocks < 1)
+            throw new ArgumentException($"kv_cache_memory: {options.KvCacheMemory} bytes hold no KV block; one block of {options.BlockSize} tokens takes {perBlock} bytes for this model");
+        return (int)Math.Min(blocks, int.MaxValue / options.BlockSize);
     }
 
     private static string Gib(long bytes) => $"{bytes / (double)(1L << 30):F2} GiB";

@@ -67,16 +67,6 @@ public sealed class LLM : IDisposable
         }
     }
 
-    /// <summary>Blocks that fit in the options' KV memory budget for this model.</summary>
-    public static int NumBlocksFor(TransformerModel model, EngineOptions options)
-    {
-        long perBlock = ModelRunner.KvBytesPerBlock(model.Config, options.BlockSize, model.Backend.ActivationDType);
-        long blocks = options.KvCacheMemory / perBlock;
-        if (blocks < 1)
-            throw new ArgumentException($"kv_cache_memory: {options.KvCacheMemory} bytes hold no KV block; one block of {options.BlockSize} tokens takes {perBlock} bytes for this model");
-        return (int)Math.Min(blocks, int.MaxValue / options.BlockSize);
-    }
-
     /// <summary>Generates for every text prompt; outputs are in prompt order.</summary>
     public IReadOnlyList<RequestOutput> Generate(IReadOnlyList<string> prompts, SamplingParams? sampling = null) =>
         Generate(prompts.Select(p => new EngineRequest { RequestId = NextId(), Prompt = p, Params = sampling ?? new SamplingParams() }).ToList());

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using Modular.Abstractions;
 
 namespace Modular.Models.Loading;
@@ -64,6 +65,17 @@ public sealed class DummyWeights : IWeightSource
         for (int i = 0; i < pool.Length; i++)
             pool[i] = (ushort)(BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 0.04 - 0.02)) >> 16);
         _pool = MemoryMarshal.AsBytes(pool.AsSpan()).ToArray();
+    }
+
+    /// <summary>
+    /// A model of <paramref name="config"/>'s shapes on random weights (<c>--load-format dummy</c>). With a
+    /// <paramref name="quantizer"/>, the linear layers are made in <paramref name="quantMethod"/>'s format.
+    /// </summary>
+    public static TransformerModel LoadModel(ModelConfig config, string name, IBackend backend, int? maxPositions,
+        IQuantizer? quantizer = null, string? quantMethod = null)
+    {
+        var quantConfig = quantMethod is null ? default : JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["quant_method"] = quantMethod });
+        return TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", name, backend, quantizer, null, maxPositions, quantConfig);
     }
 
     /// <inheritdoc />

@@ -14,8 +14,11 @@ public sealed class SequenceDriver(ModelRunner runner)
     /// <summary>Tokens in the sequence so far.</summary>
     public IReadOnlyList<int> Tokens => _tokens;
 
-    /// <summary>Appends tokens and computes them; returns logits for every new position [n, vocab].</summary>
-    public float[] Feed(ReadOnlySpan<int> tokens, bool allLogits)
+    /// <summary>Appends tokens and computes them; returns logits for every new position [n, vocab], or the last one.</summary>
+    public float[] Feed(ReadOnlySpan<int> tokens, bool allLogits) => Feed(tokens, allLogits ? tokens.Length : 1);
+
+    /// <summary>Appends tokens and computes them; returns logits for the last <paramref name="logitRows"/> new positions.</summary>
+    public float[] Feed(ReadOnlySpan<int> tokens, int logitRows)
     {
         _tokens.AddRange(tokens);
         int n = tokens.Length, start = _computed, total = start + n, bs = runner.Cache.Spec.BlockSize;
@@ -30,7 +33,8 @@ public sealed class SequenceDriver(ModelRunner runner)
             NumTokens = n, NumSeqs = 1, QueryStartLoc = [0, n], SeqLens = [total], BlockTables = table,
             MaxBlocksPerSeq = blocks, SlotMapping = slots, MaxSeqLen = total, MaxQueryLen = n,
         };
-        int[] rows = allLogits ? Enumerable.Range(0, n).ToArray() : [n - 1];
+        if (logitRows < 1 || logitRows > n) throw new ArgumentOutOfRangeException(nameof(logitRows), logitRows, $"must be in [1, {n}] for {n} new tokens");
+        int[] rows = Enumerable.Range(n - logitRows, logitRows).ToArray();
         var logits = new float[rows.Length * runner.VocabSize];
         runner.Execute(new ForwardBatch { TokenIds = ids, Positions = pos, Attention = meta, LogitRows = rows }, logits);
         _computed = total;

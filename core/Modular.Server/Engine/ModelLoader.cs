@@ -57,8 +57,7 @@ public static class ModelLoader
 
     private static TransformerModel LoadDummy(string shape, PluginRuntime runtime, int? maxModelLen)
     {
-        var config = ModelShapes.Config(shape);
-        return TransformerModel.Load(config, new DummyWeights(config), _ => "dummy weights", $"{shape} (dummy weights)", runtime.Backend, null, null, maxModelLen);
+        return DummyWeights.LoadModel(ModelShapes.Config(shape), $"{shape} (dummy weights)", runtime.Backend, maxModelLen);
     }
 
     private sealed class Owned(ModelRunner runner, TransformerModel model) : IDisposable

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Modular.Abstractions;
 using Modular.Models;
 using Modular.Models.Loading;
@@ -37,31 +36,8 @@ public abstract class GoldenSuite(BackendFixture fixture) : SuiteBase(fixture)
         Assert.SkipUnless(File.Exists(Path.Combine(dir, "golden.json")), $"{dir} has no golden.json");
         var b = Target;
         using var model = TransformerModel.Load(dir, b);
-        var results = GoldenVerifier.Run(model, dir);
-        using var refs = SafetensorsFile.Open(Path.Combine(dir, "golden.safetensors"));
-        foreach (var r in results)
-        {
-            double scale = MaxAbsReference(refs, r.Case);
-            bool f32 = Act == DType.F32;
-            double err = f32 ? r.MaxAbsError : r.MaxAbsError / scale;
-            double tol = f32 ? F32LogitTolerance : Bf16RelativeTolerance;
-            bool greedyOk = r.GreedyMatched == r.GreedyTotal || r.FragileDivergence;
-            bool pass = err <= tol && greedyOk;
-            string measure = f32 ? "max abs logit error" : $"max abs logit error {r.MaxAbsError:E3} / max |ref| {scale:F2}";
-            Checks.Record(b.Name, $"Golden.{name}.case{r.Case}",
-                $"prompt {r.PromptTokens}, greedy {r.GreedyMatched}/{r.GreedyTotal}{(r.FragileDivergence ? " (fragile step)" : "")}, logprob err {r.MaxPromptLogprobError:E2}, {measure}",
-                err, tol, pass);
-            Assert.True(pass, $"golden {name} case {r.Case} on {b.Name}: {measure} = {err:E3} (tolerance {tol:E1}), " +
-                $"prompt logprob error {r.MaxPromptLogprobError:E3}, greedy {r.GreedyMatched}/{r.GreedyTotal} matched, fragile {r.FragileDivergence}");
-        }
-    }
-
-    private static double MaxAbsReference(SafetensorsFile refs, int c)
-    {
-        string key = refs.Contains($"logits_{c}") ? $"logits_{c}" : $"last_logits_{c}";
-        Assert.True(refs.Contains(key), $"golden.safetensors has neither logits_{c} nor last_logits_{c}");
-        double m = 0;
-        foreach (var v in MemoryMarshal.Cast<byte, float>(refs.Bytes(key))) m = Math.Max(m, Math.Abs(v));
-        return m;
+        var verdicts = GoldenCases.Judge(b.Name, $"Golden.{name}", model, dir, Act == DType.F32, F32LogitTolerance, Bf16RelativeTolerance);
+        foreach (var v in verdicts)
+            Assert.True(v.Pass, $"golden {name} case {v.Result.Case} on {b.Name}: {v.Describe()}");
     }
 }

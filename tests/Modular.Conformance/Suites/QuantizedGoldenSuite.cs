@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Modular.Abstractions;
 using Modular.Models;
 using Modular.Models.Loading;
@@ -55,36 +54,9 @@ public abstract class QuantizedGoldenSuite(BackendFixture fixture) : SuiteBase(f
     {
         using var model = TransformerModel.Load(dir, b, QuantPlugin.Find);
         Assert.True(model.Layers[0].Q is QuantizedLinear, $"{name}: the first layer's q projection loaded as {model.Layers[0].Q.GetType().Name}, not quantized");
-        var results = GoldenVerifier.Run(model, dir);
-        using var refs = SafetensorsFile.Open(Path.Combine(dir, "golden.safetensors"));
-        bool f32 = Act == DType.F32;
         string label = variant.Length == 0 ? name : $"{name} ({variant})";
-        var failures = new List<string>();
-        foreach (var r in results)
-        {
-            double scale = MaxAbsReference(refs, r.Case);
-            double err = f32 ? r.MaxAbsError : r.MaxAbsError / scale;
-            double tol = f32 ? F32LogitTolerance : relTol;
-            bool greedyOk = r.GreedyMatched == r.GreedyTotal || r.FragileDivergence;
-            bool pass = err <= tol && greedyOk;
-            string measure = $"max abs logit error {r.MaxAbsError:E3}" + (f32 ? "" : $" / max |ref| {scale:F2}");
-            Checks.Record(b.Name, $"QuantGolden.{label}.case{r.Case}",
-                $"prompt {r.PromptTokens}, greedy {r.GreedyMatched}/{r.GreedyTotal}{(r.FragileDivergence ? " (fragile step)" : "")}, logprob err {r.MaxPromptLogprobError:E2}, {measure}",
-                err, tol, pass);
-            if (!pass)
-                failures.Add($"case {r.Case}: {measure} = {err:E3} (tolerance {tol:E1}), prompt logprob error {r.MaxPromptLogprobError:E3}, " +
-                    $"greedy {r.GreedyMatched}/{r.GreedyTotal} matched, fragile {r.FragileDivergence}");
-        }
-        // Every case is recorded before failing, so a report shows the whole fixture.
+        var failures = GoldenCases.Judge(b.Name, $"QuantGolden.{label}", model, dir, Act == DType.F32, F32LogitTolerance, relTol)
+            .Where(v => !v.Pass).Select(v => $"case {v.Result.Case}: {v.Describe()}").ToList();
         Assert.True(failures.Count == 0, $"golden {label} on {b.Name}: " + string.Join("; ", failures));
-    }
-
-    private static double MaxAbsReference(SafetensorsFile refs, int c)
-    {
-        string key = refs.Contains($"logits_{c}") ? $"logits_{c}" : $"last_logits_{c}";
-        Assert.True(refs.Contains(key), $"golden.safetensors has neither logits_{c} nor last_logits_{c}");
-        double m = 0;
-        foreach (var v in MemoryMarshal.Cast<byte, float>(refs.Bytes(key))) m = Math.Max(m, Math.Abs(v));
-        return m;
     }
 }
