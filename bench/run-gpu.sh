@@ -10,9 +10,11 @@
 #   w1           W1 through `modular bench latency` (bf16; with QUANT=1 also GPTQ int4 dummy weights)
 #   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights)
 #   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
+#   profile1     W1 (one iteration) the same way: where a single stream's time per token goes
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
 #   peers        peer_fast.py and peer_hf.py (W1, W2)
 #   rocm         the rocm backend on ILGPU's CUDA accelerator: conformance, W1, W2 (bench/Modular.Bench)
+# TAG=x suffixes the conformance/w1/w2/profile log names (A/B runs of one stage with different MODULAR_* settings).
 # Logs and JSON land in $OUT/logs (tarred to $OUT/logs.tgz); each stage prints a one-line status and its figures.
 set -u
 out=${OUT:-/tmp/out}; logs=$out/logs; mkdir -p "$logs"
@@ -25,6 +27,7 @@ model=(--load-format dummy --model-config llama-3.1-8b)
 run() { local name=$1 limit=$2; shift 2; local t0=$SECONDS
   timeout "$limit" "$@" > "$logs/$name.log" 2>&1; local rc=$?
   echo "== $name: rc $rc, $((SECONDS - t0)) s"; }
+tag=${TAG:+-$TAG}
 show() { grep -E "$2" "$logs/$1.log" | tail -"${3:-6}"; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,power.limit --format=csv > "$logs/nvidia-smi.csv" 2>&1
@@ -32,9 +35,9 @@ cat "$logs/nvidia-smi.csv"
 for stage in "$@"; do
   case $stage in
     conformance)
-      MODULAR_BACKEND=cuda MODULAR_FIXTURES=$PWD/.fixtures MODULAR_CONFORMANCE_LOG=$logs/conformance-cuda.tsv \
-        run conformance-cuda 240 bash .gpu/run dotnet $conf
-      show conformance-cuda "Total|failed|passed|skipped" 4 ;;
+      MODULAR_BACKEND=cuda MODULAR_FIXTURES=$PWD/.fixtures MODULAR_CONFORMANCE_LOG=$logs/conformance-cuda$tag.tsv \
+        run conformance-cuda$tag 240 bash .gpu/run dotnet $conf
+      show conformance-cuda$tag "Total|failed|passed|skipped" 4 ;;
     goldens)
       for m in .fixtures/models/*/; do
         name=$(basename "$m")
@@ -47,21 +50,25 @@ for stage in "$@"; do
     w1)
       for q in none ${QUANT:+gptq}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)
-        run w1-$q 150 bash .gpu/run dotnet $cli bench latency --backend cuda "${model[@]}" "${qa[@]}" --input-len 128 --output-len 256 \
-          --num-iters-warmup 1 --num-iters 3 --json "$logs/w1-$q.json"
-        show w1-$q "latency per|decode:|output:|rror" 4
+        run w1-$q$tag 150 bash .gpu/run dotnet $cli bench latency --backend cuda "${model[@]}" "${qa[@]}" --input-len 128 --output-len 256 \
+          --num-iters-warmup 1 --num-iters 3 --json "$logs/w1-$q$tag.json"
+        show w1-$q$tag "latency per|decode:|output:|rror" 4
       done ;;
     w2)
       for q in none ${QUANT:+fp8}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)
-        run w2-$q 240 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" "${qa[@]}" --num-prompts 512 --input-len 512 \
-          --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384 --json "$logs/w2-$q.json"
-        show w2-$q "Throughput|requests,|rror" 3
+        run w2-$q$tag 240 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" "${qa[@]}" --num-prompts 512 --input-len 512 \
+          --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384 --json "$logs/w2-$q$tag.json"
+        show w2-$q$tag "Throughput|requests,|rror" 3
       done ;;
     profile)
-      MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w2-profile 300 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" \
+      MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w2-profile$tag 300 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" \
         --num-prompts 512 --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384
-      show w2-profile "Throughput|cuda profile" 24 ;;
+      show w2-profile$tag "Throughput|cuda profile" 24 ;;
+    profile1)
+      MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w1-profile$tag 150 bash .gpu/run dotnet $cli bench latency --backend cuda "${model[@]}" \
+        --input-len 128 --output-len 256 --num-iters-warmup 0 --num-iters 1
+      show w1-profile$tag "latency per|cuda profile" 24 ;;
     w3)
       bash .gpu/run dotnet $cli serve --backend cuda "${model[@]}" --tokenizer .fixtures/tokenizers/llama3_1 --port 8100 --no-ui \
         --max-num-seqs 256 --max-num-batched-tokens 8192 > "$logs/w3-server.log" 2>&1 &

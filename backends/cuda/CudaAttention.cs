@@ -207,10 +207,13 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             return;
         }
         int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
-        // GQA-shared kernel: one block per (row, KV head) reads each K/V row once for the whole query-head group.
-        nint gqa = Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, p.NumHeads / p.NumKvHeads) : 0;
+        int group = p.NumHeads / p.NumKvHeads;
+        // Tensor-core decode (the query-head group as MMA rows), else the GQA-shared CUDA-core kernel: both run one
+        // block per (row, KV head) and read each K/V row once for the whole query-head group.
+        nint tc = UseTensorCoreDecode(group) ? lib.PagedDecodeTc(d) : 0;
+        nint gqa = tc != 0 ? tc : Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, group) : 0;
         int blockHeads = gqa != 0 ? p.NumKvHeads : p.NumHeads;
-        int splits = ChooseSplits((long)t * blockHeads, visible);
+        int splits = ChooseSplits((long)t * blockHeads, visible, tc != 0 ? Runtime.KernelLibrary.DecodeTcKeysPerTile : 0);
         int chunk = (visible + splits - 1) / splits;
         ulong partM = 0, partL = 0, partAcc = 0;
         if (splits > 1)
@@ -221,11 +224,19 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             partL = partM + (ulong)mBytes;
             partAcc = partL + (ulong)mBytes;
         }
-        backend.Launch(gqa != 0 ? gqa : PickKernel(d), (uint)t, (uint)blockHeads, (uint)splits, 128, 0,
-            backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.TokenSeq).Ptr(st.QueryStart).Ptr(st.SeqLens)
-                .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads).Int(d)
-                .Float(p.Scale).Int(p.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc),
-            gqa != 0 ? "paged_attention_gqa" : "paged_attention");
+        var args = backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.TokenSeq).Ptr(st.QueryStart).Ptr(st.SeqLens)
+            .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads).Int(d)
+            .Float(p.Scale).Int(p.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc);
+        if (tc != 0)
+        {
+            // KV heads fastest in the grid unless MODULAR_CUDA_DECODE_ORDER=row (see decode_attention.cu).
+            bool headsFastest = DecodeOrder != "row";
+            backend.Launch(tc, (uint)(headsFastest ? blockHeads : t), (uint)(headsFastest ? t : blockHeads), (uint)splits, 128,
+                (uint)Runtime.KernelLibrary.DecodeTcSharedBytes(d), args.Int(headsFastest ? 1 : 0), "paged_decode_tc");
+        }
+        else
+            backend.Launch(gqa != 0 ? gqa : PickKernel(d), (uint)t, (uint)blockHeads, (uint)splits, 128, 0, args,
+                gqa != 0 ? "paged_attention_gqa" : "paged_attention");
         if (splits > 1)
             backend.Launch(lib.PagedAttentionCombine, (uint)t, (uint)p.NumHeads, 1, 128, 0,
                 backend.Args().Ptr(partM).Ptr(partL).Ptr(partAcc).Ptr(o.Pointer).Int(p.NumHeads).Int(d).Int(splits),
@@ -253,6 +264,18 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     private static readonly int BlocksPerSm =
         int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_SPLIT_BLOCKS_PER_SM"), out var v) && v > 0 ? v : 8;
 
+    /// <summary>MODULAR_CUDA_DECODE=cores keeps decode on the CUDA-core kernels (for comparison); default: tensor cores.</summary>
+    private static readonly bool TensorCoreDecode = Environment.GetEnvironmentVariable("MODULAR_CUDA_DECODE") != "cores";
+
+    /// <summary>MODULAR_CUDA_DECODE_ORDER=row launches the tensor-core decode grid rows-first (for comparison).</summary>
+    private static readonly string? DecodeOrder = Environment.GetEnvironmentVariable("MODULAR_CUDA_DECODE_ORDER");
+
+    /// <summary>
+    /// Whether decode-shaped attention runs on the tensor-core kernel (query-head groups up to 16, the MMA's rows).
+    /// It won at both ends on the H200: W2 (batch 512) and W1 (batch 1) against the GQA CUDA-core kernel.
+    /// </summary>
+    private static bool UseTensorCoreDecode(int group) => Mode == AttentionMode.Auto && TensorCoreDecode && group <= 16;
+
     /// <summary>Which attention kernels may run: MODULAR_CUDA_ATTENTION = simple | grouped | auto (default).</summary>
     private enum AttentionMode { Auto, Grouped, Simple }
 
@@ -268,12 +291,13 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     /// block walks its keys serially, so a decode step is bound by the longest walk, not by bandwidth, until about
     /// <see cref="BlocksPerSm"/> blocks per SM are in flight. Each split keeps at least <see cref="MinKeysPerSplit"/> keys.
     /// </summary>
-    internal int ChooseSplits(long rowHeads, int visibleKeys)
+    internal int ChooseSplits(long rowHeads, int visibleKeys, int keysPerTile = 0)
     {
         long target = (long)BlocksPerSm * backend.MultiprocessorCount;
         // A handful of (row, head) blocks (single-stream decode): each split's key walk is a chain of dependent
-        // loads, so shorter walks pay more than the extra partials cost to merge.
-        int minKeys = rowHeads <= 64 ? SmallBatchKeysPerSplit : MinKeysPerSplit;
+        // loads, so shorter walks pay more than the extra partials cost to merge. A tiled kernel never gets less
+        // than one whole tile per split.
+        int minKeys = Math.Max(rowHeads <= 64 ? SmallBatchKeysPerSplit : MinKeysPerSplit, keysPerTile);
         if (rowHeads >= target || visibleKeys < 2 * minKeys) return 1;
         long byOccupancy = (target + rowHeads - 1) / rowHeads;
         long byLength = visibleKeys / minKeys;

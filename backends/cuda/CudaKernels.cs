@@ -84,7 +84,7 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
         {
             // Decode-sized products: a weight-streaming kernel reads W at close to full bandwidth, where cuBLAS
             // leaves a third of it unused for these shapes.
-            backend.Launch(backend.Library.Gemv(t, f32Out), (uint)((n + 7) / 8), 1, 1, 256, 0,
+            backend.LaunchProgrammatic(backend.Library.Gemv(t, f32Out), (uint)((n + 7) / 8), 1, 1, 256, 0,
                 backend.Args().Ptr(xv.Pointer).Ptr(w.Pointer).Ptr(o.Pointer).Int(n).Int(k), "gemv");
         }
         else
@@ -242,9 +242,8 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
             DType.BF16 => backend.Library.SplitQkvRopeBf16Table,
             _ => throw new NotSupportedException($"cuda SplitQkvRope: cosSin {cs} must be F32 or BF16"),
         };
-        uint threads = (uint)Math.Clamp((headDim / 2 + 31) / 32 * 32, 32, 256);
         backend.Bind();
-        backend.Launch(fn, (uint)tokens, (uint)(hq + 2 * hk), 1, threads, 0,
+        backend.Launch(fn, (uint)tokens, 1, 1, 256, 0,
             backend.Args().Ptr(src.Pointer).Ptr(pos.Pointer).Ptr(cs.Pointer).Ptr(qv.Pointer).Ptr(kv.Pointer).Ptr(vv.Pointer)
                 .Int(hq).Int(hk).Int(headDim).Int(rot), "split_qkv_rope");
     }

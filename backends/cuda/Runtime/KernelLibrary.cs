@@ -9,7 +9,7 @@ namespace Modular.Backends.Cuda.Runtime;
 /// </summary>
 internal sealed class KernelLibrary : IDisposable
 {
-    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu", "gemv.cu", "quant_gemv.cu", "quant_gemm.cu"];
+    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu", "decode_attention.cu", "gemv.cu", "quant_gemv.cu", "quant_gemm.cu"];
 
     /// <summary>(head dim, query heads per KV head) pairs compiled as GQA-shared attention kernels.</summary>
     internal static readonly (int HeadDim, int Group)[] GqaVariants =
@@ -75,6 +75,14 @@ internal sealed class KernelLibrary : IDisposable
         SplitQkvRopeF32Table = _module.GetFunction("split_qkv_rope_f32table");
         SplitQkvRopeBf16Table = _module.GetFunction("split_qkv_rope_bf16table");
         FlashPrefill128 = _module.GetFunction("flash_prefill_128");
+        foreach (int hd in DecodeTcHeadDims)
+        {
+            var f = _module.GetFunction($"paged_decode_tc_{hd}");
+            // The two-stage K/V ring is above the 48 KiB a launch gets without opting in.
+            CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, DecodeTcSharedBytes(hd)),
+                $"cuFuncSetAttribute(paged_decode_tc_{hd}, max dynamic shared memory)");
+            _decodeTc[hd] = f;
+        }
         for (int m = 1; m <= MaxGemvRows; m++)
         {
             _gemvBf16[m - 1] = _module.GetFunction($"gemv_bf16_m{m}");
@@ -123,6 +131,21 @@ internal sealed class KernelLibrary : IDisposable
     internal nint QuantDequantTile { get; }
     internal nint Fp8ActQuantizeRows { get; }
     internal nint Fp8GemmEpilogue { get; }
+
+    /// <summary>Head dims compiled as tensor-core decode kernels (decode_attention.cu).</summary>
+    internal static readonly int[] DecodeTcHeadDims = [64, 128];
+
+    /// <summary>Keys per tile of the tensor-core decode kernel (DEC_KEYS in decode_attention.cu).</summary>
+    internal const int DecodeTcKeysPerTile = 64;
+
+    /// <summary>Dynamic shared memory of the tensor-core decode kernel: two stages of a K and a V tile in bf16.</summary>
+    internal static int DecodeTcSharedBytes(int headDim) => 2 * 2 * DecodeTcKeysPerTile * headDim * 2;
+
+    private const int CuFuncAttributeMaxDynamicSharedBytes = 8;
+    private readonly Dictionary<int, nint> _decodeTc = new();
+
+    /// <summary>The tensor-core decode kernel for this head dim, or 0 when none was compiled.</summary>
+    internal nint PagedDecodeTc(int headDim) => _decodeTc.TryGetValue(headDim, out var f) ? f : 0;
 
     /// <summary>The GQA-shared attention kernel for this head dim and group size, or 0 when none was compiled.</summary>
     internal nint PagedAttentionGqa(int headDim, int group) => _gqa.TryGetValue((headDim, group), out var f) ? f : 0;

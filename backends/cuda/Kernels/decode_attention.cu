@@ -1,0 +1,251 @@
+// Tensor-core decode attention over the paged KV cache (FlashDecoding with the GQA group as the MMA's rows).
+//
+// Same arguments (plus the grid order) and semantics as paged_attention_gqa: one block per (query row, KV head,
+// split); the block sees keys [kBegin, kEnd) of its row (causal, sliding window and split already folded into
+// the range) and writes either the output rows of the G = Hq/Hk query heads or their unnormalized split partials.
+//
+// Why tensor cores for decode: with the CUDA-core kernel each key costs G dot products, G shuffle reductions and an
+// online-softmax rescale of G accumulators per lane, so large decode batches ran at about half the copy bandwidth
+// (H200, W2: 687 us per layer-step). Here the G query heads are the rows of an m16n8k16 tile (rows >= G are zero, the
+// tensor cores have throughput to spare) and a warp handles 16 keys per MMA pass: S = Q K^T is 16 MMAs, O += P V 16
+// more, and the softmax touches one fragment per 16 keys. What is left is moving K and V: 64-key tiles are gathered
+// through the block table with cp.async into a two-stage shared-memory ring (16-byte chunks XOR-swizzled per row so
+// ldmatrix is conflict-free, as in flash_attention.cu), the next tile in flight while this one is used. Keys past
+// the end are zero-filled by cp.async's source size, so masked keys carry no stale NaN into P V.
+//
+// 4 warps; warp w owns keys [16w, 16w + 16) of each tile and keeps its own running (max, sum, O); the warps merge
+// through shared memory at the end. Dynamic shared memory: 2 stages x (K + V) x 64 x HD bf16 (64 KiB for HD 128).
+
+#define DEC_KEYS 64
+#define DEC_THREADS 128
+
+__device__ __forceinline__ void dec_cp_async16(unsigned dst, const void* src, int srcBytes)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(srcBytes));
+}
+
+__device__ __forceinline__ void dec_cp_commit() { asm volatile("cp.async.commit_group;"); }
+
+__device__ __forceinline__ void dec_cp_wait_one() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
+
+// Element offset of 16-byte chunk `chunk` of shared row `row` with HD/8 chunks per row; the XOR spreads the eight
+// rows an ldmatrix reads over distinct bank groups.
+template <int HD>
+__device__ __forceinline__ int dec_swz(int row, int chunk) { return row * HD + ((chunk ^ (row & 7)) << 3); }
+
+template <int HD>
+__device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
+    const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
+    const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
+    int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
+    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc, int kvHeadFastest)
+{
+    constexpr int KSTEPS = HD / 16;   // k16 steps of S = Q K^T; also 16-dim pairs of O
+    constexpr int CHUNKS = HD / 8;    // 16-byte chunks per K/V row
+    constexpr int STAGE = 2 * DEC_KEYS * HD;  // bf16 elements per stage (K then V)
+    extern __shared__ __align__(128) bf16_t dec_smem[];
+    pdl_trigger();  // the o-projection GEMV may follow
+
+    // kvHeadFastest: grid (Hk, T, splits), so the Hk blocks of one row run side by side and together read whole
+    // [Hk, HD] cache rows (the layout is [slot, kvHead, HD]: one head's 256 bytes of every 2 KiB row alone leave most
+    // of each DRAM page unread until another wave comes back for it). Otherwise grid (T, Hk, splits).
+    const int t = kvHeadFastest ? blockIdx.y : blockIdx.x, kvh = kvHeadFastest ? blockIdx.x : blockIdx.y;
+    const int split = blockIdx.z;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t4 = lane & 3;
+    const int G = hq / hk;
+    const int s = tokenSeq[t];
+    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
+    const int pos = seqLens[s] - qLen + (t - q0);
+    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
+    const int kBegin = lo + split * chunk;
+    const int kEnd = min(pos + 1, kBegin + chunk);
+    const int nTiles = kEnd > kBegin ? (kEnd - kBegin + DEC_KEYS - 1) / DEC_KEYS : 0;
+    const int h0 = kvh * G;
+
+    // A fragments of Q (rows = query heads of the group, zero beyond G), straight from global memory.
+    unsigned qa[KSTEPS][4];
+    {
+        const bf16_t* q0p = q + ((long long)t * hq + h0) * HD;
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk++)
+        {
+            const int c = kk * 16 + t4 * 2;
+            qa[kk][0] = g < G ? *reinterpret_cast<const unsigned*>(q0p + g * HD + c) : 0u;
+            qa[kk][1] = g + 8 < G ? *reinterpret_cast<const unsigned*>(q0p + (g + 8) * HD + c) : 0u;
+            qa[kk][2] = g < G ? *reinterpret_cast<const unsigned*>(q0p + g * HD + c + 8) : 0u;
+            qa[kk][3] = g + 8 < G ? *reinterpret_cast<const unsigned*>(q0p + (g + 8) * HD + c + 8) : 0u;
+        }
+    }
+
+    // Loader: thread tid fills half of key row tid/2 of a tile (CHUNKS/2 chunks of K and of V), one slot lookup each.
+    const int* bt = blockTables + (long long)s * maxBlocks;
+    const long long rowStride = (long long)hk * HD;
+    const int lrow = tid >> 1, lchunk0 = (tid & 1) * (CHUNKS / 2);
+    auto issue = [&](int tile) {
+        const int key = kBegin + tile * DEC_KEYS + lrow;
+        const bool live = key < kEnd;
+        const long long slot = live ? (long long)bt[key / blockSize] * blockSize + key % blockSize : 0;
+        const bf16_t* ks = kc + slot * rowStride + (long long)kvh * HD;
+        const bf16_t* vs = vc + slot * rowStride + (long long)kvh * HD;
+        bf16_t* sK = dec_smem + (tile & 1) * STAGE;
+        bf16_t* sV = sK + DEC_KEYS * HD;
+#pragma unroll
+        for (int c = lchunk0; c < lchunk0 + CHUNKS / 2; c++)
+        {
+            dec_cp_async16(fa_smem(sK + dec_swz<HD>(lrow, c)), ks + c * 8, live ? 16 : 0);
+            dec_cp_async16(fa_smem(sV + dec_swz<HD>(lrow, c)), vs + c * 8, live ? 16 : 0);
+        }
+    };
+
+    const float sl2 = scale * 1.4426950408889634f;  // softmax in base 2
+    float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
+    float o[2 * KSTEPS][4];
+#pragma unroll
+    for (int d = 0; d < 2 * KSTEPS; d++) { o[d][0] = 0.f; o[d][1] = 0.f; o[d][2] = 0.f; o[d][3] = 0.f; }
+
+    if (nTiles > 0) issue(0);
+    dec_cp_commit();
+    const int mi = lane >> 3, r8 = lane & 7;
+    for (int i = 0; i < nTiles; i++)
+    {
+        if (i + 1 < nTiles) issue(i + 1);
+        dec_cp_commit();   // possibly empty: keeps "all but the newest group" meaning tile i
+        dec_cp_wait_one();
+        __syncthreads();   // every thread's copies of tile i have landed
+
+        const bf16_t* sK = dec_smem + (i & 1) * STAGE;
+        const bf16_t* sV = sK + DEC_KEYS * HD;
+        float sc[2][4];
+#pragma unroll
+        for (int j = 0; j < 2; j++) { sc[j][0] = 0.f; sc[j][1] = 0.f; sc[j][2] = 0.f; sc[j][3] = 0.f; }
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk++)
+        {
+            unsigned b0, b1, b2, b3;
+            fa_ldsm4(fa_smem(sK + dec_swz<HD>(warp * 16 + r8 + (mi >> 1) * 8, kk * 2 + (mi & 1))), b0, b1, b2, b3);
+            fa_mma(sc[0], qa[kk], b0, b1);
+            fa_mma(sc[1], qa[kk], b2, b3);
+        }
+
+        // Online softmax of this warp's 16 keys; rows g and g + 8 of the fragment.
+        const int keyBase = kBegin + i * DEC_KEYS + warp * 16;
+        float mx[2] = {NEG_INF, NEG_INF};
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                const float v = keyBase + j * 8 + t4 * 2 + (e & 1) < kEnd ? sc[j][e] * sl2 : NEG_INF;
+                sc[j][e] = v;
+                mx[e >> 1] = fmaxf(mx[e >> 1], v);
+            }
+        float corr[2], base[2], sum[2] = {0.f, 0.f};
+#pragma unroll
+        for (int r = 0; r < 2; r++)
+        {
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            const float mNew = fmaxf(m[r], mx[r]);
+            base[r] = mNew == NEG_INF ? 0.f : mNew;  // nothing visible yet: p stays 0
+            corr[r] = exp2f(m[r] - base[r]);
+            m[r] = mNew;
+        }
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                const float p = exp2f(sc[j][e] - base[e >> 1]);
+                sc[j][e] = p;
+                sum[e >> 1] += p;
+            }
+#pragma unroll
+        for (int r = 0; r < 2; r++)
+        {
+            sum[r] += __shfl_xor_sync(0xffffffffu, sum[r], 1);
+            sum[r] += __shfl_xor_sync(0xffffffffu, sum[r], 2);
+            l[r] = l[r] * corr[r] + sum[r];
+        }
+#pragma unroll
+        for (int d = 0; d < 2 * KSTEPS; d++)
+        {
+            o[d][0] *= corr[0]; o[d][1] *= corr[0];
+            o[d][2] *= corr[1]; o[d][3] *= corr[1];
+        }
+
+        unsigned pa[4];
+        pa[0] = fa_pack(sc[0][0], sc[0][1]);
+        pa[1] = fa_pack(sc[0][2], sc[0][3]);
+        pa[2] = fa_pack(sc[1][0], sc[1][1]);
+        pa[3] = fa_pack(sc[1][2], sc[1][3]);
+#pragma unroll
+        for (int dp = 0; dp < KSTEPS; dp++)
+        {
+            unsigned b0, b1, b2, b3;
+            fa_ldsm4_t(fa_smem(sV + dec_swz<HD>(warp * 16 + r8 + (mi & 1) * 8, dp * 2 + (mi >> 1))), b0, b1, b2, b3);
+            fa_mma(o[2 * dp], pa, b0, b1);
+            fa_mma(o[2 * dp + 1], pa, b2, b3);
+        }
+        __syncthreads();   // stage i & 1 is refilled by the next iteration's issue
+    }
+
+    // Merge the four warps' partial softmaxes (shared memory of the ring is free now).
+    float* sO = reinterpret_cast<float*>(dec_smem);             // [4][16][HD]
+    float* sM = sO + 4 * 16 * HD;                               // [4][16]
+    float* sL = sM + 4 * 16;                                    // [4][16]
+    if (t4 == 0)
+    {
+        sM[warp * 16 + g] = m[0]; sL[warp * 16 + g] = l[0];
+        sM[warp * 16 + g + 8] = m[1]; sL[warp * 16 + g + 8] = l[1];
+    }
+#pragma unroll
+    for (int d = 0; d < 2 * KSTEPS; d++)
+    {
+        const int c = d * 8 + t4 * 2;
+        sO[(warp * 16 + g) * HD + c] = o[d][0];
+        sO[(warp * 16 + g) * HD + c + 1] = o[d][1];
+        sO[(warp * 16 + g + 8) * HD + c] = o[d][2];
+        sO[(warp * 16 + g + 8) * HD + c + 1] = o[d][3];
+    }
+    __syncthreads();
+    for (int idx = tid; idx < G * HD; idx += DEC_THREADS)
+    {
+        const int row = idx / HD, d = idx % HD;
+        float M = NEG_INF;
+#pragma unroll
+        for (int w = 0; w < 4; w++) M = fmaxf(M, sM[w * 16 + row]);
+        float L = 0.f, a = 0.f;
+#pragma unroll
+        for (int w = 0; w < 4; w++)
+        {
+            const float mw = sM[w * 16 + row];
+            if (mw == NEG_INF) continue;
+            const float f = exp2f(mw - M);
+            L += sL[w * 16 + row] * f;
+            a += sO[(w * 16 + row) * HD + d] * f;
+        }
+        const long long orow = (long long)t * hq + h0 + row;
+        if (splits == 1) out[orow * HD + d] = f2bf(L > 0.f ? a / L : 0.f);
+        else
+        {
+            partAcc[(orow * splits + split) * HD + d] = a;
+            // The combine kernel works in natural-log units: max2 * ln 2.
+            if (d == 0) { partM[orow * splits + split] = M == NEG_INF ? NEG_INF : M * 0.6931471805599453f; partL[orow * splits + split] = L; }
+        }
+    }
+}
+
+#define DECODE_TC(HD)                                                                                           \
+    extern "C" __global__ void __launch_bounds__(DEC_THREADS) paged_decode_tc_##HD(                            \
+        const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
+        const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
+        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc,              \
+        int kvHeadFastest)                                                                                       \
+    {                                                                                                            \
+        paged_decode_tc<HD>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq, hk, \
+                            scale, window, splits, chunk, partM, partL, partAcc, kvHeadFastest);                 \
+    }
+
+DECODE_TC(64)
+DECODE_TC(128)
