@@ -151,6 +151,8 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
         pos[i] = r < rows ? posBase + r : -1;
         lo[i] = window > 0 ? max(0, pos[i] - window + 1) : 0;
     }
+    // Lowest key the tile's last row sees: key tiles from here up to posBase (the first row) need no mask.
+    const int loLast = window > 0 ? max(0, kHi - window) : 0;
     const float sl2 = scale * 1.4426950408889634f;
     float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
     float o[16][4];
@@ -188,16 +190,34 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
         }
 
         float mx[2] = {NEG_INF, NEG_INF};
+        if (kt >= loLast && kt + FA_BN - 1 <= posBase)
+        {
+            // Every row sees every key of this tile: no mask. (Padding rows too, harmlessly: their Q is zero, their
+            // statistics never mix with other rows', and they are never stored.)
 #pragma unroll
-        for (int j = 0; j < 8; j++)
+            for (int j = 0; j < 8; j++)
+            {
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                {
+                    sc[j][e] *= sl2;
+                    mx[e >> 1] = fmaxf(mx[e >> 1], sc[j][e]);
+                }
+            }
+        }
+        else
         {
 #pragma unroll
-            for (int e = 0; e < 4; e++)
+            for (int j = 0; j < 8; j++)
             {
-                const int i = e >> 1, key = kt + j * 8 + t4 * 2 + (e & 1);
-                const float v = (key <= pos[i] && key >= lo[i]) ? sc[j][e] * sl2 : NEG_INF;
-                sc[j][e] = v;
-                mx[i] = fmaxf(mx[i], v);
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                {
+                    const int i = e >> 1, key = kt + j * 8 + t4 * 2 + (e & 1);
+                    const float v = (key <= pos[i] && key >= lo[i]) ? sc[j][e] * sl2 : NEG_INF;
+                    sc[j][e] = v;
+                    mx[i] = fmaxf(mx[i], v);
+                }
             }
         }
         float corr[2], base[2];
