@@ -1,9 +1,13 @@
 // Tensor-core prefill attention (FlashAttention-2 style) for head dim 128 over the paged KV cache.
 // grid (tiles, Hq), 4 warps. A tile is up to 64 consecutive query rows of one sequence; each warp owns 16 of them.
-// Per 64-key tile of the sequence's cache: K and V are gathered through the block table into shared memory
-// (16-byte chunks XOR-swizzled by row so ldmatrix reads are conflict-free), S = Q K^T and O += P V run on
+// Per 64-key tile of the sequence's cache: K and V are gathered through the block table into shared memory with
+// cp.async (16-byte chunks XOR-swizzled by row so ldmatrix reads are conflict-free), S = Q K^T and O += P V run on
 // mma.sync m16n8k16 (bf16 operands, float32 accumulators), and the softmax is the online (running max) form in
 // registers: the S accumulator fragment of two key blocks is exactly the A fragment of P for the next product.
+// Pipeline (one K and one V buffer, two barriers per key tile): V of tile j is copied while S = Q K_j runs, K of
+// tile j+1 while the softmax and O += P V_j run, so each load hides behind half a tile of tensor-core work. The
+// cache slot of each key row is computed once per tile (one thread per row, one division) into shared memory a tile
+// ahead of its copies. 32.5 KB of static shared memory: Q is staged in the V buffer and then kept in registers.
 
 #define FA_D 128
 #define FA_BM 64
@@ -47,15 +51,52 @@ __device__ __forceinline__ unsigned fa_pack(float lo, float hi)
 // Element offset of the 16-byte chunk `chunk` (0..15) of shared row `row` (128 bf16 per row).
 __device__ __forceinline__ int fa_swz(int row, int chunk) { return row * FA_D + ((chunk ^ (row & 7)) << 3); }
 
-extern "C" __global__ void __launch_bounds__(FA_THREADS)
+// 16-byte asynchronous copy global -> shared (L2 only); bytes = 0 writes zeros and reads nothing.
+__device__ __forceinline__ void fa_cp16(unsigned dst, const void* src, int bytes)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(bytes) : "memory");
+}
+
+__device__ __forceinline__ void fa_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+
+// Waits for all of this thread's copies; a __syncthreads after it makes every thread's copies visible.
+__device__ __forceinline__ void fa_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
+
+// Cache slot of `key` through the sequence's block table, or -1 past the last visible key (its rows load as zeros,
+// so V never feeds garbage - possibly NaN - into O even though P is 0 there).
+__device__ __forceinline__ int fa_slot(const int* bt, int key, int kHi, int blockSize)
+{
+    if (key >= kHi) return -1;
+    const int b = key / blockSize;
+    return bt[b] * blockSize + (key - b * blockSize);
+}
+
+// Issues the copies of one 64-row key tile (K or V of head `base`) into `dst`: thread tid moves chunk tid & 15 of
+// rows tid / 16 + 8 i, so 16 threads read one 256-byte cache row contiguously.
+__device__ __forceinline__ void fa_load_tile(bf16_t* dst, const bf16_t* base, const int* slots, long long rowStride, int tid)
+{
+    const int ch = tid & 15;
+#pragma unroll
+    for (int i = 0; i < FA_BN * 16 / FA_THREADS; i++)
+    {
+        const int r = (tid >> 4) + i * (FA_THREADS / 16);
+        const int slot = slots[r];
+        const bf16_t* src = base + (slot < 0 ? 0LL : (long long)slot * rowStride) + ch * 8;
+        fa_cp16(fa_smem(dst + fa_swz(r, ch)), src, slot < 0 ? 0 : 16);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(FA_THREADS, 2)
 flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, const bf16_t* __restrict__ vc,
                   bf16_t* __restrict__ out, const int* __restrict__ tiles, const int* __restrict__ qStart,
                   const int* __restrict__ seqLens, const int* __restrict__ blockTables, int maxBlocks, int blockSize,
                   int hq, int hk, float scale, int window)
 {
-    __shared__ __align__(128) bf16_t sQ[FA_BM * FA_D];
+    static_assert(FA_BM == FA_BN, "the Q tile is staged in the V buffer");
+    static_assert(FA_BN * 16 % FA_THREADS == 0 && FA_BN <= FA_THREADS, "tile copy and slot mappings");
     __shared__ __align__(128) bf16_t sK[FA_BN * FA_D];
-    __shared__ __align__(128) bf16_t sV[FA_BN * FA_D];
+    __shared__ __align__(128) bf16_t sV[FA_BN * FA_D];  // first the Q tile (read once into registers), then V
+    __shared__ int sSlot[2][FA_BN];                    // cache slots of the key rows, double-buffered by tile
     const int h = blockIdx.y;
     const int s = tiles[2 * blockIdx.x], row0 = tiles[2 * blockIdx.x + 1];
     const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
@@ -65,22 +106,40 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t4 = lane & 3;
 
-    for (int c = tid; c < FA_BM * 16; c += FA_THREADS)
+    // Keys any row of the tile sees: [kLo, kHi), walked in 64-key tiles (at least one: kLo <= posBase < kHi).
+    const int kLo = window > 0 ? max(0, posBase - window + 1) : 0;
+    const int kHi = posBase + rows;
+    const int nTiles = (kHi - kLo + FA_BN - 1) / FA_BN;
+    const int* bt = blockTables + (long long)s * maxBlocks;
+    const long long rowStride = (long long)hk * FA_D;
+    const bf16_t* kBase = kc + (long long)kvh * FA_D;
+    const bf16_t* vBase = vc + (long long)kvh * FA_D;
+
+    // Prologue: slots of key tile 0; Q (rows past the tile's end as zeros) into sV and K_0 into sK as one group.
+    if (tid < FA_BN) sSlot[0][tid] = fa_slot(bt, kLo + tid, kHi, blockSize);
     {
-        const int r = c >> 4, ch = c & 15;
-        uint4 val;
-        val.x = val.y = val.z = val.w = 0u;
-        if (r < rows) val = *reinterpret_cast<const uint4*>(q + ((long long)(row0 + r) * hq + h) * FA_D + ch * 8);
-        *reinterpret_cast<uint4*>(sQ + fa_swz(r, ch)) = val;
+        const int ch = tid & 15;
+        const long long qStride = (long long)hq * FA_D;
+        const bf16_t* qBase = q + ((long long)row0 * hq + h) * FA_D + ch * 8;
+#pragma unroll
+        for (int i = 0; i < FA_BM * 16 / FA_THREADS; i++)
+        {
+            const int r = (tid >> 4) + i * (FA_THREADS / 16);
+            fa_cp16(fa_smem(sV + fa_swz(r, ch)), qBase + (r < rows ? r * qStride : 0LL), r < rows ? 16 : 0);
+        }
     }
-    __syncthreads();
+    __syncthreads();  // sSlot[0] is written
+    fa_load_tile(sK, kBase, sSlot[0], rowStride, tid);
+    fa_commit();
+    fa_wait_all();
+    __syncthreads();  // Q and K_0 have landed for every thread
     unsigned qa[8][4];
     {
         const int mi = lane >> 3, r = lane & 7;
         const int row = warp * 16 + r + (mi & 1) * 8;
 #pragma unroll
         for (int kk = 0; kk < 8; kk++)
-            fa_ldsm4(fa_smem(sQ + fa_swz(row, kk * 2 + (mi >> 1))), qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3]);
+            fa_ldsm4(fa_smem(sV + fa_swz(row, kk * 2 + (mi >> 1))), qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3]);
     }
 
     // This thread's two rows (g and g+8 of the warp's 16): positions and visible key ranges.
@@ -92,36 +151,24 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
         pos[i] = r < rows ? posBase + r : -1;
         lo[i] = window > 0 ? max(0, pos[i] - window + 1) : 0;
     }
-    const int kLo = window > 0 ? max(0, posBase - window + 1) : 0;
-    const int kHi = posBase + rows;
+    // Lowest key the tile's last row sees: key tiles from here up to posBase (the first row) need no mask.
+    const int loLast = window > 0 ? max(0, kHi - window) : 0;
     const float sl2 = scale * 1.4426950408889634f;
     float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
     float o[16][4];
 #pragma unroll
     for (int d = 0; d < 16; d++) { o[d][0] = 0.f; o[d][1] = 0.f; o[d][2] = 0.f; o[d][3] = 0.f; }
-    const int* bt = blockTables + (long long)s * maxBlocks;
-    const long long rowStride = (long long)hk * FA_D;
 
-    for (int kt = kLo; kt < kHi; kt += FA_BN)
+    for (int tile = 0; tile < nTiles; tile++)
     {
-        __syncthreads();  // the previous tile's K/V are no longer read
-        for (int c = tid; c < FA_BN * 16; c += FA_THREADS)
-        {
-            const int r = c >> 4, ch = c & 15, key = kt + r;
-            uint4 kv, vv;
-            kv.x = kv.y = kv.z = kv.w = 0u;
-            vv = kv;
-            if (key < kHi)
-            {
-                const long long slot = (long long)bt[key / blockSize] * blockSize + key % blockSize;
-                const long long off = slot * rowStride + (long long)kvh * FA_D + ch * 8;
-                kv = *reinterpret_cast<const uint4*>(kc + off);
-                vv = *reinterpret_cast<const uint4*>(vc + off);
-            }
-            *reinterpret_cast<uint4*>(sK + fa_swz(r, ch)) = kv;
-            *reinterpret_cast<uint4*>(sV + fa_swz(r, ch)) = vv;
-        }
+        const int kt = kLo + tile * FA_BN, buf = tile & 1;
+        // K of this tile has landed (the only group in flight); every thread is done reading the previous tile's V
+        // (or Q) in sV and sSlot[buf ^ 1] (read by the copies of this tile's K and of the previous tile's V).
+        fa_wait_all();
         __syncthreads();
+        fa_load_tile(sV, vBase, sSlot[buf], rowStride, tid);
+        fa_commit();
+        if (tid < FA_BN && tile + 1 < nTiles) sSlot[buf ^ 1][tid] = fa_slot(bt, kt + FA_BN + tid, kHi, blockSize);
 
         float sc[8][4];
 #pragma unroll
@@ -143,16 +190,34 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
         }
 
         float mx[2] = {NEG_INF, NEG_INF};
+        if (kt >= loLast && kt + FA_BN - 1 <= posBase)
+        {
+            // Every row sees every key of this tile: no mask. (Padding rows too, harmlessly: their Q is zero, their
+            // statistics never mix with other rows', and they are never stored.)
 #pragma unroll
-        for (int j = 0; j < 8; j++)
+            for (int j = 0; j < 8; j++)
+            {
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                {
+                    sc[j][e] *= sl2;
+                    mx[e >> 1] = fmaxf(mx[e >> 1], sc[j][e]);
+                }
+            }
+        }
+        else
         {
 #pragma unroll
-            for (int e = 0; e < 4; e++)
+            for (int j = 0; j < 8; j++)
             {
-                const int i = e >> 1, key = kt + j * 8 + t4 * 2 + (e & 1);
-                const float v = (key <= pos[i] && key >= lo[i]) ? sc[j][e] * sl2 : NEG_INF;
-                sc[j][e] = v;
-                mx[i] = fmaxf(mx[i], v);
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                {
+                    const int i = e >> 1, key = kt + j * 8 + t4 * 2 + (e & 1);
+                    const float v = (key <= pos[i] && key >= lo[i]) ? sc[j][e] * sl2 : NEG_INF;
+                    sc[j][e] = v;
+                    mx[i] = fmaxf(mx[i], v);
+                }
             }
         }
         float corr[2], base[2];
@@ -177,6 +242,15 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
                 sc[j][e] = p;
                 sum[e >> 1] += p;
             }
+        }
+        // V of this tile has landed (the only group in flight); every thread is done reading its K, so the next
+        // tile's K may overwrite it, and sSlot[buf ^ 1] (written above) is visible.
+        fa_wait_all();
+        __syncthreads();
+        if (tile + 1 < nTiles)
+        {
+            fa_load_tile(sK, kBase, sSlot[buf ^ 1], rowStride, tid);
+            fa_commit();
         }
 #pragma unroll
         for (int i = 0; i < 2; i++)
