@@ -12,6 +12,8 @@
 // Otherwise (act-order group index, groups not a multiple of the chunk) each weight is scaled by its own group.
 // grid ceil(N / (QGEMV_WARPS R)), QGEMV_WARPS * 32 threads. The host requires K to fill whole chunks (K % 32 == 0
 // for Int4, K % 16 == 0 for 8-bit codes) and 16-byte aligned x and W; other shapes take the tiled path.
+// Int4 without act-order and with groups of whole 128-input steps runs qgemv_int4_mma_r* (end of this file) by
+// default; these CUDA-core kernels serve Int8, FP8, the other Int4 cases, and Int4 under MODULAR_QGEMV=legacy.
 
 #define QGEMV_WARPS 4
 #define QFMT_INT4 0
