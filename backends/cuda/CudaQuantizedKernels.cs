@@ -74,6 +74,23 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (t == 0) return;
         backend.Bind();
         bool f32Out = o.DType == DType.F32;
+        if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && Int4MmaFits(weight))
+        {
+            // Tensor-core Int4 GEMV (see quant_gemv.cu): 16 R weight rows per block of 8 warps splitting K. Two
+            // tiles per block share each x fragment, taken while the grid still has 2 blocks per SM.
+            int tiles = QuantGemvMode switch
+            {
+                "r1" => 1,
+                "r2" => 2,
+                _ => (n + 31) / 32 >= 2 * backend.MultiprocessorCount ? 2 : 1,
+            };
+            backend.Launch(backend.Library.QuantGemvInt4Mma(tiles), (uint)((n + 16 * tiles - 1) / (16 * tiles)), 1, 1,
+                KernelLibrary.QuantGemvInt4MmaWarps * 32, 0,
+                backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(b?.Pointer ?? 0).Ptr(o.Pointer)
+                    .Int(n).Int(t).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize)
+                    .Int(weight.ScaleBlockRows).Int(f32Out ? 1 : 0), "qgemv_int4_mma");
+            return;
+        }
         if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w))
         {
             // More weight rows per warp reuse each unpacked chunk of x, as long as the grid still fills the device.
@@ -92,6 +109,21 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
                 backend.Args().Ptr(o.Pointer).Ptr(b.Pointer).Long(t).Int(n), "bias_add");
     }
+
+    /// <summary>
+    /// Which Int4 decode GEMV runs, from MODULAR_QGEMV: "legacy" = the CUDA-core kernel (qgemv_f0_*), kept for A/B
+    /// runs in one process; "r1" / "r2" = the tensor-core kernel with 1 or 2 tiles of 16 rows per block; anything
+    /// else (the default) = the tensor-core kernel with tiles chosen by N.
+    /// </summary>
+    internal string QuantGemvMode { get; set; } = Environment.GetEnvironmentVariable("MODULAR_QGEMV") ?? "";
+
+    /// <summary>
+    /// The tensor-core Int4 GEMV folds scales per 128-input step, so a step must lie in one group: no act-order, and
+    /// a group size that is a multiple of 128 or spans K.
+    /// </summary>
+    private bool Int4MmaFits(QuantizedWeight weight) =>
+        QuantGemvMode != "legacy" && weight.Format == QuantizedFormat.Int4 && weight.GroupIndex is null
+        && (weight.GroupSize % 128 == 0 || weight.GroupSize >= weight.InFeatures);
 
     /// <summary>The GEMV reads whole 16-byte chunks of codes and of x: K must fill them and the rows be aligned.</summary>
     private static bool GemvFits(QuantizedWeight weight, CudaTensor x, Layout w)

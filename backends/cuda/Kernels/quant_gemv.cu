@@ -12,6 +12,8 @@
 // Otherwise (act-order group index, groups not a multiple of the chunk) each weight is scaled by its own group.
 // grid ceil(N / (QGEMV_WARPS R)), QGEMV_WARPS * 32 threads. The host requires K to fill whole chunks (K % 32 == 0
 // for Int4, K % 16 == 0 for 8-bit codes) and 16-byte aligned x and W; other shapes take the tiled path.
+// Int4 without act-order and with groups of whole 128-input steps runs qgemv_int4_mma_r* (end of this file) by
+// default; these CUDA-core kernels serve Int8, FP8, the other Int4 cases, and Int4 under MODULAR_QGEMV=legacy.
 
 #define QGEMV_WARPS 4
 #define QFMT_INT4 0
@@ -229,3 +231,238 @@ __device__ void qgemv_impl(const bf16_t* __restrict__ x, const unsigned char* __
 QGEMV_FORMAT(0)
 QGEMV_FORMAT(1)
 QGEMV_FORMAT(2)
+
+// ---- Int4 decode GEMV on the tensor cores (the default; MODULAR_QGEMV=legacy selects qgemv_f0_* above) ----
+//
+// The kernels above spend about three instructions per weight (shift, mask/or into a float mantissa, FFMA) and are
+// issue bound near 1.6 TB/s. Here the multiply-add moves to mma.sync m16n8k16 (bf16 x bf16 -> float32): one mma
+// does 256 weights of a 16-row tile for up to 8 rows of x (the n = 8 columns of B are the rows of x, so M = 1..8
+// costs the same), and the per-weight work left is decoding two codes per instruction into a bf16x2 register:
+//   lop3(w << 3, 0x00780078, 0x3f803f80) = bf16x2(1 + q0/16, 1 + q2/16) for the low nibbles of bytes 0 and 2,
+// likewise w >> 5 (bytes 1 and 3), w >> 1 and w >> 9 (high nibbles): 4 shifts + 4 lop3 per 8 codes (one shift is a
+// left shift, which the compiler may issue as IMAD.SHL on the FMA pipe). The pairs (input j, input j+2) this gives
+// are matched on the x side by two prmt per 8 codes shared by every weight row the warp holds.
+//
+// Scale and zero are folded out per 128-input step exactly as in qgemv_impl: sum_k x_k (q_k - z) s =
+// S D + C Sx with D = sum_k x_k (1 + q_k/16) (the mma accumulator), S = 16 s, C = -s (16 + z), and Sx = sum_k x_k
+// taken by one more mma against an all-ones A (exact products, float32 sums). 1 + q/16 keeps the cancellation
+// between S D and C Sx at the ratio (16 + z) / |q - z| the legacy kernel already has (float32 keeps 20+ bits
+// through it), and every product x_k (1 + q_k/16) is exact in the float32 accumulator, so unlike packed
+// fp16/bf16 arithmetic nothing is rounded below float32 and x never leaves bf16 (no fp16 range concerns).
+//
+// Mapping (lane = 4 g + t): a warp owns tiles of 16 weight rows; for a 128-input step i of K, thread t loads the
+// 16-byte chunk 4 i + t of rows g and g + 8 of each tile, so one load instruction reads 64 contiguous bytes of 8
+// rows. Word v of the chunk and nibble half h give mma k positions {2t, 2t+1} <- inputs (4v+16h, 4v+16h+2) and
+// {2t+8, 2t+9} <- (4v+16h+1, 4v+16h+3) of that chunk, the same for every row, so A needs no shuffles; B (column g
+// = row min(g, M-1) of x) is built from the same inputs with prmt. The 8 warps of a block split the K steps
+// (warp w takes steps w, w + 8, ...) with QG4_STAGES steps of codes, x, scales and zeros loaded ahead, and add
+// their partial sums through shared memory in a fixed order (deterministic). A step must lie in one scale group:
+// the host takes this path only without act-order and with group size a multiple of 128 or >= K (K % 32 == 0).
+// grid ceil(N / (16 R)), QG4_WARPS * 32 threads.
+
+#define QG4_WARPS 8
+#define QG4_STAGES 3
+
+__device__ __forceinline__ unsigned qg4_lop(unsigned v)
+{
+    unsigned r;
+    // (v & 0x00780078) | 0x3f803f80: LUT (a & b) | c = 0xf0 & 0xcc | 0xaa = 0xea.
+    asm("lop3.b32 %0, %1, %2, %3, 0xea;" : "=r"(r) : "r"(v), "r"(0x00780078u), "r"(0x3f803f80u));
+    return r;
+}
+
+__device__ __forceinline__ unsigned qg4_prmt(unsigned a, unsigned b, unsigned sel)
+{
+    unsigned r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(sel));
+    return r;
+}
+
+// d += A B for one m16n8k16 step (bf16 operands, float32 accumulators; fragment layouts as in the PTX ISA).
+__device__ __forceinline__ void qg4_mma(float* d, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
+{
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// 16 bytes of x through the non-coherent path, kept in L1 (the 8 lanes of one t read the same bytes, other blocks
+// on the SM read them again).
+__device__ __forceinline__ uint4 qg4_load_x(const bf16_t* p)
+{
+    uint4 r;
+    asm("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    return r;
+}
+
+// What one K step needs, loaded QG4_STAGES - 1 steps ahead of its use.
+template <int R>
+struct Qg4Stage
+{
+    uint4 w[R][2];   // chunk 4 i + t of rows g and g + 8 of each tile
+    uint4 x[4];      // inputs 32 (4 i + t) .. + 31 of row min(g, M-1) of x
+    float s[R][2];   // scale and zero of those rows for the step's group
+    float z[R][2];
+};
+
+template <int R>
+__device__ void qg4_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ scales,
+                         const float* __restrict__ zeros, const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int m,
+                         int k, int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+    const int row0 = blockIdx.x * 16 * R;
+    const int chunks = rowBytes >> 4, steps = (chunks + 3) >> 2;
+    // Step i lies in group i / (groupSize / 128); (i + 0.5) / q never lands on an integer (see qgemv_impl).
+    const float invStepsPerGroup = groupSize >= k ? 0.f : 1.f / (float)(groupSize >> 7);
+    const uint4* wr[R][2];
+    const float* sr[R][2];
+    const float* zr[R][2];
+#pragma unroll
+    for (int j = 0; j < R; j++)
+#pragma unroll
+        for (int h = 0; h < 2; h++)
+        {
+            int row = row0 + 16 * j + 8 * h + g;
+            row = row < n ? row : n - 1;  // rows past N repeat the last one; their sums are not stored
+            wr[j][h] = reinterpret_cast<const uint4*>(w + (long long)row * rowBytes) + t;
+            sr[j][h] = scales + (long long)(row / scaleBlockRows) * groups;
+            zr[j][h] = zeros != nullptr ? zeros + (long long)row * groups : nullptr;
+        }
+    const bf16_t* xr = x + (long long)(g < m ? g : m - 1) * k + 32 * t;
+
+    Qg4Stage<R> st[QG4_STAGES];
+    auto load = [&](Qg4Stage<R>& s, int i)
+    {
+        if (i >= steps) return;  // warp-uniform
+        if (4 * i + t < chunks)
+        {
+#pragma unroll
+            for (int j = 0; j < R; j++)
+#pragma unroll
+                for (int h = 0; h < 2; h++) s.w[j][h] = gemv_stream_load(wr[j][h] + 4 * i);
+#pragma unroll
+            for (int q = 0; q < 4; q++) s.x[q] = qg4_load_x(xr + 128 * i + 8 * q);
+        }
+        else
+        {
+            // Past K (K % 128 != 0): zero x makes the step add nothing whatever the codes.
+            const uint4 zero = {0u, 0u, 0u, 0u};
+#pragma unroll
+            for (int j = 0; j < R; j++) { s.w[j][0] = zero; s.w[j][1] = zero; }
+#pragma unroll
+            for (int q = 0; q < 4; q++) s.x[q] = zero;
+        }
+        const int grp = (int)(((float)i + 0.5f) * invStepsPerGroup);
+#pragma unroll
+        for (int j = 0; j < R; j++)
+#pragma unroll
+            for (int h = 0; h < 2; h++)
+            {
+                s.s[j][h] = sr[j][h][grp];
+                s.z[j][h] = zr[j][h] != nullptr ? zr[j][h][grp] : 8.f;
+            }
+    };
+
+    float acc[R][4];
+#pragma unroll
+    for (int j = 0; j < R; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) acc[j][e] = 0.f;
+
+#pragma unroll
+    for (int p = 0; p < QG4_STAGES; p++) load(st[p], warp + p * QG4_WARPS);
+
+    const unsigned ONE2 = 0x3f803f80u;  // bf16x2 (1, 1)
+    for (int base = warp; base < steps; base += QG4_STAGES * QG4_WARPS)
+    {
+#pragma unroll
+        for (int p = 0; p < QG4_STAGES; p++)
+        {
+            const int i = base + p * QG4_WARPS;
+            if (i >= steps) break;  // warp-uniform
+            Qg4Stage<R>& s = st[p];
+            const unsigned xw[16] = {s.x[0].x, s.x[0].y, s.x[0].z, s.x[0].w, s.x[1].x, s.x[1].y, s.x[1].z, s.x[1].w,
+                                     s.x[2].x, s.x[2].y, s.x[2].z, s.x[2].w, s.x[3].x, s.x[3].y, s.x[3].z, s.x[3].w};
+            // Two accumulators per tile (low / high nibbles) halve the dependent mma chain.
+            float d[R][2][4], sx[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+            for (int j = 0; j < R; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) { d[j][0][e] = 0.f; d[j][1][e] = 0.f; }
+#pragma unroll
+            for (int v = 0; v < 4; v++)
+            {
+#pragma unroll
+                for (int h = 0; h < 2; h++)
+                {
+                    // x inputs 4v+16h .. +3 of the chunk are words 2v+8h (inputs +0, +1) and 2v+8h+1 (+2, +3).
+                    const unsigned x0 = xw[2 * v + 8 * h], x1 = xw[2 * v + 8 * h + 1];
+                    const unsigned b0 = qg4_prmt(x0, x1, 0x5410u);  // (input +0, input +2)
+                    const unsigned b1 = qg4_prmt(x0, x1, 0x7632u);  // (input +1, input +3)
+                    qg4_mma(sx, ONE2, ONE2, ONE2, ONE2, b0, b1);
+#pragma unroll
+                    for (int j = 0; j < R; j++)
+                    {
+                        const unsigned ua = uint4_word(s.w[j][0], v), ub = uint4_word(s.w[j][1], v);
+                        // h = 0: low nibbles, bytes (0, 2) from << 3 and (1, 3) from >> 5; h = 1: >> 1 and >> 9.
+                        const unsigned a02 = qg4_lop(h == 0 ? ua << 3 : ua >> 1), a13 = qg4_lop(h == 0 ? ua >> 5 : ua >> 9);
+                        const unsigned b02 = qg4_lop(h == 0 ? ub << 3 : ub >> 1), b13 = qg4_lop(h == 0 ? ub >> 5 : ub >> 9);
+                        qg4_mma(d[j][h], a02, b02, a13, b13, b0, b1);
+                    }
+                }
+            }
+            // Fold the step's scale and zero: acc += S D + C Sx per row (rows g, g + 8; columns 2t, 2t + 1).
+#pragma unroll
+            for (int j = 0; j < R; j++)
+#pragma unroll
+                for (int h = 0; h < 2; h++)
+                {
+                    const float S = 16.f * s.s[j][h], C = -s.s[j][h] * (16.f + s.z[j][h]);
+#pragma unroll
+                    for (int c = 0; c < 2; c++)
+                    {
+                        float& a = acc[j][2 * h + c];
+                        a = fmaf(C, sx[c], a);
+                        a = fmaf(S, d[j][0][2 * h + c], a);
+                        a = fmaf(S, d[j][1][2 * h + c], a);
+                    }
+                }
+            load(s, i + QG4_STAGES * QG4_WARPS);
+        }
+    }
+
+    // Sum the warps' partials in a fixed order. Slot (j, e, lane) of acc is row row0 + 16 j + g + 8 (e >> 1),
+    // column (row of x) 2t + (e & 1).
+    __shared__ float part[QG4_WARPS][R * 4][32];
+#pragma unroll
+    for (int j = 0; j < R; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) part[warp][4 * j + e][lane] = acc[j][e];
+    __syncthreads();
+    for (int slot = threadIdx.x; slot < R * 4 * 32; slot += QG4_WARPS * 32)
+    {
+        const int je = slot >> 5, l = slot & 31;
+        const int col = 2 * (l & 3) + (je & 1);
+        const int row = row0 + 16 * (je >> 2) + (l >> 2) + 8 * ((je >> 1) & 1);
+        if (col >= m || row >= n) continue;
+        float v = 0.f;
+#pragma unroll
+        for (int q = 0; q < QG4_WARPS; q++) v += part[q][je][l];
+        if (bias != nullptr) v += bf2f(bias[row]);
+        if (f32out) reinterpret_cast<float*>(y)[(long long)col * n + row] = v;
+        else reinterpret_cast<bf16_t*>(y)[(long long)col * n + row] = f2bf(v);
+    }
+}
+
+#define QG4_KERNEL(R)                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(QG4_WARPS * 32)                                                          \
+        qgemv_int4_mma_r##R(const bf16_t* x, const unsigned char* w, const float* scales, const float* zeros,             \
+                            const bf16_t* bias, void* y, int n, int m, int k, int rowBytes, int groups, int groupSize,     \
+                            int scaleBlockRows, int f32out)                                                                \
+    { qg4_impl<R>(x, w, scales, zeros, bias, y, n, m, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+
+// R = weight tiles of 16 rows per warp: 2 shares each x fragment and the ones-mma between two tiles when N is
+// large enough to fill the device anyway.
+QG4_KERNEL(1)
+QG4_KERNEL(2)

@@ -21,6 +21,7 @@ internal sealed class KernelLibrary : IDisposable
     private readonly nint[] _gemvF32 = new nint[MaxGemvRows];
 
     private readonly Dictionary<(int Format, int Rows, int RowsPerWarp), nint> _quantGemv = new();
+    private readonly nint[] _quantGemvInt4Mma = new nint[2];
 
     /// <summary>Most rows of x the skinny decode GEMV kernels take; more go to cuBLAS.</summary>
     internal const int MaxGemvRows = 4;
@@ -39,6 +40,15 @@ internal sealed class KernelLibrary : IDisposable
     /// <paramref name="rowsPerWarp"/> weight rows per warp (1, 2 or 4, at most <see cref="MaxQuantGemvRowsPerWarp"/>).
     /// </summary>
     internal nint QuantGemv(int format, int rows, int rowsPerWarp) => _quantGemv[(format, rows, rowsPerWarp)];
+
+    /// <summary>Warps per block of the tensor-core Int4 GEMV (QG4_WARPS in quant_gemv.cu); they split K.</summary>
+    internal const int QuantGemvInt4MmaWarps = 8;
+
+    /// <summary>
+    /// The tensor-core Int4 GEMV (qgemv_int4_mma_r*, any 1..<see cref="MaxQuantGemvRows"/> rows of x) with
+    /// <paramref name="tiles"/> (1 or 2) tiles of 16 weight rows per block.
+    /// </summary>
+    internal nint QuantGemvInt4Mma(int tiles) => _quantGemvInt4Mma[tiles - 1];
 
     /// <summary>The GEMV kernel for <paramref name="rows"/> rows (1..<see cref="MaxGemvRows"/>) and output dtype.</summary>
     internal nint Gemv(int rows, bool f32Out) => f32Out ? _gemvF32[rows - 1] : _gemvBf16[rows - 1];
@@ -94,6 +104,7 @@ internal sealed class KernelLibrary : IDisposable
             for (int m = 1; m <= MaxQuantGemvRows; m++)
                 for (int r = 1; r <= MaxQuantGemvRowsPerWarp(m); r *= 2)
                     _quantGemv[(f, m, r)] = _module.GetFunction($"qgemv_f{f}_m{m}_r{r}");
+        for (int r = 1; r <= 2; r++) _quantGemvInt4Mma[r - 1] = _module.GetFunction($"qgemv_int4_mma_r{r}");
         QuantDequantTile = _module.GetFunction("quant_dequant_tile_bf16");
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
