@@ -11,20 +11,14 @@
 // more, and the softmax touches one fragment per 16 keys. What is left is moving K and V: 64-key tiles are gathered
 // through the block table with cp.async into a two-stage shared-memory ring (16-byte chunks XOR-swizzled per row so
 // ldmatrix is conflict-free, as in flash_attention.cu), the next tile in flight while this one is used. Keys past
-// the end are zero-filled by cp.async's source size, so masked keys carry no stale NaN into P V.
+// the end are zero-filled by cp.async's source size (fa_cp16 of flash_attention.cu), so masked keys carry no stale
+// NaN into P V.
 //
 // 4 warps; warp w owns keys [16w, 16w + 16) of each tile and keeps its own running (max, sum, O); the warps merge
 // through shared memory at the end. Dynamic shared memory: 2 stages x (K + V) x 64 x HD bf16 (64 KiB for HD 128).
 
 #define DEC_KEYS 64
 #define DEC_THREADS 128
-
-__device__ __forceinline__ void dec_cp_async16(unsigned dst, const void* src, int srcBytes)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(srcBytes));
-}
-
-__device__ __forceinline__ void dec_cp_commit() { asm volatile("cp.async.commit_group;"); }
 
 __device__ __forceinline__ void dec_cp_wait_one() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
 
@@ -93,8 +87,8 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
 #pragma unroll
         for (int c = lchunk0; c < lchunk0 + CHUNKS / 2; c++)
         {
-            dec_cp_async16(fa_smem(sK + dec_swz<HD>(lrow, c)), ks + c * 8, live ? 16 : 0);
-            dec_cp_async16(fa_smem(sV + dec_swz<HD>(lrow, c)), vs + c * 8, live ? 16 : 0);
+            fa_cp16(fa_smem(sK + dec_swz<HD>(lrow, c)), ks + c * 8, live ? 16 : 0);
+            fa_cp16(fa_smem(sV + dec_swz<HD>(lrow, c)), vs + c * 8, live ? 16 : 0);
         }
     };
 
@@ -105,12 +99,12 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
     for (int d = 0; d < 2 * KSTEPS; d++) { o[d][0] = 0.f; o[d][1] = 0.f; o[d][2] = 0.f; o[d][3] = 0.f; }
 
     if (nTiles > 0) issue(0);
-    dec_cp_commit();
+    fa_commit();
     const int mi = lane >> 3, r8 = lane & 7;
     for (int i = 0; i < nTiles; i++)
     {
         if (i + 1 < nTiles) issue(i + 1);
-        dec_cp_commit();   // possibly empty: keeps "all but the newest group" meaning tile i
+        fa_commit();   // possibly empty: keeps "all but the newest group" meaning tile i
         dec_cp_wait_one();
         __syncthreads();   // every thread's copies of tile i have landed
 
