@@ -15,19 +15,21 @@
 // NaN into P V.
 //
 // 4 warps; warp w owns keys [16w, 16w + 16) of each tile and keeps its own running (max, sum, O); the warps merge
-// through shared memory at the end. Dynamic shared memory: 2 stages x (K + V) x 64 x HD bf16 (64 KiB for HD 128).
+// through shared memory at the end. Dynamic shared memory: STAGES x (K + V) x 64 x HD bf16 (32 KiB a stage for HD
+// 128); compiled for 2, 3 and 4 stages (more tiles in flight against fewer resident blocks).
 
 #define DEC_KEYS 64
 #define DEC_THREADS 128
 
-__device__ __forceinline__ void dec_cp_wait_one() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
+// Waits until at most N of this thread's newest copy groups are still in flight.
+template <int N> __device__ __forceinline__ void dec_cp_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
 
 // Element offset of 16-byte chunk `chunk` of shared row `row` with HD/8 chunks per row; the XOR spreads the eight
 // rows an ldmatrix reads over distinct bank groups.
 template <int HD>
 __device__ __forceinline__ int dec_swz(int row, int chunk) { return row * HD + ((chunk ^ (row & 7)) << 3); }
 
-template <int HD>
+template <int HD, int STAGES>
 __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
     const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
     const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
@@ -82,7 +84,7 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
         const long long slot = live ? (long long)bt[key / blockSize] * blockSize + key % blockSize : 0;
         const bf16_t* ks = kc + slot * rowStride + (long long)kvh * HD;
         const bf16_t* vs = vc + slot * rowStride + (long long)kvh * HD;
-        bf16_t* sK = dec_smem + (tile & 1) * STAGE;
+        bf16_t* sK = dec_smem + (tile % STAGES) * STAGE;
         bf16_t* sV = sK + DEC_KEYS * HD;
 #pragma unroll
         for (int c = lchunk0; c < lchunk0 + CHUNKS / 2; c++)
@@ -98,17 +100,23 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
 #pragma unroll
     for (int d = 0; d < 2 * KSTEPS; d++) { o[d][0] = 0.f; o[d][1] = 0.f; o[d][2] = 0.f; o[d][3] = 0.f; }
 
-    if (nTiles > 0) issue(0);
-    fa_commit();
+    // Tiles 0 .. STAGES-2 in flight before the loop; iteration i issues tile i + STAGES - 1. One commit group per
+    // tile slot, empty ones included, so "all but the newest STAGES - 1 groups" always means tile i.
+#pragma unroll
+    for (int p = 0; p < STAGES - 1; p++)
+    {
+        if (p < nTiles) issue(p);
+        fa_commit();
+    }
     const int mi = lane >> 3, r8 = lane & 7;
     for (int i = 0; i < nTiles; i++)
     {
-        if (i + 1 < nTiles) issue(i + 1);
-        fa_commit();   // possibly empty: keeps "all but the newest group" meaning tile i
-        dec_cp_wait_one();
+        if (i + STAGES - 1 < nTiles) issue(i + STAGES - 1);
+        fa_commit();
+        dec_cp_wait<STAGES - 1>();
         __syncthreads();   // every thread's copies of tile i have landed
 
-        const bf16_t* sK = dec_smem + (i & 1) * STAGE;
+        const bf16_t* sK = dec_smem + (i % STAGES) * STAGE;
         const bf16_t* sV = sK + DEC_KEYS * HD;
         float sc[2][4];
 #pragma unroll
@@ -181,7 +189,7 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
             fa_mma(o[2 * dp], pa, b0, b1);
             fa_mma(o[2 * dp + 1], pa, b2, b3);
         }
-        __syncthreads();   // stage i & 1 is refilled by the next iteration's issue
+        __syncthreads();   // stage i % STAGES is refilled by the next iteration's issue
     }
 
     // Merge the four warps' partial softmaxes (shared memory of the ring is free now).
@@ -230,16 +238,20 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
     }
 }
 
-#define DECODE_TC(HD)                                                                                           \
-    extern "C" __global__ void __launch_bounds__(DEC_THREADS) paged_decode_tc_##HD(                            \
+#define DECODE_TC(HD, S)                                                                                        \
+    extern "C" __global__ void __launch_bounds__(DEC_THREADS) paged_decode_tc_##HD##_s##S(                     \
         const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
         const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
         float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc,              \
         int kvHeadFastest)                                                                                       \
     {                                                                                                            \
-        paged_decode_tc<HD>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq, hk, \
-                            scale, window, splits, chunk, partM, partL, partAcc, kvHeadFastest);                 \
+        paged_decode_tc<HD, S>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq,  \
+                               hk, scale, window, splits, chunk, partM, partL, partAcc, kvHeadFastest);          \
     }
 
-DECODE_TC(64)
-DECODE_TC(128)
+DECODE_TC(64, 2)
+DECODE_TC(64, 3)
+DECODE_TC(64, 4)
+DECODE_TC(128, 2)
+DECODE_TC(128, 3)
+DECODE_TC(128, 4)

@@ -84,7 +84,7 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Lib)] internal static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** parameters, void** extra);
 
     /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.</summary>
-    internal const int LaunchAttributeProgrammaticStreamSerialization = 3;
+    internal const int LaunchAttributeProgrammaticStreamSerialization = 6;
 
     /// <summary>CUlaunchAttribute: an 8-byte id slot followed by a 64-byte value union.</summary>
     [StructLayout(LayoutKind.Sequential, Size = 72)]
