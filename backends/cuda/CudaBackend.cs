@@ -45,7 +45,6 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         DeviceOrdinal = options.DeviceIndex;
         int major = Attribute(device, CudaDriver.AttrComputeMajor), minor = Attribute(device, CudaDriver.AttrComputeMinor);
         Arch = $"{major}{minor}";
-        ProgrammaticLaunch = major >= 9 && Environment.GetEnvironmentVariable("MODULAR_CUDA_PDL") != "0";
         MultiprocessorCount = Attribute(device, CudaDriver.AttrMultiprocessorCount);
         DeviceName = ReadName(device);
         nuint total;
@@ -373,39 +372,6 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         }
         profiler?.End(what);
     }
-
-    /// <summary>
-    /// Launches <paramref name="function"/> as a programmatic dependent of the kernel before it on the stream (sm_90+;
-    /// MODULAR_CUDA_PDL=0 turns it off): its blocks may start while that kernel finishes, so they must execute
-    /// <c>griddepcontrol.wait</c> (pdl_wait in common.cuh) before reading anything it wrote or writing anything it
-    /// reads. The decode GEMVs use it to stream their weights during the previous kernel's tail.
-    /// </summary>
-    internal void LaunchProgrammatic(nint function, uint gx, uint gy, uint gz, uint bx, uint sharedBytes, KernelArgsBuilder args, string what)
-    {
-        if (!ProgrammaticLaunch) { Launch(function, gx, gy, gz, bx, sharedBytes, args, what); return; }
-        if (gx == 0 || gy == 0 || gz == 0) return;
-        var profiler = Profiler;
-        profiler?.Begin();
-        CudaDriver.LaunchAttribute attribute = default;
-        attribute.Id = CudaDriver.LaunchAttributeProgrammaticStreamSerialization;
-        attribute.Value = 1;
-        var config = new CudaDriver.LaunchConfig
-        {
-            GridX = gx, GridY = gy, GridZ = gz, BlockX = bx, BlockY = 1, BlockZ = 1, SharedBytes = sharedBytes,
-            Stream = _stream.Raw, Attributes = &attribute, NumAttributes = 1,
-        };
-        fixed (ulong* slots = args.Slots)
-        {
-            void** ptrs = stackalloc void*[args.Count];
-            for (int i = 0; i < args.Count; i++) ptrs[i] = slots + i;
-            int r = CudaDriver.cuLaunchKernelEx(&config, function, ptrs, null);
-            if (r != 0) CudaCheck.Driver(r, $"cuLaunchKernelEx({what}, grid {gx}x{gy}x{gz}, block {bx}, programmatic)");
-        }
-        profiler?.End(what);
-    }
-
-    /// <summary>Whether <see cref="LaunchProgrammatic"/> uses programmatic dependent launch on this device.</summary>
-    internal bool ProgrammaticLaunch { get; }
 
     /// <summary>
     /// Set by MODULAR_CUDA_PROFILE=1: per-kernel device times, printed at dispose (see <see cref="LaunchProfiler"/>).

@@ -84,7 +84,7 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
         {
             // Decode-sized products: a weight-streaming kernel reads W at close to full bandwidth, where cuBLAS
             // leaves a third of it unused for these shapes.
-            backend.LaunchProgrammatic(backend.Library.Gemv(t, f32Out), (uint)((n + 7) / 8), 1, 1, 256, 0,
+            backend.Launch(backend.Library.Gemv(t, f32Out), (uint)((n + 7) / 8), 1, 1, 256, 0,
                 backend.Args().Ptr(xv.Pointer).Ptr(w.Pointer).Ptr(o.Pointer).Int(n).Int(k), "gemv");
         }
         else

@@ -116,7 +116,6 @@ extern "C" __global__ void paged_attention_combine_bf16(const float* __restrict_
                                                         const float* __restrict__ partAcc, bf16_t* __restrict__ out,
                                                         int hq, int headDim, int splits)
 {
-    pdl_trigger();  // a decode GEMV may follow: let it start streaming its weights
     const long long row = (long long)blockIdx.x * hq + blockIdx.y;
     const float* pm = partM + row * splits;
     const float* pl = partL + row * splits;

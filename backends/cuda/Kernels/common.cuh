@@ -61,20 +61,3 @@ __device__ __forceinline__ bool aligned16(const void* a, const void* b, const vo
     return ((reinterpret_cast<unsigned long long>(a) | reinterpret_cast<unsigned long long>(b) |
              reinterpret_cast<unsigned long long>(c) | reinterpret_cast<unsigned long long>(d)) & 15ull) == 0ull;
 }
-
-// Programmatic dependent launch (sm_90+; no-ops before). pdl_wait: block until the kernel this one was launched as a
-// dependent of has finished and its writes are visible (returns at once for an ordinary launch). pdl_trigger: let
-// this kernel's dependents start launching now; they still pdl_wait before touching this kernel's data.
-__device__ __forceinline__ void pdl_wait()
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
-
-__device__ __forceinline__ void pdl_trigger()
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.launch_dependents;");
-#endif
-}

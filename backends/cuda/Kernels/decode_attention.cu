@@ -40,7 +40,6 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
     constexpr int CHUNKS = HD / 8;    // 16-byte chunks per K/V row
     constexpr int STAGE = 2 * DEC_KEYS * HD;  // bf16 elements per stage (K then V)
     extern __shared__ __align__(128) bf16_t dec_smem[];
-    pdl_trigger();  // the o-projection GEMV may follow
 
     // kvHeadFastest: grid (Hk, T, splits), so the Hk blocks of one row run side by side and together read whole
     // [Hk, HD] cache rows (the layout is [slot, kvHead, HD]: one head's 256 bytes of every 2 KiB row alone leave most

@@ -78,7 +78,6 @@ extern "C" __global__ void gather_rows_b8(const unsigned char* __restrict__ x, c
 extern "C" __global__ void act_and_mul_bf16(const bf16_t* __restrict__ gateUp, bf16_t* __restrict__ out,
                                             long long tokens, int inter, int act)
 {
-    pdl_trigger();  // a decode GEMV may follow: let it start streaming its weights
     if ((inter & 7) == 0 && tokens * (inter >> 3) < 0x7fffffffll && aligned16(gateUp, out))
     {
         const unsigned per = (unsigned)inter >> 3, n8 = (unsigned)(tokens * per);

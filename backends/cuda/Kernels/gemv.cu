@@ -2,7 +2,7 @@
 // so each warp streams one weight row with 16-byte loads that bypass L1 (read once), four in flight per lane
 // before any is used; x (a few KB, shared by every warp) stays in L1. Float32 accumulation, output bf16 or f32.
 // grid ceil(N / 8), 256 threads (8 warps, one output column n each). K must be a multiple of 8 and rows 16-byte
-// aligned (the host checks and otherwise uses cuBLAS). Launched as a programmatic dependent (CudaBackend.LaunchProgrammatic).
+// aligned (the host checks and otherwise uses cuBLAS).
 
 #define GEMV_WARPS 8
 #define GEMV_UNROLL 4
@@ -37,7 +37,6 @@ __device__ void gemv_impl(const bf16_t* __restrict__ x, const bf16_t* __restrict
     float acc[M];
 #pragma unroll
     for (int m = 0; m < M; m++) acc[m] = 0.f;
-    bool waited = false;
     for (int c0 = lane; c0 < k8; c0 += 32 * GEMV_UNROLL)
     {
         uint4 wv[GEMV_UNROLL];
@@ -48,9 +47,6 @@ __device__ void gemv_impl(const bf16_t* __restrict__ x, const bf16_t* __restrict
             if (c < k8) wv[u] = gemv_stream_load(wr + c);
             else { wv[u].x = 0u; wv[u].y = 0u; wv[u].z = 0u; wv[u].w = 0u; }
         }
-        // Launched as a programmatic dependent: the first weights are in flight before x (the previous kernel's
-        // output) may be read.
-        if (!waited) { pdl_wait(); waited = true; }
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++)
         {
@@ -60,7 +56,6 @@ __device__ void gemv_impl(const bf16_t* __restrict__ x, const bf16_t* __restrict
             for (int m = 0; m < M; m++) acc[m] += gemv_dot8(wv[u], xr[(long long)m * k8 + c]);
         }
     }
-    if (!waited) pdl_wait();  // a lane with no chunk still must not write y early
 #pragma unroll
     for (int m = 0; m < M; m++)
     {

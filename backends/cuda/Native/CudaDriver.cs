@@ -80,31 +80,6 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Lib)] internal static partial int cuLaunchKernel(nint function, uint gridX, uint gridY, uint gridZ,
         uint blockX, uint blockY, uint blockZ, uint sharedBytes, nint stream, void** parameters, void** extra);
 
-    /// <summary>cuLaunchKernelEx: a launch with attributes (here: programmatic dependent launch on sm_90+).</summary>
-    [LibraryImport(Lib)] internal static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** parameters, void** extra);
-
-    /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.</summary>
-    internal const int LaunchAttributeProgrammaticStreamSerialization = 6;
-
-    /// <summary>CUlaunchAttribute: an 8-byte id slot followed by a 64-byte value union.</summary>
-    [StructLayout(LayoutKind.Sequential, Size = 72)]
-    internal struct LaunchAttribute
-    {
-        internal int Id;
-        internal int Pad;
-        internal int Value;  // first word of the union: the attributes used here are one int
-    }
-
-    /// <summary>CUlaunchConfig.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct LaunchConfig
-    {
-        internal uint GridX, GridY, GridZ, BlockX, BlockY, BlockZ, SharedBytes;
-        internal nint Stream;
-        internal LaunchAttribute* Attributes;
-        internal uint NumAttributes;
-    }
-
     [LibraryImport(Lib, EntryPoint = "cuStreamBeginCapture_v2")] internal static partial int cuStreamBeginCapture(nint stream, int mode);
     [LibraryImport(Lib)] internal static partial int cuStreamEndCapture(nint stream, nint* graph);
     [LibraryImport(Lib)] internal static partial int cuGraphInstantiateWithFlags(nint* exec, nint graph, ulong flags);
