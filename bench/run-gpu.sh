@@ -39,7 +39,7 @@ for stage in "$@"; do
         run conformance-cuda$tag 240 bash .gpu/run dotnet $conf
       show conformance-cuda$tag "Total|failed|passed|skipped" 4 ;;
     goldens)
-      for m in .fixtures/models/*/; do
+      for m in models/bard-2m/ .fixtures/models/*/; do
         name=$(basename "$m")
         run golden-$name 90 bash .gpu/run dotnet $cli verify-golden --backend cuda "$m"
         echo "   $name: $(grep -oE "max \|logit err\| [0-9.E+-]+" "$logs/golden-$name.log" | awk '{print $4}' | sort -g | tail -1) max err; $(tail -1 "$logs/golden-$name.log")"
