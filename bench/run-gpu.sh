@@ -92,5 +92,5 @@ for stage in "$@"; do
       show bench-rocm "W1|W2|failed|Exception" 6 ;;
     *) echo "unknown stage $stage" ;;
   esac
+  tar -czf "$out/logs.tgz" -C "$out" logs  # after every stage: a call cut short by its time limit keeps what ran
 done
-tar -czf "$out/logs.tgz" -C "$out" logs
