@@ -14,6 +14,7 @@
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
 #   peers        peer_fast.py and peer_hf.py (W1, W2)
 #   rocm         the rocm backend on ILGPU's CUDA accelerator: conformance, W1, W2 (bench/Modular.Bench)
+# The commit recorded in the JSON comes from MODULAR_COMMIT or bench/COMMIT (ignored by git: carry it).
 # TAG=x suffixes the conformance/w1/w2/profile log names (A/B runs of one stage with different MODULAR_* settings).
 # Logs and JSON land in $OUT/logs (tarred to $OUT/logs.tgz); each stage prints a one-line status and its figures.
 set -u
