@@ -7,11 +7,13 @@ namespace Modular.Backends.Cuda;
 /// Paged attention on the GPU. <see cref="Prepare"/> packs the step's metadata (token-to-sequence map, query
 /// starts, sequence lengths, block tables, slot mapping) into one pinned buffer and uploads it with one copy;
 /// <see cref="Forward"/> stores the new K/V at their slots, then runs one kernel for every query row of the mixed
-/// batch: the GQA-shared kernel (one block per KV head) where compiled for the head dim and group size, else the
-/// grouped kernel (head dims 64/128/256), else the simple one-warp-per-key kernel. Prefill-shaped steps with head dim
-/// 128 run the tensor-core kernel (flash_attention.cu) instead. <see cref="PrepareForGraph"/> packs into buffers at
-/// fixed addresses for replayed CUDA graphs. When the batch has too few (row, head) pairs to fill the device and contexts are long (decode), the key
-/// range is split across blocks and the partial softmaxes are merged by a second kernel (split-K).
+/// batch: the tensor-core decode kernel (decode_attention.cu: one block per row and KV head, the query-head group as
+/// the MMA's rows) for head dims 64/128, else the GQA-shared CUDA-core kernel where compiled for the head dim and group
+/// size, else the grouped kernel (head dims 64/128/256), else the simple one-warp-per-key kernel. Prefill-shaped steps
+/// with head dim 128 run the tensor-core prefill kernel (flash_attention.cu) instead. <see cref="PrepareForGraph"/>
+/// packs into buffers at fixed addresses for replayed CUDA graphs. When the batch has too few (row, head) pairs to
+/// fill the device and contexts are long (decode), the key range is split across blocks and the partial softmaxes are
+/// merged by a second kernel (split-K).
 /// </summary>
 internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend, IGraphAttention
 {
