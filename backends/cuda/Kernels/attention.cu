@@ -4,6 +4,24 @@
 #define ATT_WARPS 4
 #define ATT_MAX_DPL 8   // head dims up to 32 * 8 = 256
 
+// The keys query row t sees in split `split` of its range: [kBegin, kEnd) of sequence `seq`. The row sits at
+// position pos = seqLen - queryLen + (t - queryStart) and sees (max(0, pos - window + 1) .. pos], causal; split i
+// takes `chunk` keys from the start of that range. Shared by every paged attention kernel of a mixed step.
+struct RowKeys { int seq, kBegin, kEnd; };
+
+__device__ __forceinline__ RowKeys row_keys(int t, int split, int chunk, int window, const int* __restrict__ tokenSeq,
+                                            const int* __restrict__ qStart, const int* __restrict__ seqLens)
+{
+    RowKeys r;
+    r.seq = tokenSeq[t];
+    const int q0 = qStart[r.seq], qLen = qStart[r.seq + 1] - q0;
+    const int pos = seqLens[r.seq] - qLen + (t - q0);
+    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
+    r.kBegin = lo + split * chunk;
+    r.kEnd = min(pos + 1, r.kBegin + chunk);
+    return r;
+}
+
 // k/v [T, Hk*D] -> cache rows at slots[t]; negative slots (padding) are skipped.
 extern "C" __global__ void reshape_and_cache_bf16(const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
                                                   const int* __restrict__ slots, bf16_t* __restrict__ kc,
@@ -33,12 +51,8 @@ paged_attention_bf16(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc
 {
     const int t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int s = tokenSeq[t];
-    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
-    const int pos = seqLens[s] - qLen + (t - q0);
-    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
-    const int kBegin = lo + split * chunk;
-    const int kEnd = min(pos + 1, kBegin + chunk);
+    const RowKeys rk = row_keys(t, split, chunk, window, tokenSeq, qStart, seqLens);
+    const int s = rk.seq, kBegin = rk.kBegin, kEnd = rk.kEnd;
     const int kvh = h / (hq / hk);
     const bf16_t* qr = q + ((long long)t * hq + h) * headDim;
 
@@ -162,12 +176,8 @@ __device__ void paged_attention_grouped(const bf16_t* __restrict__ q, const bf16
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int grp = lane / GRP_LANES, gl = lane % GRP_LANES;
     const int stream = warp * (32 / GRP_LANES) + grp;
-    const int s = tokenSeq[t];
-    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
-    const int pos = seqLens[s] - qLen + (t - q0);
-    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
-    const int kBegin = lo + split * chunk;
-    const int kEnd = min(pos + 1, kBegin + chunk);
+    const RowKeys rk = row_keys(t, split, chunk, window, tokenSeq, qStart, seqLens);
+    const int s = rk.seq, kBegin = rk.kBegin, kEnd = rk.kEnd;
     const int kvh = h / (hq / hk);
 
     float qv[EPL], acc[EPL], tmp[8];
@@ -343,12 +353,8 @@ __device__ void paged_attention_gqa(const bf16_t* __restrict__ q, const bf16_t* 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int grp = lane / GQA_LANES, gl = lane % GQA_LANES;
     const int stream = warp * (32 / GQA_LANES) + grp;
-    const int s = tokenSeq[t];
-    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
-    const int pos = seqLens[s] - qLen + (t - q0);
-    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
-    const int kBegin = lo + split * chunk;
-    const int kEnd = min(pos + 1, kBegin + chunk);
+    const RowKeys rk = row_keys(t, split, chunk, window, tokenSeq, qStart, seqLens);
+    const int s = rk.seq, kBegin = rk.kBegin, kEnd = rk.kEnd;
     const int h0 = kvh * G;
 
     float qv[G][EPL], acc[G][EPL], m[G], l[G];

@@ -49,12 +49,8 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t4 = lane & 3;
     const int G = hq / hk;
-    const int s = tokenSeq[t];
-    const int q0 = qStart[s], qLen = qStart[s + 1] - q0;
-    const int pos = seqLens[s] - qLen + (t - q0);
-    const int lo = window > 0 ? max(0, pos - window + 1) : 0;
-    const int kBegin = lo + split * chunk;
-    const int kEnd = min(pos + 1, kBegin + chunk);
+    const RowKeys rk = row_keys(t, split, chunk, window, tokenSeq, qStart, seqLens);
+    const int s = rk.seq, kBegin = rk.kBegin, kEnd = rk.kEnd;
     const int nTiles = kEnd > kBegin ? (kEnd - kBegin + DEC_KEYS - 1) / DEC_KEYS : 0;
     const int h0 = kvh * G;
 

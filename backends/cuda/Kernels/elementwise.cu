@@ -94,9 +94,7 @@ extern "C" __global__ void act_and_mul_bf16(const bf16_t* __restrict__ gateUp, b
 #pragma unroll
             for (int w = 0; w < 4; w++)
             {
-                const float lo = act_fn(__uint_as_float(gp[w] << 16), act) * __uint_as_float(up[w] << 16);
-                const float hi = act_fn(__uint_as_float(gp[w] & 0xffff0000u), act) * __uint_as_float(up[w] & 0xffff0000u);
-                op[w] = (unsigned)f2bf(lo) | ((unsigned)f2bf(hi) << 16);
+                op[w] = pack_bf2(act_fn(bf_lo(gp[w]), act) * bf_lo(up[w]), act_fn(bf_hi(gp[w]), act) * bf_hi(up[w]));
             }
             *reinterpret_cast<uint4*>(out + (long long)t * inter + j8 * 8) = ow;
         }

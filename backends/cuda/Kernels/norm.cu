@@ -33,11 +33,9 @@ extern "C" __global__ void add_rmsnorm_bf16(const bf16_t* __restrict__ x, bf16_t
 #pragma unroll
             for (int k = 0; k < 4; k++)
             {
-                const bf16_t lo = f2bf(__uint_as_float(xp[k] << 16) + __uint_as_float(rp[k] << 16));
-                const bf16_t hi = f2bf(__uint_as_float(xp[k] & 0xffff0000u) + __uint_as_float(rp[k] & 0xffff0000u));
-                const float a = bf2f(lo), b = bf2f(hi);
+                xp[k] = pack_bf2(bf_lo(xp[k]) + bf_lo(rp[k]), bf_hi(xp[k]) + bf_hi(rp[k]));  // the sum as stored
+                const float a = bf_lo(xp[k]), b = bf_hi(xp[k]);
                 ss += a * a + b * b;
-                xp[k] = (unsigned)lo | ((unsigned)hi << 16);
             }
             reinterpret_cast<uint4*>(rr)[c] = xv;
         }
@@ -54,9 +52,7 @@ extern "C" __global__ void add_rmsnorm_bf16(const bf16_t* __restrict__ x, bf16_t
 #pragma unroll
             for (int k = 0; k < 4; k++)
             {
-                const float lo = __uint_as_float(rp[k] << 16) * inv * (offset + __uint_as_float(wp[k] << 16));
-                const float hi = __uint_as_float(rp[k] & 0xffff0000u) * inv * (offset + __uint_as_float(wp[k] & 0xffff0000u));
-                op[k] = (unsigned)f2bf(lo) | ((unsigned)f2bf(hi) << 16);
+                op[k] = pack_bf2(bf_lo(rp[k]) * inv * (offset + bf_lo(wp[k])), bf_hi(rp[k]) * inv * (offset + bf_hi(wp[k])));
             }
             reinterpret_cast<uint4*>(orow)[c] = ov;
         }
