@@ -44,6 +44,37 @@ public sealed class GrammarMatcher : IGrammarMatcher
         bitmask[words..].Clear();
     }
 
+    /// <summary>
+    /// Tokens of slack kept beyond the shortest completion before the mask narrows. With exact distances no slack is
+    /// needed once narrowed (every allowed token shortens the completion by its length); the slack absorbs the one
+    /// token before that, which may open something long (an object with many required members) at the budget's edge.
+    /// </summary>
+    public const int BudgetMargin = 8;
+
+    /// <summary>
+    /// Budget-aware mask. While <paramref name="remainingTokens"/> exceeds the shortest completion (in bytes, an
+    /// upper bound on tokens since every byte has a token of its own in a byte-level vocabulary) plus one token for
+    /// EOS plus <see cref="BudgetMargin"/>, the mask is exactly <see cref="FillMask(Span{ulong})"/>'s. From there on
+    /// only tokens made entirely of bytes on a shortest completion stay allowed, and EOS alone once the output is
+    /// complete, so a budget of at least the shortest completion plus one always ends in a complete output. A
+    /// smaller budget is not refused: the mask still heads for the nearest completion and the request ends
+    /// "length" if the budget runs out first (as it would without this), since multi-byte tokens often make it.
+    /// </summary>
+    public void FillMask(Span<ulong> bitmask, int remainingTokens)
+    {
+        FillMask(bitmask);
+        if (_ended || remainingTokens > MaxNarrowingBudget) return;
+        int d = _context.Distance(_cursor);
+        if (d == VocabContext.UnknownDistance || (long)d + 1 + BudgetMargin < remainingTokens) return;
+        _context.RestrictToShortest(_cursor, bitmask[.._context.MaskWords]);
+    }
+
+    /// <summary>Budgets above this are treated as unlimited (no distance search at all): no context is this long.</summary>
+    private const int MaxNarrowingBudget = 1 << 24;
+
+    /// <summary>Fewest bytes still needed for a complete output (0 when complete), or <see cref="VocabContext.UnknownDistance"/>.</summary>
+    public int DistanceToComplete => _ended ? 0 : _context.Distance(_cursor);
+
     /// <inheritdoc />
     public bool Accept(int tokenId)
     {
