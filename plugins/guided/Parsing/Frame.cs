@@ -54,13 +54,10 @@ public sealed class ParseState
     internal System.Collections.Concurrent.ConcurrentDictionary<(int Union, int Count, bool AtStart), ulong[]> Masks { get; } = new();
 
     /// <summary>
-    /// Shortest completion, in bytes, of cursors in this state, by the same key as <see cref="Masks"/>
-    /// (<see cref="VocabContext.UnknownDistance"/> when the search gave up). Shared like the masks.
+    /// Shortest completions found for cursors in this state (the bytes to append), by the key of
+    /// <see cref="VocabContext.CompletionKey"/>; null where the search gave up. Shared like the masks.
     /// </summary>
-    internal System.Collections.Concurrent.ConcurrentDictionary<(int Union, int Count, bool AtStart), int> Distances { get; } = new();
-
-    /// <summary>Tokens that lie on a shortest completion, by the same key as <see cref="Masks"/> (null: none found).</summary>
-    internal System.Collections.Concurrent.ConcurrentDictionary<(int Union, int Count, bool AtStart), ulong[]?> ShortestMasks { get; } = new();
+    internal System.Collections.Concurrent.ConcurrentDictionary<(int Union, int Count, bool AtStart), byte[]?> Completions { get; } = new();
 
     private ParseState(Frame?[] configs, int start, bool hasDone)
     {
