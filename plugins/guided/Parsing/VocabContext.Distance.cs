@@ -19,7 +19,7 @@ public sealed partial class VocabContext
     public const int UnknownDistance = int.MaxValue;
 
     /// <summary>Lexeme ends searched before the search gives up (bounds the cost of one search).</summary>
-    public const int MaxSearchNodes = 50_000;
+    public const int MaxSearchNodes = 4_000;
 
     /// <summary>Fewest bytes from <paramref name="cur"/> to a complete output found (0 when complete), or <see cref="UnknownDistance"/>.</summary>
     public int Distance(in Cursor cur) => Completion(cur)?.Length ?? UnknownDistance;
