@@ -28,6 +28,14 @@ public interface IGrammarMatcher
 {
     /// <summary>Sets bit i of <paramref name="bitmask"/> for every token i allowed next (others cleared).</summary>
     void FillMask(Span<ulong> bitmask);
+    /// <summary>
+    /// Budget-aware mask (contract 1.3). <paramref name="remainingTokens"/> is how many tokens the request may still
+    /// sample, this one included: min(max_tokens - generated, max_model_len - sequence length). A matcher that knows
+    /// the shortest completion of its language may narrow the mask as the budget runs out, so the output can still be
+    /// completed (and ended with EOS) within it; with a budget that leaves room it must set exactly the bits of
+    /// <see cref="FillMask(Span{ulong})"/>. The default ignores the budget (matchers written against contract 1.2).
+    /// </summary>
+    void FillMask(Span<ulong> bitmask, int remainingTokens) => FillMask(bitmask);
     /// <summary>Advances by a sampled token; false when the token is not allowed (state unchanged).</summary>
     bool Accept(int tokenId);
     /// <summary>True when the output so far is a complete sentence of the language.</summary>

@@ -75,7 +75,10 @@ public sealed partial class EngineCore
         if (seq.Grammar is { } g)
         {
             seq.Mask ??= new ulong[(vocab + 63) / 64];
-            g.FillMask(seq.Mask);
+            // Tokens still allowed, this one included (the same limits Update applies after sampling).
+            int remaining = seq.Request.MaxLength - seq.Length;
+            if (seq.Request.Params.MaxTokens is int max) remaining = Math.Min(remaining, max - seq.OutputLength);
+            g.FillMask(seq.Mask, remaining);
             input.AllowedMask = seq.Mask;
         }
         return input;

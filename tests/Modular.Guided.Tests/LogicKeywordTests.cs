@@ -33,7 +33,7 @@ public sealed class LogicKeywordTests
     [InlineData("4", true)]
     [InlineData("5", false)]
     [InlineData("10", false)]
-    [InlineData("\"x\"", true)]
+    [InlineData("\"x\"", false)] // minimum applies to numbers only
     public void NotMinimumIsBelow(string text, bool expected) =>
         Assert.Equal(expected, Schema("{\"not\":{\"minimum\":5}}", text));
 

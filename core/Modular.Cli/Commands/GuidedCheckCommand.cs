@@ -9,7 +9,7 @@ using Modular.Tokenization;
 namespace Modular.Cli.Commands;
 
 /// <summary>
-/// <c>modular guided-check --tokenizer DIR --schemas DIR [--json] [--sample N]</c>: runs the loaded guided decoder over
+/// <c>modular guided-check --tokenizer DIR --schemas DIR [--json] [--sample N] [--budget N]</c>: runs the loaded guided decoder over
 /// a folder of JSON Schema test files (JSONSchemaBench layout: <c>schema</c> plus <c>tests</c> with
 /// <c>data</c>/<c>valid</c>), feeding each instance through a matcher with the real tokenizer's ids, and reports per
 /// source folder: coverage, valid instances accepted, invalid rejected, compile and mask times.
@@ -22,9 +22,13 @@ internal static class GuidedCheckCommand
         var schemas = new Option<string>("--schemas") { Description = "folder of schema test files (sub-folders are sources)", Required = true };
         var json = new Option<bool>("--json") { Description = "print the results as JSON instead of a table" };
         var sample = new Option<int?>("--sample") { Description = "check only N files, evenly spread over the sorted list" };
+        var budget = new Option<int?>("--budget")
+        {
+            Description = "time the budget-aware mask the engine uses (contract 1.3): before token i pass a remaining budget of N - i (N well above the instances' length leaves every mask unchanged, so verdicts must not move)",
+        };
         var maxFailures = new Option<int>("--failures") { Description = "how many failure lines (refusals with reasons, wrong verdicts) to print to stderr", DefaultValueFactory = _ => 40 };
         var plugins = CliOptions.Plugins();
-        var cmd = new Command("guided-check", "Check the guided decoder against JSON Schema test files") { tokenizer, schemas, json, sample, maxFailures, plugins };
+        var cmd = new Command("guided-check", "Check the guided decoder against JSON Schema test files") { tokenizer, schemas, json, sample, budget, maxFailures, plugins };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), null, 1);
@@ -35,7 +39,7 @@ internal static class GuidedCheckCommand
                 return 2;
             }
             var tok = HfTokenizer.FromDirectory(r.GetValue(tokenizer)!);
-            var rows = Run(decoder, tok, r.GetValue(schemas)!, r.GetValue(sample), out var failures);
+            var rows = Run(decoder, tok, r.GetValue(schemas)!, r.GetValue(sample), r.GetValue(budget), out var failures);
             if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(rows.Select(Summary), new JsonSerializerOptions { WriteIndented = true }));
             else
             {
@@ -67,7 +71,7 @@ internal static class GuidedCheckCommand
         mask_mean_us = Mean(r.MaskUs), mask_p99_us = Percentile(r.MaskUs, 0.99), masks = r.MaskUs.Count, mismatches = r.Mismatches,
     };
 
-    private static List<Row> Run(IGuidedDecoder decoder, HfTokenizer tok, string folder, int? sample, out List<string> failures)
+    private static List<Row> Run(IGuidedDecoder decoder, HfTokenizer tok, string folder, int? sample, int? budget, out List<string> failures)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"--schemas folder not found: {folder}");
         var files = Directory.EnumerateFiles(folder, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
@@ -99,7 +103,7 @@ internal static class GuidedCheckCommand
                 bool valid = test.TryGetProperty("valid", out var v) && v.ValueKind == JsonValueKind.True;
                 var text = JsonSerializer.Serialize(test.GetProperty("data"), compact);
                 var ids = tok.Encode(text, addSpecialTokens: false);
-                bool accepted = Feed(decoder.Create(spec, tok), tok, ids, mask, row);
+                bool accepted = Feed(decoder.Create(spec, tok), tok, ids, mask, row, budget);
                 if (valid) { row.Valid++; if (accepted) row.ValidAccepted++; else failures.Add($"{rel} test {index}: valid instance rejected"); }
                 else { row.Invalid++; if (!accepted) row.InvalidRejected++; else failures.Add($"{rel} test {index}: invalid instance accepted"); }
                 index++;
@@ -115,13 +119,14 @@ internal static class GuidedCheckCommand
     }
 
     /// <summary>Feeds the ids with a mask before each; counts mask/Accept disagreements. True when accepted and complete.</summary>
-    private static bool Feed(IGrammarMatcher m, ITokenVocabulary vocab, int[] ids, ulong[] mask, Row row)
+    private static bool Feed(IGrammarMatcher m, ITokenVocabulary vocab, int[] ids, ulong[] mask, Row row, int? budget)
     {
         double tick = 1e6 / Stopwatch.Frequency;
         for (int i = 0; i <= ids.Length; i++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            m.FillMask(mask);
+            if (budget is int n) m.FillMask(mask, n - i);
+            else m.FillMask(mask);
             row.MaskUs.Add((Stopwatch.GetTimestamp() - t0) * tick);
             if (i == ids.Length)
             {

@@ -137,7 +137,7 @@ public sealed partial class SchemaCompiler
                     break;
                 case "required":
                 {
-                    var alts = new List<string> { OtherTypes("object") };
+                    var alts = new List<string>();
                     foreach (var n in ArrayOf(v, kp))
                         alts.Add("{\"type\":\"object\",\"properties\":{" + JsonSerializer.Serialize(StringOf(n, kp)) + ":false}}");
                     parts.Add(AnyOf(alts));
@@ -169,13 +169,13 @@ public sealed partial class SchemaCompiler
                     DecimalOf(v, kp);
                     // ¬(x ≥ m) is x < m; ¬(x > m) is x ≤ m.
                     string bound = lower ? (exclusive ? "maximum" : "exclusiveMaximum") : (exclusive ? "minimum" : "exclusiveMinimum");
-                    parts.Add(AnyOf([OtherTypes("number"), "{\"type\":\"number\",\"" + bound + "\":" + v.GetRawText() + "}"]));
+                    parts.Add(AnyOf(["{\"type\":\"number\",\"" + bound + "\":" + v.GetRawText() + "}"]));
                     break;
                 }
                 case "exclusiveMinimum" or "exclusiveMaximum":
                     if (v.ValueKind != JsonValueKind.Number) break; // draft-4 flag, handled with minimum/maximum
                     DecimalOf(v, kp);
-                    parts.Add(AnyOf([OtherTypes("number"), "{\"type\":\"number\",\"" + (p.Name == "exclusiveMinimum" ? "maximum" : "minimum") + "\":" + v.GetRawText() + "}"]));
+                    parts.Add(AnyOf(["{\"type\":\"number\",\"" + (p.Name == "exclusiveMinimum" ? "maximum" : "minimum") + "\":" + v.GetRawText() + "}"]));
                     break;
                 case "minLength": parts.Add(NegateCount("string", "maxLength", IntOf(v, kp), lower: true)); break;
                 case "maxLength": parts.Add(NegateCount("string", "minLength", IntOf(v, kp), lower: false)); break;
@@ -185,17 +185,17 @@ public sealed partial class SchemaCompiler
                 case "maxProperties": parts.Add(NegateCount("object", "minProperties", IntOf(v, kp), lower: false)); break;
                 case "pattern":
                     // ¬(string ∧ matches p) = other types, or a string that does not match (complemented automaton).
-                    parts.Add(AnyOf([OtherTypes("string"), "{\"type\":\"string\",\"" + NotPatternKeyword + "\":" + JsonSerializer.Serialize(StringOf(v, kp)) + "}"]));
+                    parts.Add(AnyOf(["{\"type\":\"string\",\"" + NotPatternKeyword + "\":" + JsonSerializer.Serialize(StringOf(v, kp)) + "}"]));
                     break;
                 case "format":
                     if (v.ValueKind == JsonValueKind.String && Formats.Pattern(v.GetString()!) is { } fp)
-                        parts.Add(AnyOf([OtherTypes("string"), "{\"type\":\"string\",\"" + NotPatternKeyword + "\":" + JsonSerializer.Serialize("^(?:" + fp + ")$") + "}"]));
+                        parts.Add(AnyOf(["{\"type\":\"string\",\"" + NotPatternKeyword + "\":" + JsonSerializer.Serialize("^(?:" + fp + ")$") + "}"]));
                     break;
                 case "items" when v.ValueKind == JsonValueKind.Array:
                 case "prefixItems":
                 {
                     // ¬(item i matches S_i for each i) = an array with an item i that fails S_i.
-                    var alts = new List<string> { OtherTypes("array") };
+                    var alts = new List<string>();
                     int i = 0;
                     foreach (var m in ArrayOf(v, kp))
                     {
@@ -214,7 +214,7 @@ public sealed partial class SchemaCompiler
                     // array-form items) "items" covers only the later items, which contains cannot single out.
                     if (e.TryGetProperty("prefixItems", out _)) throw Unnegatable(path, "items", "the complement of 'items' beside 'prefixItems' is not supported");
                     var neg = Negate(v, kp, depth + 1);
-                    if (neg != "false") parts.Add(AnyOf([OtherTypes("array"), "{\"type\":\"array\",\"contains\":" + neg + "}"]));
+                    if (neg != "false") parts.Add(AnyOf(["{\"type\":\"array\",\"contains\":" + neg + "}"]));
                     break;
                 }
                 case "additionalItems":
@@ -225,7 +225,7 @@ public sealed partial class SchemaCompiler
                 {
                     // ¬(some item matches C) = an array whose every item fails C.
                     var neg = Negate(v, kp, depth + 1);
-                    parts.Add(AnyOf([OtherTypes("array"), "{\"type\":\"array\",\"items\":" + neg + "}"]));
+                    parts.Add(AnyOf(["{\"type\":\"array\",\"items\":" + neg + "}"]));
                     break;
                 }
                 case "dependencies" or "dependentRequired" or "dependentSchemas":
@@ -257,13 +257,13 @@ public sealed partial class SchemaCompiler
                 {
                     // ¬(every name matches S) = an object with a member whose name fails S.
                     if (v.ValueKind == JsonValueKind.True) break;
-                    parts.Add(AnyOf([OtherTypes("object"), SomeProperty("{\"not\":" + Ref(kp) + "}", "true")]));
+                    parts.Add(AnyOf([SomeProperty("{\"not\":" + Ref(kp) + "}", "true")]));
                     break;
                 }
                 case "patternProperties":
                 {
                     // ¬(members matching p have values in S) = an object with a member matching p whose value fails S.
-                    var alts = new List<string> { OtherTypes("object") };
+                    var alts = new List<string>();
                     foreach (var pp in ObjectOf(v, kp))
                     {
                         var neg = Negate(pp.Value, kp + "/" + Escape(pp.Name), depth + 1);
@@ -284,11 +284,11 @@ public sealed partial class SchemaCompiler
                     if (e.TryGetProperty("patternProperties", out var pps) && pps.ValueKind == JsonValueKind.Object)
                         foreach (var pp in pps.EnumerateObject()) known.Add("{\"pattern\":" + JsonSerializer.Serialize(pp.Name) + "}");
                     string names = known.Count == 0 ? "true" : "{\"not\":{\"anyOf\":[" + string.Join(",", known) + "]}}";
-                    parts.Add(AnyOf([OtherTypes("object"), SomeProperty(names, neg)]));
+                    parts.Add(AnyOf([SomeProperty(names, neg)]));
                     break;
                 }
                 case "multipleOf":
-                    parts.Add(AnyOf([OtherTypes("number"), "{\"type\":\"number\",\"" + NotMultipleKeyword + "\":" + v.GetRawText() + "}"]));
+                    parts.Add(AnyOf(["{\"type\":\"number\",\"" + NotMultipleKeyword + "\":" + v.GetRawText() + "}"]));
                     break;
                 case "nullable":
                     if (v.ValueKind == JsonValueKind.True) throw Unnegatable(path, "nullable", "the complement of nullable is not supported");
@@ -351,7 +351,7 @@ public sealed partial class SchemaCompiler
     private static string NegateCount(string type, string keyword, int n, bool lower)
     {
         // ¬(len ≥ n) is len ≤ n-1 (impossible for n = 0); ¬(len ≤ n) is len ≥ n+1.
-        var alts = new List<string> { OtherTypes(type) };
+        var alts = new List<string>();
         if (lower && n > 0) alts.Add("{\"type\":\"" + type + "\",\"" + keyword + "\":" + (n - 1).ToString(CultureInfo.InvariantCulture) + "}");
         if (!lower) alts.Add("{\"type\":\"" + type + "\",\"" + keyword + "\":" + ((long)n + 1).ToString(CultureInfo.InvariantCulture) + "}");
         return AnyOf(alts);

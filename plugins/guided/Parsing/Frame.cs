@@ -53,6 +53,24 @@ public sealed class ParseState
     /// </summary>
     internal System.Collections.Concurrent.ConcurrentDictionary<(int Union, int Count, bool AtStart), ulong[]> Masks { get; } = new();
 
+    /// <summary>
+    /// Shortest completions found for cursors in this state (the bytes to append), by the key of
+    /// <see cref="VocabContext.CompletionKey"/>; null where the search gave up. Shared like the masks.
+    /// </summary>
+    internal System.Collections.Concurrent.ConcurrentDictionary<(int Union, int Count, bool AtStart), byte[]?> Completions
+    {
+        get
+        {
+            // Created on first use: most states are never searched from, and masks alone must not pay for it.
+            var d = Volatile.Read(ref _completionsMemo);
+            if (d is not null) return d;
+            Interlocked.CompareExchange(ref _completionsMemo, new(), null);
+            return _completionsMemo!;
+        }
+    }
+
+    private System.Collections.Concurrent.ConcurrentDictionary<(int Union, int Count, bool AtStart), byte[]?>? _completionsMemo;
+
     private ParseState(Frame?[] configs, int start, bool hasDone)
     {
         Configs = configs;

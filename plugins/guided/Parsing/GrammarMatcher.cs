@@ -44,6 +44,66 @@ public sealed class GrammarMatcher : IGrammarMatcher
         bitmask[words..].Clear();
     }
 
+    /// <summary>
+    /// Tokens of slack kept beyond the shortest completion before the mask narrows. Once narrowed no slack is needed
+    /// (every allowed token shortens the completion by its length); the slack absorbs the token before that, which
+    /// may open something long (an object with many required members) at the budget's edge.
+    /// </summary>
+    public const int BudgetMargin = 16;
+
+    /// <summary>Budgets above this are treated as unlimited (no search at all): no context is this long.</summary>
+    private const int MaxNarrowingBudget = 1 << 24;
+
+    // The completion being followed since the mask narrowed (what is left of it), so that a later search that finds
+    // a longer one (it stops at a node cap) can never undo progress. Narrowing, once begun, stays: released after a
+    // long token took the completion well under the budget, the model could open something longer again (bard-2m
+    // did: a second key of ten bytes where the completion had five left) and run out after all.
+    private byte[]? _plan;
+    private int _planAt;
+    private bool _narrowing;
+
+    /// <summary>
+    /// Budget-aware mask. While <paramref name="remainingTokens"/> exceeds the shortest completion (in bytes, an
+    /// upper bound on tokens: a byte-level vocabulary has a token for every byte) plus one token for EOS plus
+    /// <see cref="BudgetMargin"/>, the mask is exactly <see cref="FillMask(Span{ulong})"/>'s. From there on only
+    /// tokens that spell a prefix of that completion (or of a shorter one found later) stay allowed, to the end of the
+    /// output, and EOS alone once the output is complete, so a
+    /// budget of the shortest completion plus one always ends in a complete output. A smaller budget is not refused:
+    /// the mask still heads for the completion and the request ends "length" if the budget runs out first (as it
+    /// would without this), since multi-byte tokens often make it in time. When the search gives up (its node cap)
+    /// the mask is left as it is.
+    /// </summary>
+    public void FillMask(Span<ulong> bitmask, int remainingTokens)
+    {
+        FillMask(bitmask);
+        if (_ended || remainingTokens > MaxNarrowingBudget) return;
+        var found = _context.Completion(_cursor);
+        ReadOnlySpan<byte> completion = found;
+        if (_plan is { } plan && (found is null || plan.Length - _planAt < found.Length)) completion = plan.AsSpan(_planAt);
+        else if (found is null) return;
+        if (!_narrowing && (long)completion.Length + 1 + BudgetMargin < remainingTokens) return;
+        int words = _context.MaskWords;
+        var along = new ulong[words];
+        _context.TokensAlong(completion, along);
+        bool any = false;
+        for (int i = 0; i < words; i++) any |= (bitmask[i] & along[i]) != 0;
+        if (!any) return; // cannot happen (the completion's first byte is a token); keep the exact mask
+        for (int i = 0; i < words; i++) bitmask[i] &= along[i];
+        _plan = completion.ToArray();
+        _planAt = 0;
+        _narrowing = true;
+    }
+
+    /// <summary>Fewest bytes still needed for a complete output that the search found (0 when complete), or <see cref="VocabContext.UnknownDistance"/>.</summary>
+    public int DistanceToComplete => _ended ? 0 : _context.Distance(_cursor);
+
+    private void Followed(ReadOnlySpan<byte> bytes)
+    {
+        if (_plan is not { } plan) return;
+        if (plan.AsSpan(_planAt).StartsWith(bytes)) _planAt += bytes.Length;
+        else _plan = null;
+    }
+
     /// <inheritdoc />
     public bool Accept(int tokenId)
     {
@@ -61,6 +121,7 @@ public sealed class GrammarMatcher : IGrammarMatcher
         foreach (var b in bytes)
             if (!_context.Step(ref c, b)) return false;
         _cursor = c;
+        Followed(bytes);
         return true;
     }
 
@@ -71,6 +132,7 @@ public sealed class GrammarMatcher : IGrammarMatcher
         foreach (var b in bytes)
             if (!_context.Step(ref c, b)) return false;
         _cursor = c;
+        Followed(bytes);
         return true;
     }
 

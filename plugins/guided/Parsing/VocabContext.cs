@@ -8,7 +8,7 @@ namespace Modular.Plugins.Guided.Parsing;
 /// Everything shared by the constraints compiled for one vocabulary: the token trie (built once), the interned
 /// lexemes, the union lexer and its per-state mask entries. Thread-safe.
 /// </summary>
-public sealed class VocabContext
+public sealed partial class VocabContext
 {
     private readonly int[] _eos;
 
