@@ -94,6 +94,23 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
         }
     }
 
+    /// <summary>True when the next member is the last one maxProperties allows.</summary>
+    private bool LastMember => Count + 1 >= Shape.MaxProperties;
+
+    /// <summary>Witnesses (existential member conditions) not yet satisfied.</summary>
+    private int OpenWitnesses => Shape.AllWitnesses & ~Found;
+
+    /// <summary>
+    /// Adds the member as a plain one, unless it is the last member maxProperties allows while witnesses are open
+    /// (then only a member that satisfies all of them can end the object), and as a witness for each set of unfound
+    /// witnesses its key qualifies for.
+    /// </summary>
+    private void AddMember(int meaning, int[] accepted, ObjectFrame plain, List<Frame?> output)
+    {
+        if (!LastMember || OpenWitnesses == 0) output.Add(plain);
+        if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, plain, output);
+    }
+
     /// <summary>Adds, beside the plain member, the member as a witness for each set of unfound witnesses its key qualifies for.</summary>
     private void AddWitnessed(int meaning, int[] accepted, Frame plain, List<Frame?> output)
     {
@@ -109,7 +126,7 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
         }
         // Every non-empty subset: one member may satisfy several witnesses at once.
         for (int bits = qualifies; bits > 0; bits = (bits - 1) & qualifies)
-            if (Shape.WitnessValues.TryGetValue((meaning, bits), out var value))
+            if ((!LastMember || (OpenWitnesses & ~bits) == 0) && Shape.WitnessValues.TryGetValue((meaning, bits), out var value))
                 output.Add(((ObjectFrame)plain) with { Pending = value, PendingFound = bits });
     }
 
@@ -169,23 +186,17 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
                 if (meaning >= 0)
                 {
                     if (Seen.Get(meaning)) return;
-                    var declared = this with { Phase = AfterKey, Seen = Seen.With(meaning), Pending = Shape.Values[meaning] };
-                    output.Add(declared);
-                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, declared, output);
+                    AddMember(meaning, accepted, this with { Phase = AfterKey, Seen = Seen.With(meaning), Pending = Shape.Values[meaning] }, output);
                 }
                 else if (DeclaredAmong(accepted)) return;
                 else if (meaning == -1)
                 {
                     if (PatternAmong(accepted)) return;
-                    var other = this with { Phase = AfterKey, Pending = Shape.OtherValue };
-                    output.Add(other);
-                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, other, output);
+                    AddMember(meaning, accepted, this with { Phase = AfterKey, Pending = Shape.OtherValue }, output);
                 }
                 else
                 {
-                    var pattern = this with { Phase = AfterKey, Pending = Shape.Patterns[-meaning - 2].Value };
-                    output.Add(pattern);
-                    if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, pattern, output);
+                    AddMember(meaning, accepted, this with { Phase = AfterKey, Pending = Shape.Patterns[-meaning - 2].Value }, output);
                 }
                 return;
             case AfterKey:
@@ -224,12 +235,22 @@ public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? 
     /// </summary>
     public static void PushItem(ArrayShape shape, int index, int found, Frame? parent, List<Frame?> output)
     {
-        if (shape.Item(index) is { } item) ValueFrame.Push(item, new ArrayFrame(shape, AfterValue, index + 1, parent, found), output);
+        if (shape.Item(index) is { } item && Viable(shape, index, found))
+            ValueFrame.Push(item, new ArrayFrame(shape, AfterValue, index + 1, parent, found), output);
         int open = shape.AllContains & ~found;
         for (int bits = open; bits > 0; bits = (bits - 1) & open)
-            if (shape.Witness(index, bits) is { } witness)
+            if (shape.Witness(index, bits) is { } witness && Viable(shape, index, found | bits))
                 ValueFrame.Push(witness, new ArrayFrame(shape, AfterValue, index + 1, parent, found | bits), output);
     }
+
+    /// <summary>
+    /// Whether item <paramref name="index"/>, leaving the contains sets <paramref name="found"/> satisfied, may still let
+    /// the array end: sets left open need at least one item after it (a necessary condition only). Without
+    /// this, the last item allowed by maxItems could be a plain one and the array could then neither close nor grow
+    /// (a dead end the mask would walk into: `[true, 1` under maxItems 2 and a contains still open).
+    /// </summary>
+    private static bool Viable(ArrayShape shape, int index, int found) =>
+        (shape.AllContains & ~found) == 0 || (long)shape.MaxItems - (index + 1) >= 1;
 
     private bool CanClose => Phase == CloseOnly || (Index >= Shape.MinItems && Found == Shape.AllContains);
 
@@ -238,10 +259,10 @@ public sealed record ArrayFrame(ArrayShape Shape, byte Phase, int Index, Frame? 
         get
         {
             if (Index >= Shape.MaxItems) return false;
-            if (Shape.Item(Index) is not null) return true;
+            if (Shape.Item(Index) is not null && Viable(Shape, Index, Found)) return true;
             int open = Shape.AllContains & ~Found;
             for (int bits = open; bits > 0; bits = (bits - 1) & open)
-                if (Shape.Witness(Index, bits) is not null) return true;
+                if (Shape.Witness(Index, bits) is not null && Viable(Shape, Index, Found | bits)) return true;
             return false;
         }
     }
