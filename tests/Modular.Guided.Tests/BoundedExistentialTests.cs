@@ -38,6 +38,8 @@ public sealed class BoundedExistentialTests
     [InlineData("{\"cde\":1}", true)]
     [InlineData("{\"cd\"", true)]
     [InlineData("{\"xy\"", false)]      // the only member allowed cannot be one that leaves the witness open
+    [InlineData("{\"x", false)]         // nor can its key start like one (the mask would walk into a dead end)
+    [InlineData("{\"c", true)]
     public void The_last_member_allowed_must_satisfy_an_open_witness(string text, bool accepted) =>
         Assert.Equal(accepted, Accepts(WitnessUnderMaxProperties, text));
 }

@@ -76,6 +76,24 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
     private void Keys(List<int> output)
     {
         if (!AnyKey()) return;
+        if (LastMember && OpenWitnesses != 0)
+        {
+            // maxProperties leaves room for one member and witnesses are still open: only a key that qualifies for
+            // one of them can lead to an object that closes, so only those keys are offered (the plain pattern and
+            // other lexemes would let a key start that no qualifying key completes). Their meanings come from
+            // WitnessMeaning. Seen names stay expected where pattern or other keys exist, to suppress those meanings.
+            if (Shape.Patterns.Length > 0 || Shape.OtherLexeme >= 0)
+                for (int i = 0; i < Shape.Names.Length; i++) if (Seen.Get(i)) output.Add(Shape.NameLexemes[i]);
+            for (int j = 0; j < Shape.Witnesses.Length; j++)
+            {
+                if ((OpenWitnesses & (1 << j)) == 0) continue;
+                var w = Shape.Witnesses[j];
+                for (int i = 0; i < Shape.Names.Length; i++) if (!Seen.Get(i) && w.Declared[i]) output.Add(Shape.NameLexemes[i]);
+                foreach (var lex in w.PatternLexemes) if (lex >= 0) output.Add(lex);
+                if (w.OtherLexeme >= 0) output.Add(w.OtherLexeme);
+            }
+            return;
+        }
         if (Shape.Patterns.Length == 0 && Shape.OtherLexeme < 0)
         {
             for (int i = 0; i < Shape.Names.Length; i++) if (!Seen.Get(i)) output.Add(Shape.NameLexemes[i]);
@@ -109,6 +127,37 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
     {
         if (!LastMember || OpenWitnesses == 0) output.Add(plain);
         if (Shape.Witnesses.Length > 0) AddWitnessed(meaning, accepted, plain, output);
+    }
+
+    /// <summary>
+    /// The key meaning (pattern -k-2 or other -1) of a witness lexeme among the accepted ones, or null when another
+    /// accepted lexeme speaks for the key: a declared name (its own lexeme handles it), a pattern for an other-key
+    /// lexeme (the key is a pattern key), or an earlier accepted witness lexeme of the same meaning (one handles it).
+    /// </summary>
+    private int? WitnessMeaning(int lexeme, int[] accepted)
+    {
+        if (DeclaredAmong(accepted)) return null;
+        int? mine = WitnessLexemeMeaning(lexeme);
+        if (mine is not int m) return null;
+        foreach (var a in accepted)
+        {
+            if (a == lexeme) break;
+            if (WitnessLexemeMeaning(a) == m) return null;
+        }
+        if (m == -1)
+            foreach (var a in accepted)
+                if (WitnessLexemeMeaning(a) is <= -2 || (Shape.Meaning.TryGetValue(a, out int pm) && pm <= -2)) return null;
+        return m;
+    }
+
+    private int? WitnessLexemeMeaning(int lexeme)
+    {
+        foreach (var w in Shape.Witnesses)
+        {
+            for (int k = 0; k < w.PatternLexemes.Length; k++) if (w.PatternLexemes[k] == lexeme) return -(k + 2);
+            if (w.OtherLexeme == lexeme) return -1;
+        }
+        return null;
     }
 
     /// <summary>Adds, beside the plain member, the member as a witness for each set of unfound witnesses its key qualifies for.</summary>
@@ -182,7 +231,14 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
         {
             case Open or AfterComma:
                 if (lexeme == table.CloseBrace && Phase == Open && CanClose()) { output.Add(Parent); return; }
-                if (Count >= Shape.MaxProperties || !Shape.Meaning.TryGetValue(lexeme, out int meaning)) return;
+                if (Count >= Shape.MaxProperties) return;
+                if (!Shape.Meaning.TryGetValue(lexeme, out int meaning))
+                {
+                    // A witness lexeme, offered alone for the last member (see Keys).
+                    if (LastMember && OpenWitnesses != 0 && WitnessMeaning(lexeme, accepted) is int wm)
+                        AddWitnessed(wm, accepted, this with { Phase = AfterKey, Pending = wm == -1 ? Shape.OtherValue : Shape.Patterns[-wm - 2].Value }, output);
+                    return;
+                }
                 if (meaning >= 0)
                 {
                     if (Seen.Get(meaning)) return;
