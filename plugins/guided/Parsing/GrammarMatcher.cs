@@ -51,8 +51,12 @@ public sealed class GrammarMatcher : IGrammarMatcher
     /// </summary>
     public const int BudgetMargin = 16;
 
-    /// <summary>Budgets above this are treated as unlimited (no search at all): no context is this long.</summary>
-    private const int MaxNarrowingBudget = 1 << 24;
+    /// <summary>
+    /// Budgets above this never narrow, so no search runs for them: a completion the search finds is shorter than its
+    /// node cap (each byte of it is a node), so it cannot come within EOS plus the margin of a larger budget. Requests
+    /// without a tight max_tokens (the budget is then the context left) pay nothing for budget awareness.
+    /// </summary>
+    private const int MaxNarrowingBudget = VocabContext.MaxSearchNodes + 1 + BudgetMargin;
 
     // The completion being followed since the mask narrowed (what is left of it), so that a later search that finds
     // a longer one (it stops at a node cap) can never undo progress. Narrowing, once begun, stays: released after a
@@ -76,7 +80,7 @@ public sealed class GrammarMatcher : IGrammarMatcher
     public void FillMask(Span<ulong> bitmask, int remainingTokens)
     {
         FillMask(bitmask);
-        if (_ended || remainingTokens > MaxNarrowingBudget) return;
+        if (_ended || (!_narrowing && remainingTokens > MaxNarrowingBudget)) return;
         var found = _context.Completion(_cursor);
         ReadOnlySpan<byte> completion = found;
         if (_plan is { } plan && (found is null || plan.Length - _planAt < found.Length)) completion = plan.AsSpan(_planAt);
