@@ -13,23 +13,29 @@ internal static class VerifyGoldenCommand
         var backend = CliOptions.Backend();
         var plugins = CliOptions.Plugins();
         var json = new Option<bool>("--json") { Description = "print results as JSON" };
-        var tol = new Option<double?>("--tolerance") { Description = "max absolute logit error (default 1e-3 on float32 backends, 5e-2 otherwise)" };
+        var tol = new Option<double?>("--tolerance")
+        {
+            Description = "largest logit error that passes: absolute on float32 backends (default 1e-3), relative to the largest reference logit otherwise (default 2e-2)",
+        };
         var cmd = new Command("verify-golden", "Compare logits, prompt logprobs and greedy ids with the Hugging Face references") { dir, backend, plugins, json, tol };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), 0);
             var path = r.GetValue(dir)!;
             using var model = CliOptions.LoadModel(path, runtime);
-            double tolerance = r.GetValue(tol) ?? (runtime.Backend.ActivationDType == Abstractions.DType.F32 ? 1e-3 : 5e-2);
+            var tolerance = GoldenTolerance.For(runtime.Backend.ActivationDType);
+            if (r.GetValue(tol) is double bound) tolerance = tolerance with { Bound = bound };
             var results = GoldenVerifier.Run(model, path);
-            bool ok = results.TrueForAll(x => x.Passed(tolerance));
+            bool ok = results.TrueForAll(tolerance.Passes);
             if (r.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(new { model = path, backend = runtime.Backend.Name, tolerance, passed = ok, cases = results }, new JsonSerializerOptions { WriteIndented = true }));
+                Console.WriteLine(JsonSerializer.Serialize(new { model = path, backend = runtime.Backend.Name, tolerance = tolerance.Bound, relative = tolerance.Relative,
+                    passed = ok, cases = results }, new JsonSerializerOptions { WriteIndented = true }));
             else
             {
                 foreach (var c in results)
-                    Console.WriteLine($"case {c.Case}: prompt {c.PromptTokens} tokens, max |logit err| {c.MaxAbsError:E2}, prompt logprob err {c.MaxPromptLogprobError:E2}, greedy {c.GreedyMatched}/{c.GreedyTotal}{(c.FragileDivergence ? " (diverged at a fragile step)" : "")} {(c.Passed(tolerance) ? "ok" : "FAIL")}");
-                Console.WriteLine(ok ? $"PASS (tolerance {tolerance:E0})" : $"FAIL (tolerance {tolerance:E0})");
+                    Console.WriteLine($"case {c.Case}: prompt {c.PromptTokens} tokens, max |logit err| {c.MaxAbsError:E2} (max |ref| {c.ReferenceScale:F2}, relative {c.RelativeError:E2}), "
+                        + $"prompt logprob err {c.MaxPromptLogprobError:E2}, greedy {c.GreedyMatched}/{c.GreedyTotal}{(c.FragileDivergence ? " (diverged at a fragile step)" : "")} {(tolerance.Passes(c) ? "ok" : "FAIL")}");
+                Console.WriteLine($"{(ok ? "PASS" : "FAIL")} (tolerance {tolerance})");
             }
             return ok ? 0 : 1;
         });

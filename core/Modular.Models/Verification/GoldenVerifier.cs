@@ -13,12 +13,15 @@ namespace Modular.Models.Verification;
 /// <param name="GreedyTotal">Reference greedy length.</param>
 /// <param name="FragileDivergence">The first difference came at a step whose reference margin is within the numeric error.</param>
 /// <param name="MaxPromptLogprobError">Largest |prompt logprob - reference|.</param>
+/// <param name="ReferenceScale">Largest |reference logit| of the case (the scale of <see cref="RelativeError"/>).</param>
 public sealed record GoldenCaseResult(int Case, int PromptTokens, double MaxAbsError, int GreedyMatched, int GreedyTotal,
-    bool FragileDivergence, double MaxPromptLogprobError)
+    bool FragileDivergence, double MaxPromptLogprobError, double ReferenceScale)
 {
-    /// <summary>Within tolerance and greedy ids equal up to a legitimately fragile step.</summary>
-    public bool Passed(double tolerance) =>
-        MaxAbsError <= tolerance && MaxPromptLogprobError <= tolerance && (GreedyMatched == GreedyTotal || FragileDivergence);
+    /// <summary><see cref="MaxAbsError"/> over <see cref="ReferenceScale"/>.</summary>
+    public double RelativeError => ReferenceScale > 0 ? MaxAbsError / ReferenceScale : MaxAbsError;
+
+    /// <summary>Within an absolute <paramref name="tolerance"/> (<see cref="GoldenTolerance"/> with Relative false).</summary>
+    public bool Passed(double tolerance) => new GoldenTolerance(false, tolerance).Passes(this);
 }
 
 /// <summary>
@@ -49,11 +52,11 @@ public static class GoldenVerifier
             var driver = new SequenceDriver(runner);
             var logits = driver.Feed(prompt, allLogits: true);
 
-            double err = 0;
+            double err = 0, scale = 0;
             if (refs.Contains($"logits_{c}"))
-                err = MaxAbs(logits, MemoryMarshal.Cast<byte, float>(refs.Bytes($"logits_{c}")));
+                (err, scale) = MaxAbs(logits, MemoryMarshal.Cast<byte, float>(refs.Bytes($"logits_{c}")));
             else if (refs.Contains($"last_logits_{c}"))
-                err = MaxAbs(logits.AsSpan((prompt.Length - 1) * vocab, vocab), MemoryMarshal.Cast<byte, float>(refs.Bytes($"last_logits_{c}")));
+                (err, scale) = MaxAbs(logits.AsSpan((prompt.Length - 1) * vocab, vocab), MemoryMarshal.Cast<byte, float>(refs.Bytes($"last_logits_{c}")));
 
             double lpErr = 0;
             if (cs.TryGetProperty("prompt_logprobs", out var plp))
@@ -82,17 +85,22 @@ public static class GoldenVerifier
                 matched++;
                 if (step + 1 < greedy.Length) last = driver.Feed([next], allLogits: false);
             }
-            results.Add(new GoldenCaseResult(c, prompt.Length, err, matched, greedy.Length, fragile, lpErr));
+            results.Add(new GoldenCaseResult(c, prompt.Length, err, matched, greedy.Length, fragile, lpErr, scale));
         }
         return results;
     }
 
-    private static double MaxAbs(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    /// <summary>Largest |a - reference| and largest |reference|.</summary>
+    private static (double Error, double Scale) MaxAbs(ReadOnlySpan<float> a, ReadOnlySpan<float> reference)
     {
-        if (a.Length != b.Length) throw new InvalidOperationException($"logit count {a.Length} differs from the reference {b.Length}");
-        double m = 0;
-        for (int i = 0; i < a.Length; i++) m = Math.Max(m, Math.Abs(a[i] - b[i]));
-        return m;
+        if (a.Length != reference.Length) throw new InvalidOperationException($"logit count {a.Length} differs from the reference {reference.Length}");
+        double m = 0, scale = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            m = Math.Max(m, Math.Abs(a[i] - reference[i]));
+            scale = Math.Max(scale, Math.Abs(reference[i]));
+        }
+        return (m, scale);
     }
 
     private static void LogSoftmax(ReadOnlySpan<float> x, Span<float> o)
