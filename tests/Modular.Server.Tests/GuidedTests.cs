@@ -93,6 +93,39 @@ public sealed class GuidedTests(GuidedServer server) : IClassFixture<GuidedServe
         else Assert.StartsWith("{", content); // ran out of tokens inside a valid prefix
     }
 
+    /// <summary>
+    /// The hostile constraints of issue #9 over HTTP: each is answered quickly - a backtracking-bomb regex is served
+    /// (matching is linear, so it is not hostile here), the others are refused with an OpenAI-shaped 400 naming the
+    /// field - and the server then serves an ordinary guided request.
+    /// </summary>
+    [Fact]
+    public async Task Hostile_constraints_are_answered_and_the_server_keeps_serving()
+    {
+        string Nested(int depth) => string.Concat(Enumerable.Repeat("{\"type\":\"array\",\"items\":", depth)) + "{\"type\":\"integer\"}" + new string('}', depth);
+        var big = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() };
+        for (int i = 0; big.ToJsonString().Length < 1 << 20; i++) big["properties"]!.AsObject()[$"p{i:D6}_{new string('x', 40)}"] = new JsonObject { ["type"] = "string" };
+        var cases = new (string Name, object Body, int[] Statuses, string? Param)[]
+        {
+            ("backtracking bomb", new { prompt = "ROMEO:", guided_regex = "(a+)+b", max_tokens = 8 }, [200], null),
+            ("empty choice", new { prompt = "ROMEO:", guided_choice = Array.Empty<string>(), max_tokens = 4 }, [400], "guided_choice"),
+            ("self-referencing schema", new { prompt = "ROMEO:", guided_json = JsonNode.Parse("{\"$ref\":\"#\"}"), max_tokens = 4 }, [400], "guided_json"),
+            ("schema nested 300 deep", "{\"prompt\":\"ROMEO:\",\"max_tokens\":4,\"guided_json\":" + Nested(300) + "}", [400], null),
+            ("1 MB schema", new { prompt = "ROMEO:", guided_json = big, max_tokens = 4 }, [400, 413], null),
+        };
+        foreach (var (name, body, statuses, param) in cases)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var (status, answer) = await Api.PostAsync(Http, "v1/completions", body);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{name}: took {clock.Elapsed}");
+            Assert.True(statuses.Contains(status), $"{name}: HTTP {status} {answer?.ToJsonString()}");
+            if (status != 200) Api.AssertOpenAiError(answer, name);
+            if (param is not null) Assert.Equal(param, answer!["error"]!["param"]!.GetValue<string>());
+        }
+        var (okStatus, ok) = await Api.PostAsync(Http, "v1/completions", new { prompt = "ROMEO:", guided_choice = new[] { "yes", "no" }, max_tokens = 4 });
+        Assert.Equal(200, okStatus);
+        Assert.Contains(ok!["choices"]![0]!["text"]!.GetValue<string>(), new[] { "yes", "no" });
+    }
+
     [Fact]
     public async Task A_schema_that_does_not_compile_is_a_400_naming_the_field()
     {
