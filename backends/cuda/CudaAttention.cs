@@ -212,7 +212,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         int group = p.NumHeads / p.NumKvHeads;
         // Tensor-core decode (the query-head group as MMA rows), else the GQA-shared CUDA-core kernel: both run one
         // block per (row, KV head) and read each K/V row once for the whole query-head group.
-        nint tc = UseTensorCoreDecode(group) ? lib.PagedDecodeTc(d, DecodeStages) : 0;
+        nint tc = UseTensorCoreDecode(group) && t <= MaxGridY ? lib.PagedDecodeTc(d) : 0;  // rows are its grid's y
         nint gqa = tc != 0 ? tc : Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, group) : 0;
         int blockHeads = gqa != 0 ? p.NumKvHeads : p.NumHeads;
         int splits = ChooseSplits((long)t * blockHeads, visible, tc != 0 ? Runtime.KernelLibrary.DecodeTcKeysPerTile : 0);
@@ -231,10 +231,8 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             .Float(p.Scale).Int(p.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc);
         if (tc != 0)
         {
-            // KV heads fastest in the grid unless MODULAR_CUDA_DECODE_ORDER=row (see decode_attention.cu).
-            bool headsFastest = DecodeOrder != "row";
-            backend.Launch(tc, (uint)(headsFastest ? blockHeads : t), (uint)(headsFastest ? t : blockHeads), (uint)splits, 128,
-                (uint)Runtime.KernelLibrary.DecodeTcSharedBytes(d, DecodeStages), args.Int(headsFastest ? 1 : 0), "paged_decode_tc");
+            // KV heads vary fastest in this kernel's grid (see decode_attention.cu).
+            backend.Launch(tc, (uint)blockHeads, (uint)t, (uint)splits, 128, (uint)Runtime.KernelLibrary.DecodeTcSharedBytes(d), args, "paged_decode_tc");
         }
         else
             backend.Launch(gqa != 0 ? gqa : PickKernel(d), (uint)t, (uint)blockHeads, (uint)splits, 128, 0, args,
@@ -266,15 +264,11 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     private static readonly int BlocksPerSm =
         int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_SPLIT_BLOCKS_PER_SM"), out var v) && v > 0 ? v : 8;
 
+    /// <summary>Largest y dimension of a CUDA grid.</summary>
+    private const int MaxGridY = 65535;
+
     /// <summary>MODULAR_CUDA_DECODE=cores keeps decode on the CUDA-core kernels (for comparison); default: tensor cores.</summary>
     private static readonly bool TensorCoreDecode = Environment.GetEnvironmentVariable("MODULAR_CUDA_DECODE") != "cores";
-
-    /// <summary>Depth of the tensor-core decode kernel's K/V ring: MODULAR_CUDA_DECODE_STAGES = 2..4 (default 2).</summary>
-    private static readonly int DecodeStages =
-        int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_DECODE_STAGES"), out var st) && st is >= 2 and <= 4 ? st : 2;
-
-    /// <summary>MODULAR_CUDA_DECODE_ORDER=row launches the tensor-core decode grid rows-first (for comparison).</summary>
-    private static readonly string? DecodeOrder = Environment.GetEnvironmentVariable("MODULAR_CUDA_DECODE_ORDER");
 
     /// <summary>
     /// Whether decode-shaped attention runs on the tensor-core kernel (query-head groups up to 16, the MMA's rows).

@@ -26,10 +26,12 @@ public class AttentionTests(RocmFixture fx)
         return [ids[0..6], ids[6..12], ids[12..18]];
     }
 
-    /// <summary>One step: sequences (table, cached tokens, new tokens) laid back to back.</summary>
-    private static AttentionMetadata Step(int[][] tables, params (int Seq, int Cached, int New)[] runs)
+    /// <summary>One step of the default layout (blocks of <see cref="BlockSize"/>, tables padded to 6 blocks).</summary>
+    private static AttentionMetadata Step(int[][] tables, params (int Seq, int Cached, int New)[] runs) => Step(tables, BlockSize, 6, runs);
+
+    /// <summary>One step: sequences (table, cached tokens, new tokens) laid back to back, tables padded with -1.</summary>
+    private static AttentionMetadata Step(int[][] tables, int blockSize, int maxBlocks, params (int Seq, int Cached, int New)[] runs)
     {
-        int maxBlocks = 6;
         var qsl = new List<int> { 0 };
         var lens = new List<int>();
         var slots = new List<int>();
@@ -38,7 +40,7 @@ public class AttentionTests(RocmFixture fx)
         {
             qsl.Add(qsl[^1] + fresh);
             lens.Add(cached + fresh);
-            for (int p = cached; p < cached + fresh; p++) slots.Add(tables[seq][p / BlockSize] * BlockSize + p % BlockSize);
+            for (int p = cached; p < cached + fresh; p++) slots.Add(tables[seq][p / blockSize] * blockSize + p % blockSize);
             for (int i = 0; i < maxBlocks; i++) bt.Add(i < tables[seq].Length ? tables[seq][i] : -1);
         }
         return new AttentionMetadata
@@ -124,33 +126,13 @@ public class AttentionTests(RocmFixture fx)
     {
         const int hq = 4, hk = 1, d = 64, bs = 8, perSeq = 16;
         int[][] tables = [Enumerable.Range(0, perSeq).Select(i => 2 * i).ToArray(), Enumerable.Range(0, perSeq).Select(i => 2 * i + 1).ToArray()];
-        AttentionMetadata Build(params (int Seq, int Cached, int New)[] runs)
-        {
-            var qsl = new List<int> { 0 };
-            var lens = new List<int>();
-            var slots = new List<int>();
-            var bt = new List<int>();
-            foreach (var (seq, cached, fresh) in runs)
-            {
-                qsl.Add(qsl[^1] + fresh);
-                lens.Add(cached + fresh);
-                for (int pos = cached; pos < cached + fresh; pos++) slots.Add(tables[seq][pos / bs] * bs + pos % bs);
-                bt.AddRange(tables[seq]);
-            }
-            return new AttentionMetadata
-            {
-                NumTokens = qsl[^1], NumSeqs = runs.Length, QueryStartLoc = qsl.ToArray(), SeqLens = lens.ToArray(),
-                BlockTables = bt.ToArray(), MaxBlocksPerSeq = perSeq, SlotMapping = slots.ToArray(),
-                MaxSeqLen = lens.Max(), MaxQueryLen = runs.Max(r => r.New),
-            };
-        }
         List<float[]> Go(IBackend b)
         {
             var rng = new Random(21);
             var outs = new List<float[]>();
             using var cache = b.Attention.CreateCache(new KvCacheSpec(1, 2 * perSeq, bs, hk, d, b.ActivationDType));
             var p = new AttentionParams(hq, hk, d, 1f / MathF.Sqrt(d), window);
-            foreach (var m in new[] { Build((0, 0, 75), (1, 0, 40)), Build((0, 75, 30), (1, 40, 1)) })
+            foreach (var m in new[] { Step(tables, bs, perSeq, (0, 0, 75), (1, 0, 40)), Step(tables, bs, perSeq, (0, 75, 30), (1, 40, 1)) })
             {
                 int t = m.NumTokens;
                 b.Attention.Prepare(m);

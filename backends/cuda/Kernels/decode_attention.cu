@@ -1,6 +1,6 @@
 // Tensor-core decode attention over the paged KV cache (FlashDecoding with the GQA group as the MMA's rows).
 //
-// Same arguments (plus the grid order) and semantics as paged_attention_gqa: one block per (query row, KV head,
+// Same arguments and semantics as paged_attention_gqa, grid (Hk, T, splits): one block per (KV head, query row,
 // split); the block sees keys [kBegin, kEnd) of its row (causal, sliding window and split already folded into
 // the range) and writes either the output rows of the G = Hq/Hk query heads or their unnormalized split partials.
 //
@@ -15,12 +15,15 @@
 // NaN into P V. Each warp loads and consumes its own 16-key stripe of every tile, so the loop has no block barrier.
 //
 // 4 warps; warp w owns keys [16w, 16w + 16) of each tile and keeps its own running (max, sum, O); the warps merge
-// through shared memory at the end. Dynamic shared memory: STAGES x (K + V) x 64 x HD bf16 (32 KiB a stage for HD
-// 128); compiled for 2, 3 and 4 stages (more tiles in flight against fewer resident blocks). Two is the default: W2
-// on the H200 ran at 9,910 / 9,721 output tok/s with 2 / 3 stages (and 8,366 with 4 in an earlier build).
+// through shared memory at the end. Dynamic shared memory: DEC_STAGES x (K + V) x 64 x HD bf16 (64 KiB for HD 128).
+// Two stages: W2 on the H200 ran at 9,910 / 9,721 output tok/s with 2 / 3 (and 8,366 with 4 in an earlier build);
+// deeper rings cost resident blocks. KV heads vary fastest in the grid, so the Hk blocks of a row read its whole
+// [Hk, HD] cache rows together; measured before the loads were coalesced, rows-first was no different (W2 8,557 vs
+// 8,541 tok/s).
 
 #define DEC_KEYS 64
 #define DEC_THREADS 128
+#define DEC_STAGES 2
 
 // Waits until at most N of this thread's newest copy groups are still in flight.
 template <int N> __device__ __forceinline__ void dec_cp_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
@@ -30,23 +33,20 @@ template <int N> __device__ __forceinline__ void dec_cp_wait() { asm volatile("c
 template <int HD>
 __device__ __forceinline__ int dec_swz(int row, int chunk) { return row * HD + ((chunk ^ (row & 7)) << 3); }
 
-template <int HD, int STAGES>
+template <int HD>
 __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
     const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
     const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
     int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
-    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc, int kvHeadFastest)
+    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
 {
+    constexpr int STAGES = DEC_STAGES;
     constexpr int KSTEPS = HD / 16;   // k16 steps of S = Q K^T; also 16-dim pairs of O
     constexpr int CHUNKS = HD / 8;    // 16-byte chunks per K/V row
     constexpr int STAGE = 2 * DEC_KEYS * HD;  // bf16 elements per stage (K then V)
     extern __shared__ __align__(128) bf16_t dec_smem[];
 
-    // kvHeadFastest: grid (Hk, T, splits), so the Hk blocks of one row run side by side and together read whole
-    // [Hk, HD] cache rows (the layout is [slot, kvHead, HD]: one head's 256 bytes of every 2 KiB row alone leave most
-    // of each DRAM page unread until another wave comes back for it). Otherwise grid (T, Hk, splits). Measured
-    // before the loads were coalesced, the order made no difference (W2 8,541 vs 8,557 tok/s); kept as an A/B switch.
-    const int t = kvHeadFastest ? blockIdx.y : blockIdx.x, kvh = kvHeadFastest ? blockIdx.x : blockIdx.y;
+    const int kvh = blockIdx.x, t = blockIdx.y;
     const int split = blockIdx.z;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t4 = lane & 3;
@@ -242,20 +242,15 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
     }
 }
 
-#define DECODE_TC(HD, S)                                                                                        \
-    extern "C" __global__ void __launch_bounds__(DEC_THREADS) paged_decode_tc_##HD##_s##S(                     \
+#define DECODE_TC(HD)                                                                                           \
+    extern "C" __global__ void __launch_bounds__(DEC_THREADS) paged_decode_tc_##HD(                            \
         const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
         const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
-        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc,              \
-        int kvHeadFastest)                                                                                       \
+        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
     {                                                                                                            \
-        paged_decode_tc<HD, S>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq,  \
-                               hk, scale, window, splits, chunk, partM, partL, partAcc, kvHeadFastest);          \
+        paged_decode_tc<HD>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq, hk, \
+                            scale, window, splits, chunk, partM, partL, partAcc);                                \
     }
 
-DECODE_TC(64, 2)
-DECODE_TC(64, 3)
-DECODE_TC(64, 4)
-DECODE_TC(128, 2)
-DECODE_TC(128, 3)
-DECODE_TC(128, 4)
+DECODE_TC(64)
+DECODE_TC(128)

@@ -13,6 +13,16 @@
 
 struct SampleRow { float temperature; int topK; float topP; float minP; float uniform; };
 
+// Whether probability q survives the filters: the min-p / top-k floor, then (nucleus) the top-p cut, where only the
+// first `ties` values equal to the cut are kept, counted in id order by `t` (advanced here for every such value).
+__device__ __forceinline__ bool sr_kept(float q, float floor, bool nucleus, float cut, int ties, int& t)
+{
+    if (!(q >= floor)) return false;
+    if (!nucleus) return true;
+    if (q < cut) return false;
+    return q != cut || t++ < ties;
+}
+
 __device__ __forceinline__ float sr_prob(const float* x, int i, float m, float invT)
 {
     return expf((x[i] - m) * invT);
@@ -218,12 +228,7 @@ sample_rows_f32(const float* __restrict__ logits, int V, const SampleRow* __rest
     for (int i = begin, t = tieBase; i < end; i++)
     {
         float q = sr_prob(x, i, m, invT);
-        if (!(q >= floor)) continue;
-        if (nucleus)
-        {
-            if (q < cut) continue;
-            if (q == cut && t++ >= ties) continue;
-        }
+        if (!sr_kept(q, floor, nucleus, cut, ties, t)) continue;
         myMass += q;
         lastKept = i;
     }
@@ -241,12 +246,7 @@ sample_rows_f32(const float* __restrict__ logits, int V, const SampleRow* __rest
         for (int i = begin, t = tieBase; i < end; i++)
         {
             float q = sr_prob(x, i, m, invT);
-            if (!(q >= floor)) continue;
-            if (nucleus)
-            {
-                if (q < cut) continue;
-                if (q == cut && t++ >= ties) continue;
-            }
+            if (!sr_kept(q, floor, nucleus, cut, ties, t)) continue;
             if (rest < q) { pick = i; break; }
             rest -= q;
         }

@@ -86,14 +86,13 @@ internal sealed class KernelLibrary : IDisposable
         SplitQkvRopeBf16Table = _module.GetFunction("split_qkv_rope_bf16table");
         FlashPrefill128 = _module.GetFunction("flash_prefill_128");
         foreach (int hd in DecodeTcHeadDims)
-            for (int stages = 2; stages <= 4; stages++)
-            {
-                var f = _module.GetFunction($"paged_decode_tc_{hd}_s{stages}");
-                // The K/V ring is above the 48 KiB a launch gets without opting in.
-                CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, DecodeTcSharedBytes(hd, stages)),
-                    $"cuFuncSetAttribute(paged_decode_tc_{hd}_s{stages}, max dynamic shared memory)");
-                _decodeTc[(hd, stages)] = f;
-            }
+        {
+            var f = _module.GetFunction($"paged_decode_tc_{hd}");
+            // The K/V ring is above the 48 KiB a launch gets without opting in.
+            CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, DecodeTcSharedBytes(hd)),
+                $"cuFuncSetAttribute(paged_decode_tc_{hd}, max dynamic shared memory)");
+            _decodeTc[hd] = f;
+        }
         for (int m = 1; m <= MaxGemvRows; m++)
         {
             _gemvBf16[m - 1] = _module.GetFunction($"gemv_bf16_m{m}");
@@ -150,14 +149,17 @@ internal sealed class KernelLibrary : IDisposable
     /// <summary>Keys per tile of the tensor-core decode kernel (DEC_KEYS in decode_attention.cu).</summary>
     internal const int DecodeTcKeysPerTile = 64;
 
+    /// <summary>Stages of the tensor-core decode kernel's K/V ring (DEC_STAGES in decode_attention.cu).</summary>
+    internal const int DecodeTcStages = 2;
+
     /// <summary>Dynamic shared memory of the tensor-core decode kernel: a K and a V tile in bf16 per stage.</summary>
-    internal static int DecodeTcSharedBytes(int headDim, int stages) => stages * 2 * DecodeTcKeysPerTile * headDim * 2;
+    internal static int DecodeTcSharedBytes(int headDim) => DecodeTcStages * 2 * DecodeTcKeysPerTile * headDim * 2;
 
     private const int CuFuncAttributeMaxDynamicSharedBytes = 8;
-    private readonly Dictionary<(int HeadDim, int Stages), nint> _decodeTc = new();
+    private readonly Dictionary<int, nint> _decodeTc = new();
 
-    /// <summary>The tensor-core decode kernel for this head dim and ring depth (2..4), or 0 when none was compiled.</summary>
-    internal nint PagedDecodeTc(int headDim, int stages) => _decodeTc.TryGetValue((headDim, stages), out var f) ? f : 0;
+    /// <summary>The tensor-core decode kernel for this head dim, or 0 when none was compiled.</summary>
+    internal nint PagedDecodeTc(int headDim) => _decodeTc.TryGetValue(headDim, out var f) ? f : 0;
 
     /// <summary>The GQA-shared attention kernel for this head dim and group size, or 0 when none was compiled.</summary>
     internal nint PagedAttentionGqa(int headDim, int group) => _gqa.TryGetValue((headDim, group), out var f) ? f : 0;

@@ -85,13 +85,9 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
             if (Shape.Patterns.Length > 0 || Shape.OtherLexeme >= 0)
                 for (int i = 0; i < Shape.Names.Length; i++) if (Seen.Get(i)) output.Add(Shape.NameLexemes[i]);
             for (int j = 0; j < Shape.Witnesses.Length; j++)
-            {
-                if ((OpenWitnesses & (1 << j)) == 0) continue;
-                var w = Shape.Witnesses[j];
-                for (int i = 0; i < Shape.Names.Length; i++) if (!Seen.Get(i) && w.Declared[i]) output.Add(Shape.NameLexemes[i]);
-                foreach (var lex in w.PatternLexemes) if (lex >= 0) output.Add(lex);
-                if (w.OtherLexeme >= 0) output.Add(w.OtherLexeme);
-            }
+                if ((OpenWitnesses & (1 << j)) != 0)
+                    for (int i = 0; i < Shape.Names.Length; i++) if (!Seen.Get(i) && Shape.Witnesses[j].Declared[i]) output.Add(Shape.NameLexemes[i]);
+            WitnessKeys(output);
             return;
         }
         if (Shape.Patterns.Length == 0 && Shape.OtherLexeme < 0)
@@ -102,10 +98,16 @@ public sealed record ObjectFrame(ObjectShape Shape, byte Phase, Bits Seen, int C
         output.AddRange(Shape.NameLexemes);
         foreach (var (lex, _) in Shape.Patterns) output.Add(lex);
         if (Shape.OtherLexeme >= 0) output.Add(Shape.OtherLexeme);
-        // Witness lexemes are sub-languages of the pattern and other keys: they only tell which keys qualify.
+        // Witness lexemes are sub-languages of the pattern and other keys: here they only tell which keys qualify.
+        WitnessKeys(output);
+    }
+
+    /// <summary>The pattern and other key lexemes of every witness still open.</summary>
+    private void WitnessKeys(List<int> output)
+    {
         for (int j = 0; j < Shape.Witnesses.Length; j++)
         {
-            if ((Found & (1 << j)) != 0) continue;
+            if ((OpenWitnesses & (1 << j)) == 0) continue;
             var w = Shape.Witnesses[j];
             foreach (var lex in w.PatternLexemes) if (lex >= 0) output.Add(lex);
             if (w.OtherLexeme >= 0) output.Add(w.OtherLexeme);

@@ -35,12 +35,8 @@ public sealed partial class SchemaCompiler
         // Draft-4 exclusiveMinimum/Maximum are booleans that modify minimum/maximum.
         bool exMin = e.TryGetProperty("exclusiveMinimum", out var xm) && xm.ValueKind == JsonValueKind.True;
         bool exMax = e.TryGetProperty("exclusiveMaximum", out var xM) && xM.ValueKind == JsonValueKind.True;
-        // Before draft 2019-09, keywords beside $ref are ignored; later drafts apply both.
-        bool refOnly = !_refWithSiblings && e.TryGetProperty("$ref", out _);
-        foreach (var p in e.EnumerateObject())
+        foreach (var (p, path) in AppliedKeywords(e, r.Path))
         {
-            if (refOnly && p.Name != "$ref") continue;
-            string path = r.Path + "/" + Escape(p.Name);
             var v = p.Value;
             switch (p.Name)
             {
@@ -429,11 +425,8 @@ public sealed partial class SchemaCompiler
         if (s.ValueKind == JsonValueKind.False) return DfaBuilder.Literals([]);
         if (s.ValueKind != JsonValueKind.Object) throw new GuidedSpecException($"schema at {path} must be an object or a boolean, not {s.ValueKind}");
         var c = AnyContent();
-        bool refOnly = !_refWithSiblings && s.TryGetProperty("$ref", out _);
-        foreach (var p in s.EnumerateObject())
+        foreach (var (p, kp) in AppliedKeywords(s, path))
         {
-            if (refOnly && p.Name != "$ref") continue;
-            string kp = path + "/" + Escape(p.Name);
             var v = p.Value;
             switch (p.Name)
             {
@@ -531,6 +524,17 @@ public sealed partial class SchemaCompiler
     }
 
     private static string Escape(string name) => name.Replace("~", "~0").Replace("/", "~1");
+
+    /// <summary>
+    /// The keywords of schema object <paramref name="e"/> that apply, each with its JSON path: before draft 2019-09
+    /// a $ref hides its siblings (only it is returned); later drafts apply them all.
+    /// </summary>
+    private IEnumerable<(JsonProperty Keyword, string Path)> AppliedKeywords(JsonElement e, string path)
+    {
+        bool refOnly = !_refWithSiblings && e.TryGetProperty("$ref", out _);
+        foreach (var p in e.EnumerateObject())
+            if (!refOnly || p.Name == "$ref") yield return (p, path + "/" + Escape(p.Name));
+    }
 
     private static IEnumerable<JsonElement> ArrayOf(JsonElement v, string path) =>
         v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : throw new GuidedSpecException($"{path} must be an array");

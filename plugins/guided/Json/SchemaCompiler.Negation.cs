@@ -86,12 +86,9 @@ public sealed partial class SchemaCompiler
         if (e.ValueKind == JsonValueKind.True) return "false";
         if (e.ValueKind == JsonValueKind.False) return "true";
         if (e.ValueKind != JsonValueKind.Object) throw new GuidedSpecException($"schema at {path} must be an object or a boolean, not {e.ValueKind}");
-        bool refOnly = !_refWithSiblings && e.TryGetProperty("$ref", out _);
         var parts = new List<string>();
-        foreach (var p in e.EnumerateObject())
+        foreach (var (p, kp) in AppliedKeywords(e, path))
         {
-            if (refOnly && p.Name != "$ref") continue;
-            string kp = path + "/" + Escape(p.Name);
             var v = p.Value;
             switch (p.Name)
             {

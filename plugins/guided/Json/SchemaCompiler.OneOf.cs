@@ -120,13 +120,10 @@ public sealed partial class SchemaCompiler
         var e = r.Element;
         if (e.ValueKind == JsonValueKind.False) { s.False = true; return; }
         if (e.ValueKind != JsonValueKind.Object || depth > MaxDisjointDepth) return;
-        bool refOnly = !_refWithSiblings && e.TryGetProperty("$ref", out _);
         bool nullable = false;
-        foreach (var p in e.EnumerateObject())
+        foreach (var (p, path) in AppliedKeywords(e, r.Path))
         {
-            if (refOnly && p.Name != "$ref") continue;
             var v = p.Value;
-            string path = r.Path + "/" + Escape(p.Name);
             switch (p.Name)
             {
                 case "$ref":

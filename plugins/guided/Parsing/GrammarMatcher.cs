@@ -63,6 +63,7 @@ public sealed class GrammarMatcher : IGrammarMatcher
     // long token took the completion well under the budget, the model could open something longer again (bard-2m
     // did: a second key of ten bytes where the completion had five left) and run out after all.
     private byte[]? _plan;
+    private ulong[]? _along;
     private int _planAt;
     private bool _narrowing;
 
@@ -82,19 +83,19 @@ public sealed class GrammarMatcher : IGrammarMatcher
         FillMask(bitmask);
         if (_ended || (!_narrowing && remainingTokens > MaxNarrowingBudget)) return;
         var found = _context.Completion(_cursor);
-        ReadOnlySpan<byte> completion = found;
-        if (_plan is { } plan && (found is null || plan.Length - _planAt < found.Length)) completion = plan.AsSpan(_planAt);
-        else if (found is null) return;
+        bool keepPlan = _plan is { } plan && (found is null || plan.Length - _planAt < found.Length);
+        if (!keepPlan && found is null) return;
+        ReadOnlySpan<byte> completion = keepPlan ? _plan.AsSpan(_planAt) : found;
         if (!_narrowing && (long)completion.Length + 1 + BudgetMargin < remainingTokens) return;
         int words = _context.MaskWords;
-        var along = new ulong[words];
+        var along = _along ??= new ulong[words];  // reused: narrowing runs every step to the end of the output
         _context.TokensAlong(completion, along);
         bool any = false;
         for (int i = 0; i < words; i++) any |= (bitmask[i] & along[i]) != 0;
         if (!any) return; // cannot happen (the completion's first byte is a token); keep the exact mask
         for (int i = 0; i < words; i++) bitmask[i] &= along[i];
-        _plan = completion.ToArray();
-        _planAt = 0;
+        // Memoized completions are never written, so the found one is followed in place rather than copied.
+        if (!keepPlan) (_plan, _planAt) = (found, 0);
         _narrowing = true;
     }
 
