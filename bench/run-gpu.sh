@@ -10,7 +10,7 @@
 #   w1           W1 through `modular bench latency` (bf16; with QUANT=1 also GPTQ int4 dummy weights)
 #   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights)
 #   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
-#   profile1     W1 (one iteration) the same way: where a single stream's time per token goes
+#   profile1     W1 (one iteration) the same way: where a single stream's time per token goes (QUANT=1: GPTQ too)
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
 #   peers        peer_fast.py and peer_hf.py (W1, W2)
 #   rocm         the rocm backend on ILGPU's CUDA accelerator: conformance, W1, W2 (bench/Modular.Bench)
@@ -67,9 +67,12 @@ for stage in "$@"; do
         --num-prompts 512 --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384
       show w2-profile$tag "Throughput|cuda profile" 24 ;;
     profile1)
-      MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w1-profile$tag 150 bash .gpu/run dotnet $cli bench latency --backend cuda "${model[@]}" \
-        --input-len 128 --output-len 256 --num-iters-warmup 0 --num-iters 1
-      show w1-profile$tag "latency per|cuda profile" 24 ;;
+      for q in none ${QUANT:+gptq}; do
+        qa=(); [ $q != none ] && qa=(--quantization $q)
+        MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w1-profile-$q$tag 150 bash .gpu/run dotnet $cli bench latency --backend cuda "${model[@]}" \
+          "${qa[@]}" --input-len 128 --output-len 256 --num-iters-warmup 0 --num-iters 1
+        show w1-profile-$q$tag "latency per|cuda profile" 24
+      done ;;
     w3)
       bash .gpu/run dotnet $cli serve --backend cuda "${model[@]}" --tokenizer .fixtures/tokenizers/llama3_1 --port 8100 --no-ui \
         --max-num-seqs 256 --max-num-batched-tokens 8192 > "$logs/w3-server.log" 2>&1 &

@@ -8,7 +8,7 @@ namespace Modular.Backends.Cuda;
 /// <see cref="IKernels"/> on the GPU: each op checks shapes and dtypes on the host (messages name the op, the
 /// argument and the shapes), then enqueues one or a few kernels on the backend's stream.
 /// </summary>
-internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels, IDeviceArgMax, IFusedQkvKernels
+internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels, IDeviceArgMax, IFusedQkvKernels, IFusedGateUpKernels
 {
     private const uint RowThreads = 256;
 
@@ -246,6 +246,29 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
         backend.Launch(fn, (uint)tokens, 1, 1, 256, 0,
             backend.Args().Ptr(src.Pointer).Ptr(pos.Pointer).Ptr(cs.Pointer).Ptr(qv.Pointer).Ptr(kv.Pointer).Ptr(vv.Pointer)
                 .Int(hq).Int(hk).Int(headDim).Int(rot), "split_qkv_rope");
+    }
+
+    /// <summary>
+    /// The gate|up GEMV with the activation as its epilogue (gemv_gate_up in gemv.cu) for the decode shapes the
+    /// GEMV serves (1..<see cref="KernelLibrary.MaxGemvRows"/> rows, K a multiple of 8, aligned rows); anything else
+    /// returns false for the caller's Linear + ActAndMul. MODULAR_CUDA_GEMV=0 turns it off with the GEMV.
+    /// </summary>
+    public bool TryLinearActAndMul(Tensor x, Tensor gateUp, Activation activation, Tensor output)
+    {
+        if (!UseGemv || x.DType != DType.BF16 || gateUp.DType != DType.BF16 || output.DType != DType.BF16) return false;
+        var xv = backend.Own(x, nameof(x));
+        var w = backend.Own(gateUp, nameof(gateUp));
+        var o = backend.Own(output, nameof(output));
+        if (w.Shape.Length != 2 || w.Shape[0] % 2 != 0) throw Shape("LinearActAndMul", $"gateUp {w} must be [2I,K]");
+        int inter = w.Shape[0] / 2, k = w.Shape[1];
+        if (xv.Length % k != 0) throw Shape("LinearActAndMul", $"x {xv} rows must have K={k} elements (gateUp {w})");
+        int t = (int)(xv.Length / k);
+        if (o.Length != (long)t * inter) throw Shape("LinearActAndMul", $"output {o} must be [{t},{inter}] for x {xv} and gateUp {w}");
+        if (t == 0 || t > KernelLibrary.MaxGemvRows || k % 8 != 0 || ((xv.Pointer | w.Pointer) & 15) != 0) return false;
+        backend.Bind();
+        backend.Launch(backend.Library.GemvGateUp(t), (uint)((inter + 7) / 8), 1, 1, 256, 0,
+            backend.Args().Ptr(xv.Pointer).Ptr(w.Pointer).Ptr(o.Pointer).Int(inter).Int(k).Int((int)activation), "gemv_gate_up");
+        return true;
     }
 
     /// <summary>MODULAR_CUDA_GEMV=0 sends every Linear to cuBLAS.</summary>

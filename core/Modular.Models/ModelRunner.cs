@@ -10,8 +10,10 @@ namespace Modular.Models;
 /// is its only caller.
 /// </summary>
 /// <remarks>
-/// Three optional backend capabilities are used when present. <see cref="IFusedQkvKernels"/>: q, k and v come
+/// Four optional backend capabilities are used when present. <see cref="IFusedQkvKernels"/>: q, k and v come
 /// from one GEMM over a fused weight (built once at creation) and one split+rope kernel.
+/// <see cref="IFusedGateUpKernels"/>: a dense gate|up product with the activation as its epilogue, where the backend
+/// takes the shape (decode rows).
 /// <see cref="IGraphCapture"/> with <see cref="IGraphAttention"/>: a pure decode step (one query token per
 /// sequence, logits for every row in order) is padded to a fixed batch size, its metadata put at fixed device
 /// addresses, and the whole step - decoder, LM head and greedy argmax - recorded once per (padded batch, context
@@ -31,6 +33,9 @@ public sealed class ModelRunner : IDisposable
     private readonly IGraphAttention? _graphAttention;
     private readonly Dictionary<(int Batch, int Stride), CapturedStep> _graphs = new();
     private readonly (Tensor Weight, Tensor? Bias)[]? _fusedQkv;
+
+    /// <summary>Whether dense gate|up products may take the backend's fused activation path (MODULAR_FUSED_GATE_UP=0: never).</summary>
+    private readonly bool _fuseGateUp = Environment.GetEnvironmentVariable("MODULAR_FUSED_GATE_UP") != "0";
     private long _graphEpoch = -1;
     private float[] _hostLogits = [];
     private bool _lastStepWasGraph;
@@ -363,8 +368,13 @@ public sealed class ModelRunner : IDisposable
             k.Moe(s.Normed, s.RouterLogits!, w.ExpertsGateUp!, w.ExpertsDown!, c.NumExpertsPerToken, renormalize: true, c.Activation, s.MlpOut);
             return;
         }
-        w.GateUp!.Forward(s.Normed, s.GateUp);
-        k.ActAndMul(s.GateUp, c.Activation, s.Act);
+        bool fused = _fuseGateUp && k is IFusedGateUpKernels f && w.GateUp is DenseLinear { Bias: null } gu
+            && f.TryLinearActAndMul(s.Normed, gu.Weight, c.Activation, s.Act);
+        if (!fused)
+        {
+            w.GateUp!.Forward(s.Normed, s.GateUp);
+            k.ActAndMul(s.GateUp, c.Activation, s.Act);
+        }
         w.Down!.Forward(s.Act, s.MlpOut);
     }
 

@@ -19,6 +19,7 @@ internal sealed class KernelLibrary : IDisposable
     private readonly Dictionary<(int, int), nint> _gqa = new();
     private readonly nint[] _gemvBf16 = new nint[MaxGemvRows];
     private readonly nint[] _gemvF32 = new nint[MaxGemvRows];
+    private readonly nint[] _gemvGateUp = new nint[MaxGemvRows];
 
     private readonly Dictionary<(int Format, int Rows, int RowsPerWarp), nint> _quantGemv = new();
     private readonly nint[] _quantGemvInt4Mma = new nint[2];
@@ -52,6 +53,15 @@ internal sealed class KernelLibrary : IDisposable
 
     /// <summary>The GEMV kernel for <paramref name="rows"/> rows (1..<see cref="MaxGemvRows"/>) and output dtype.</summary>
     internal nint Gemv(int rows, bool f32Out) => f32Out ? _gemvF32[rows - 1] : _gemvBf16[rows - 1];
+
+    /// <summary>The gate|up GEMV with the activation fused, for <paramref name="rows"/> rows (1..<see cref="MaxGemvRows"/>).</summary>
+    internal nint GemvGateUp(int rows) => _gemvGateUp[rows - 1];
+
+    /// <summary>
+    /// 16-byte weight loads each GEMV lane keeps in flight (gemv.cu's U; 4, 8 or 16), from MODULAR_CUDA_GEMV_UNROLL.
+    /// </summary>
+    internal static readonly int GemvUnroll =
+        int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_GEMV_UNROLL"), out var u) && u is 4 or 8 or 16 ? u : 8;
 
     internal KernelLibrary(CudaContext context, string arch)
     {
@@ -95,8 +105,9 @@ internal sealed class KernelLibrary : IDisposable
         }
         for (int m = 1; m <= MaxGemvRows; m++)
         {
-            _gemvBf16[m - 1] = _module.GetFunction($"gemv_bf16_m{m}");
-            _gemvF32[m - 1] = _module.GetFunction($"gemv_f32out_m{m}");
+            _gemvBf16[m - 1] = _module.GetFunction($"gemv_bf16_m{m}_u{GemvUnroll}");
+            _gemvF32[m - 1] = _module.GetFunction($"gemv_f32out_m{m}_u{GemvUnroll}");
+            _gemvGateUp[m - 1] = _module.GetFunction($"gemv_gate_up_m{m}_u{GemvUnroll}");
         }
         foreach (var (hd, g) in GqaVariants)
             _gqa[(hd, g)] = _module.GetFunction($"paged_attention_gqa_{hd}_{g}");

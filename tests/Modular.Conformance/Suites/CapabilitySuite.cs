@@ -8,9 +8,10 @@ namespace Modular.Conformance.Suites;
 
 /// <summary>
 /// Optional capabilities a backend may offer besides the required contracts: device argmax
-/// (<see cref="IDeviceArgMax"/>), the fused q|k|v split with rope (<see cref="IFusedQkvKernels"/>) and replayed
-/// decode graphs (<see cref="IGraphCapture"/>), each checked against the plain path it replaces. A backend without
-/// the capability skips the test.
+/// (<see cref="IDeviceArgMax"/>), the fused q|k|v split with rope (<see cref="IFusedQkvKernels"/>), the gate|up
+/// product with its activation (<see cref="IFusedGateUpKernels"/>) and replayed decode graphs
+/// (<see cref="IGraphCapture"/>), each checked against the plain path it replaces. A backend without the capability
+/// skips the test.
 /// </summary>
 public abstract class CapabilitySuite(BackendFixture fixture) : SuiteBase(fixture)
 {
@@ -75,6 +76,35 @@ public abstract class CapabilitySuite(BackendFixture fixture) : SuiteBase(fixtur
         Checks.Close(b.Name, "SplitQkvRope.q vs Rope", shape, Get(q), Get(qRef), tol);
         Checks.Close(b.Name, "SplitQkvRope.k vs Rope", shape, Get(k), Get(kRef), tol);
         Checks.Exact<float>(b.Name, "SplitQkvRope.v", shape, Get(v), Part(hq + hk, hk));
+    }
+
+    /// <summary>
+    /// The fused gate|up product against act(x Wg^T) * (x Wu^T) in double precision. A backend may decline a shape
+    /// (the test then says so and skips); one that takes it must match within the activation dtype's tolerance.
+    /// </summary>
+    [Theory, Trait("tier", "optional")]
+    [InlineData(1, 4096, 1408, Activation.Silu)]
+    [InlineData(3, 512, 300, Activation.GeluTanh)]
+    [InlineData(4, 1000, 77, Activation.Silu)]
+    [InlineData(2, 264, 64, Activation.Gelu)]
+    public void LinearActAndMulMatchesUnfused(int tokens, int k, int inter, Activation activation)
+    {
+        var b = Target;
+        Assert.SkipUnless(b.Kernels is IFusedGateUpKernels, $"{b.Name} has no fused gate|up activation");
+        var x = Round(Data.Uniform((long)tokens * k), Act);
+        var w = Round(Data.Uniform((long)2 * inter * k, 2f / MathF.Sqrt(k)), Weight);
+        using var xt = Put(b, x, b.ActivationDType, tokens, k);
+        using var wt = Put(b, w, b.WeightDType(DType.BF16), 2 * inter, k);
+        using var o = b.Allocate(b.ActivationDType, tokens, inter);
+        bool taken = ((IFusedGateUpKernels)b.Kernels).TryLinearActAndMul(xt, wt, activation, o);
+        Assert.SkipUnless(taken, $"{b.Name} declines the fused gate|up for T {tokens} K {k} I {inter}");
+        var gateUp = Reference.ReferenceOps.Linear(x, w, null, k, 2 * inter);
+        var want = new double[tokens * inter];
+        for (int t = 0; t < tokens; t++)
+            for (int j = 0; j < inter; j++)
+                want[t * inter + j] = Reference.ReferenceOps.Act(gateUp[t * 2 * inter + j], activation) * gateUp[t * 2 * inter + inter + j];
+        Checks.Close(b.Name, $"LinearActAndMul.{activation}", $"x {Checks.Dims(tokens, k)} gateUp {Checks.Dims(2 * inter, k)}",
+            Get(o), want, Tolerance.For(Act));
     }
 
     /// <summary>

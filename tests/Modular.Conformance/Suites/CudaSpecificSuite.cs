@@ -13,6 +13,24 @@ public abstract class CudaSpecificSuite(BackendFixture fixture) : SuiteBase(fixt
         return (CudaBackend)Target;
     }
 
+    /// <summary>The decode shapes (1..4 rows, K a multiple of 8) must take the fused gate|up GEMV, not decline it.</summary>
+    [Fact, Trait("tier", "optional")]
+    public void FusedGateUpTakesDecodeRows()
+    {
+        var b = Cuda();
+        var f = (IFusedGateUpKernels)b.Kernels;
+        using var w = b.Allocate(DType.BF16, 2 * 64, 256);
+        for (int t = 1; t <= 4; t++)
+        {
+            using var x = b.Allocate(DType.BF16, t, 256);
+            using var o = b.Allocate(DType.BF16, t, 64);
+            Assert.True(f.TryLinearActAndMul(x, w, Activation.Silu, o), $"T {t} was declined");
+        }
+        using var x5 = b.Allocate(DType.BF16, 5, 256);
+        using var o5 = b.Allocate(DType.BF16, 5, 64);
+        Assert.False(f.TryLinearActAndMul(x5, w, Activation.Silu, o5), "T 5 is past the GEMV and must be declined");
+    }
+
     [Fact, Trait("tier", "optional")]
     public void GraphReplayMatchesDirectLaunches()
     {
