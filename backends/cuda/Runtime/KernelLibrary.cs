@@ -58,10 +58,11 @@ internal sealed class KernelLibrary : IDisposable
     internal nint GemvGateUp(int rows) => _gemvGateUp[rows - 1];
 
     /// <summary>
-    /// 16-byte weight loads each GEMV lane keeps in flight (gemv.cu's U; 4, 8 or 16), from MODULAR_CUDA_GEMV_UNROLL.
+    /// 16-byte weight loads each GEMV lane keeps in flight (gemv.cu's U): 4, measured best, or 8 for A/B through
+    /// MODULAR_CUDA_GEMV_UNROLL.
     /// </summary>
     internal static readonly int GemvUnroll =
-        int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_GEMV_UNROLL"), out var u) && u is 4 or 8 or 16 ? u : 8;
+        int.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_GEMV_UNROLL"), out var u) && u is 4 or 8 ? u : 4;
 
     internal KernelLibrary(CudaContext context, string arch)
     {
