@@ -7,6 +7,7 @@
 #   conformance  the conformance suite on the cuda backend (required + optional tiers)
 #   goldens      `modular verify-golden` on the cuda backend for every model under .fixtures/models (bf16 tolerance)
 #   ceilings     copy bandwidth, bf16 GEMM rate, prefill 8 x 2,048 and static W2 (bench/Modular.Bench)
+#   graphs       per-launch time of each decode projection inside a replayed graph (bench/Modular.Bench; QUANT=1: GPTQ too)
 #   w1           W1 through `modular bench latency` (bf16; with QUANT=1 also GPTQ int4 dummy weights)
 #   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights)
 #   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
@@ -48,6 +49,12 @@ for stage in "$@"; do
     ceilings)
       run bench-cuda 240 bash .gpu/run dotnet $bench --backend cuda --out "$logs" --w2-batches 512
       show bench-cuda "W1:|W2|prefill 8x|copy band|failed|Exception" 8 ;;
+    graphs)
+      for q in none ${QUANT:+gptq}; do
+        qa=(); [ $q != none ] && qa=(--quantization $q)
+        run graphs-$q$tag 120 bash .gpu/run dotnet $bench --backend cuda "${qa[@]}" --out "$logs" --skip w1,w2,prefill,ceilings
+        show graphs-$q$tag "graph |rror" 8
+      done ;;
     w1)
       for q in none ${QUANT:+gptq}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)

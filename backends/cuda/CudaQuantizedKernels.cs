@@ -76,12 +76,13 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         bool f32Out = o.DType == DType.F32;
         if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && Int4MmaFits(weight))
         {
-            // Tensor-core Int4 GEMV (see quant_gemv.cu): 16 R weight rows per block of 8 warps splitting K. One tile
-            // per block by default: on the H200, GPTQ W1 ran at 315.5 tok/s with one and 294.7 with two (more blocks
-            // in flight beat sharing each x fragment across two tiles).
-            int tiles = QuantGemvMode == "r2" ? 2 : 1;
-            backend.Launch(backend.Library.QuantGemvInt4Mma(tiles), (uint)((n + 16 * tiles - 1) / (16 * tiles)), 1, 1,
-                KernelLibrary.QuantGemvInt4MmaWarps * 32, 0,
+            // Tensor-core Int4 GEMV (see quant_gemv.cu): 16 weight rows per tile, tiles per block of warps splitting
+            // K. One tile per block by default: on the H200, GPTQ W1 ran at 315.5 tok/s with one and 294.7 with two
+            // (more blocks in flight beat sharing each x fragment across two tiles).
+            var variant = KernelLibrary.QuantGemvInt4MmaVariants.ContainsKey(QuantGemvMode) ? QuantGemvMode : "r1";
+            var (tiles, warps, _) = KernelLibrary.QuantGemvInt4MmaVariants[variant];
+            backend.Launch(backend.Library.QuantGemvInt4Mma(variant), (uint)((n + 16 * tiles - 1) / (16 * tiles)), 1, 1,
+                (uint)warps * 32, 0,
                 backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(b?.Pointer ?? 0).Ptr(o.Pointer)
                     .Int(n).Int(t).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize)
                     .Int(weight.ScaleBlockRows).Int(f32Out ? 1 : 0), "qgemv_int4_mma");
@@ -108,8 +109,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
 
     /// <summary>
     /// Which Int4 decode GEMV runs, from MODULAR_QGEMV: "legacy" = the CUDA-core kernel (qgemv_f0_*), kept for A/B
-    /// runs in one process; "r2" = the tensor-core kernel with 2 tiles of 16 rows per block; anything else (the
-    /// default) = the tensor-core kernel with one tile per block.
+    /// runs in one process; a key of <see cref="KernelLibrary.QuantGemvInt4MmaVariants"/> ("r2", "w4s4", ...) = that
+    /// tensor-core variant; anything else (the default) = the tensor-core kernel "r1".
     /// </summary>
     internal string QuantGemvMode { get; set; } = Environment.GetEnvironmentVariable("MODULAR_QGEMV") ?? "";
 

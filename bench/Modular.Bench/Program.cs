@@ -7,7 +7,7 @@ using Modular.Models.Benchmarks;
 using Modular.Models.Loading;
 
 // modular-bench [--backend cuda|rocm] [--setting k=v]... [--model-config llama-3.1-8b] [--out DIR]
-//               [--skip w1,w2,prefill,ceilings] [--w2-batches 256,512]
+//               [--skip w1,w2,prefill,ceilings,graphs] [--w2-batches 256,512]
 //               [--w2-prompts 512] [--quantization gptq|awq|fp8]
 // Prints a table last and writes DIR/bench-<backend>.json.
 var opts = Args.Parse(args);
@@ -97,6 +97,12 @@ if (!skip.Contains("ceilings") && model.Layers[0].GateUp is DenseLinear)
             Log($"  linear {name} [{m},{w.Shape[1]}]x[{w.Shape[0]},{w.Shape[1]}]^T: {s * 1e6:F1} us, {bytes / s / 1e9:F0} GB/s, {2.0 * m * w.Length / s / 1e12:F1} TFLOP/s");
         }
     results["linear_breakdown"] = gemms;
+    Save();
+}
+
+if (!skip.Contains("graphs") && GraphBreakdown.Run(model, Log) is { } graphBreakdown)
+{
+    results["graph_breakdown"] = graphBreakdown;
     Save();
 }
 

@@ -260,8 +260,9 @@ QGEMV_FORMAT(2)
 // the host takes this path only without act-order and with group size a multiple of 128 or >= K (K % 32 == 0).
 // grid ceil(N / (16 R)), QG4_WARPS * 32 threads.
 
-#define QG4_WARPS 8
-#define QG4_STAGES 3
+// WARPS and STAGES are template parameters: 8 and 3 by default (qgemv_int4_mma_r1/_r2); the _w*s* variants exist for
+// A/B runs (MODULAR_QGEMV=w4s4 ...), since the small projections of a decode step are latency-bound (a 4096 x 4096
+// Int4 weight is 8 MB: two memory round trips at 3 stages) and the large ones bandwidth-bound.
 
 __device__ __forceinline__ unsigned qg4_lop(unsigned v)
 {
@@ -305,7 +306,7 @@ struct Qg4Stage
     float z[R][2];
 };
 
-template <int R>
+template <int R, int QG4_WARPS, int QG4_STAGES>
 __device__ void qg4_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ scales,
                          const float* __restrict__ zeros, const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int m,
                          int k, int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out)
@@ -455,14 +456,17 @@ __device__ void qg4_impl(const bf16_t* __restrict__ x, const unsigned char* __re
     }
 }
 
-#define QG4_KERNEL(R)                                                                                                     \
-    extern "C" __global__ void __launch_bounds__(QG4_WARPS * 32)                                                          \
-        qgemv_int4_mma_r##R(const bf16_t* x, const unsigned char* w, const float* scales, const float* zeros,             \
-                            const bf16_t* bias, void* y, int n, int m, int k, int rowBytes, int groups, int groupSize,     \
-                            int scaleBlockRows, int f32out)                                                                \
-    { qg4_impl<R>(x, w, scales, zeros, bias, y, n, m, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+#define QG4_KERNEL(NAME, R, W, S)                                                                                        \
+    extern "C" __global__ void __launch_bounds__(W * 32)                                                                  \
+        NAME(const bf16_t* x, const unsigned char* w, const float* scales, const float* zeros,                            \
+             const bf16_t* bias, void* y, int n, int m, int k, int rowBytes, int groups, int groupSize,                   \
+             int scaleBlockRows, int f32out)                                                                              \
+    { qg4_impl<R, W, S>(x, w, scales, zeros, bias, y, n, m, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
 
 // R = weight tiles of 16 rows per warp: 2 shares each x fragment and the ones-mma between two tiles when N is
 // large enough to fill the device anyway.
-QG4_KERNEL(1)
-QG4_KERNEL(2)
+QG4_KERNEL(qgemv_int4_mma_r1, 1, 8, 3)
+QG4_KERNEL(qgemv_int4_mma_r2, 2, 8, 3)
+QG4_KERNEL(qgemv_int4_mma_w8s4, 1, 8, 4)
+QG4_KERNEL(qgemv_int4_mma_w4s4, 1, 4, 4)
+QG4_KERNEL(qgemv_int4_mma_w16s2, 1, 16, 2)

@@ -22,7 +22,7 @@ internal sealed class KernelLibrary : IDisposable
     private readonly nint[] _gemvGateUp = new nint[MaxGemvRows];
 
     private readonly Dictionary<(int Format, int Rows, int RowsPerWarp), nint> _quantGemv = new();
-    private readonly nint[] _quantGemvInt4Mma = new nint[2];
+    private readonly Dictionary<string, nint> _quantGemvInt4Mma = new();
 
     /// <summary>Most rows of x the skinny decode GEMV kernels take; more go to cuBLAS.</summary>
     internal const int MaxGemvRows = 4;
@@ -42,14 +42,19 @@ internal sealed class KernelLibrary : IDisposable
     /// </summary>
     internal nint QuantGemv(int format, int rows, int rowsPerWarp) => _quantGemv[(format, rows, rowsPerWarp)];
 
-    /// <summary>Warps per block of the tensor-core Int4 GEMV (QG4_WARPS in quant_gemv.cu); they split K.</summary>
-    internal const int QuantGemvInt4MmaWarps = 8;
-
     /// <summary>
-    /// The tensor-core Int4 GEMV (qgemv_int4_mma_r*, any 1..<see cref="MaxQuantGemvRows"/> rows of x) with
-    /// <paramref name="tiles"/> (1 or 2) tiles of 16 weight rows per block.
+    /// Variants of the tensor-core Int4 GEMV (qgemv_int4_mma_*, any 1..<see cref="MaxQuantGemvRows"/> rows of x) by
+    /// name suffix: tiles of 16 weight rows per block, warps per block (they split K) and K steps loaded ahead.
+    /// "r1" is the default; the others are for A/B runs (MODULAR_QGEMV).
     /// </summary>
-    internal nint QuantGemvInt4Mma(int tiles) => _quantGemvInt4Mma[tiles - 1];
+    internal static readonly IReadOnlyDictionary<string, (int Tiles, int Warps, int Stages)> QuantGemvInt4MmaVariants =
+        new Dictionary<string, (int, int, int)>
+        {
+            ["r1"] = (1, 8, 3), ["r2"] = (2, 8, 3), ["w8s4"] = (1, 8, 4), ["w4s4"] = (1, 4, 4), ["w16s2"] = (1, 16, 2),
+        };
+
+    /// <summary>The tensor-core Int4 GEMV variant named by a key of <see cref="QuantGemvInt4MmaVariants"/>.</summary>
+    internal nint QuantGemvInt4Mma(string variant) => _quantGemvInt4Mma[variant];
 
     /// <summary>The GEMV kernel for <paramref name="rows"/> rows (1..<see cref="MaxGemvRows"/>) and output dtype.</summary>
     internal nint Gemv(int rows, bool f32Out) => f32Out ? _gemvF32[rows - 1] : _gemvBf16[rows - 1];
@@ -116,7 +121,7 @@ internal sealed class KernelLibrary : IDisposable
             for (int m = 1; m <= MaxQuantGemvRows; m++)
                 for (int r = 1; r <= MaxQuantGemvRowsPerWarp(m); r *= 2)
                     _quantGemv[(f, m, r)] = _module.GetFunction($"qgemv_f{f}_m{m}_r{r}");
-        for (int r = 1; r <= 2; r++) _quantGemvInt4Mma[r - 1] = _module.GetFunction($"qgemv_int4_mma_r{r}");
+        foreach (var v in QuantGemvInt4MmaVariants.Keys) _quantGemvInt4Mma[v] = _module.GetFunction($"qgemv_int4_mma_{v}");
         QuantDequantTile = _module.GetFunction("quant_dequant_tile_bf16");
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
