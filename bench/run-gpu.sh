@@ -52,7 +52,8 @@ for stage in "$@"; do
     graphs)
       for q in none ${QUANT:+gptq}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)
-        run graphs-$q$tag 120 bash .gpu/run dotnet $bench --backend cuda "${qa[@]}" --out "$logs" --skip w1,w2,prefill,ceilings
+        mkdir -p "$logs/graphs-$q$tag"
+        run graphs-$q$tag 120 bash .gpu/run dotnet $bench --backend cuda "${qa[@]}" --out "$logs/graphs-$q$tag" --skip w1,w2,prefill,ceilings
         show graphs-$q$tag "graph |rror" 8
       done ;;
     w1)
