@@ -196,19 +196,10 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         var lib = backend.Library;
         int rowElems = p.NumKvHeads * d;
         ulong kc = kv.KeyPointer(layer), vc = kv.ValuePointer(layer);
-        int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
-        int group = p.NumHeads / p.NumKvHeads;
-        bool prefill = st.NumTiles > 0 && d == 128;
-        // Tensor-core decode (the query-head group as MMA rows), else the GQA-shared CUDA-core kernel: both run one
-        // block per (row, KV head) and read each K/V row once for the whole query-head group.
-        nint tc = !prefill && UseTensorCoreDecode(group) && t <= MaxGridY ? lib.PagedDecodeTc(d) : 0;  // rows are its grid's y
-        // Every row a single decode token: the tensor-core kernel stores the new K/V itself (decode_attention.cu).
-        bool fusedStore = tc != 0 && FusedDecode && st.MaxQueryLen == 1;
-        if (!fusedStore)
-            backend.Launch(lib.ReshapeAndCache, (uint)t, 1, 1, 128, 0,
-                backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems), "reshape_and_cache_bf16");
+        backend.Launch(lib.ReshapeAndCache, (uint)t, 1, 1, 128, 0,
+            backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems), "reshape_and_cache_bf16");
 
-        if (prefill)
+        if (st.NumTiles > 0 && d == 128)
         {
             // Prefill-shaped step: tensor-core kernel, one block per (64-row tile, query head).
             backend.Launch(lib.FlashPrefill128, (uint)st.NumTiles, (uint)p.NumHeads, 1, 128, 0,
@@ -217,6 +208,11 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
                     .Float(p.Scale).Int(p.SlidingWindow), "flash_prefill_128");
             return;
         }
+        int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
+        int group = p.NumHeads / p.NumKvHeads;
+        // Tensor-core decode (the query-head group as MMA rows), else the GQA-shared CUDA-core kernel: both run one
+        // block per (row, KV head) and read each K/V row once for the whole query-head group.
+        nint tc = UseTensorCoreDecode(group) && t <= MaxGridY ? lib.PagedDecodeTc(d) : 0;  // rows are its grid's y
         nint gqa = tc != 0 ? tc : Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, group) : 0;
         int blockHeads = gqa != 0 ? p.NumKvHeads : p.NumHeads;
         int splits = ChooseSplits((long)t * blockHeads, visible, tc != 0 ? Runtime.KernelLibrary.DecodeTcKeysPerTile : 0);
@@ -233,20 +229,15 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         var args = backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.TokenSeq).Ptr(st.QueryStart).Ptr(st.SeqLens)
             .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads).Int(d)
             .Float(p.Scale).Int(p.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc);
-        bool fusedCombine = false;
         if (tc != 0)
         {
-            // The last split block of a (row, KV head) merges the partials itself when a counter slot is free for it.
-            fusedCombine = splits > 1 && FusedDecode && (long)t * blockHeads <= CombineCounterSlots;
-            args.Ptr(fusedStore ? kt.Pointer : 0).Ptr(fusedStore ? vt.Pointer : 0).Ptr(st.Slots)
-                .Ptr(fusedCombine ? CombineCounters() : 0);
             // KV heads vary fastest in this kernel's grid (see decode_attention.cu).
             backend.Launch(tc, (uint)blockHeads, (uint)t, (uint)splits, 128, (uint)Runtime.KernelLibrary.DecodeTcSharedBytes(d), args, "paged_decode_tc");
         }
         else
             backend.Launch(gqa != 0 ? gqa : PickKernel(d), (uint)t, (uint)blockHeads, (uint)splits, 128, 0, args,
                 gqa != 0 ? "paged_attention_gqa" : "paged_attention");
-        if (splits > 1 && !fusedCombine)
+        if (splits > 1)
             backend.Launch(lib.PagedAttentionCombine, (uint)t, (uint)p.NumHeads, 1, 128, 0,
                 backend.Args().Ptr(partM).Ptr(partL).Ptr(partAcc).Ptr(o.Pointer).Int(p.NumHeads).Int(d).Int(splits),
                 "paged_attention_combine_bf16");
@@ -267,36 +258,6 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             256 => lib.PagedAttentionGrouped256,
             _ => lib.PagedAttention,
         };
-    }
-
-    /// <summary>
-    /// MODULAR_CUDA_FUSED_DECODE=0 keeps the separate reshape_and_cache and combine launches around the tensor-core
-    /// decode kernel (for comparison); by default it stores single-token rows' K/V and merges its own split partials.
-    /// </summary>
-    private static readonly bool FusedDecode = Environment.GetEnvironmentVariable("MODULAR_CUDA_FUSED_DECODE") != "0";
-
-    /// <summary>
-    /// (row, KV head) pairs the fused combine has arrival counters for. Splits happen only while rows x heads stay
-    /// below <see cref="BlocksPerSm"/> x SMs (about a thousand), so this covers every split launch.
-    /// </summary>
-    private const int CombineCounterSlots = 1 << 14;
-
-    private DeviceBuffer? _combineCounters;
-
-    /// <summary>
-    /// Zeroed arrival counters of the fused split combine; each launch leaves them zero again, so one buffer serves
-    /// every layer and every replayed graph.
-    /// </summary>
-    private ulong CombineCounters()
-    {
-        if (_combineCounters is null)
-        {
-            _combineCounters = new DeviceBuffer(backend.Context, backend.Stream, CombineCounterSlots * 4L);
-            CudaCheck.Driver(CudaDriver.cuMemsetD32Async(_combineCounters.Pointer, 0, CombineCounterSlots, backend.Stream.Raw),
-                "cuMemsetD32Async(combine counters)");
-            backend.BumpMemoryEpoch();
-        }
-        return _combineCounters.Pointer;
     }
 
     /// <summary>Resident attention blocks per SM the split heuristic aims for (MODULAR_CUDA_SPLIT_BLOCKS_PER_SM overrides).</summary>

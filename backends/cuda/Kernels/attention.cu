@@ -7,7 +7,7 @@
 // The keys query row t sees in split `split` of its range: [kBegin, kEnd) of sequence `seq`. The row sits at
 // position pos = seqLen - queryLen + (t - queryStart) and sees (max(0, pos - window + 1) .. pos], causal; split i
 // takes `chunk` keys from the start of that range. Shared by every paged attention kernel of a mixed step.
-struct RowKeys { int seq, pos, kBegin, kEnd; };
+struct RowKeys { int seq, kBegin, kEnd; };
 
 __device__ __forceinline__ RowKeys row_keys(int t, int split, int chunk, int window, const int* __restrict__ tokenSeq,
                                             const int* __restrict__ qStart, const int* __restrict__ seqLens)
@@ -16,7 +16,6 @@ __device__ __forceinline__ RowKeys row_keys(int t, int split, int chunk, int win
     r.seq = tokenSeq[t];
     const int q0 = qStart[r.seq], qLen = qStart[r.seq + 1] - q0;
     const int pos = seqLens[r.seq] - qLen + (t - q0);
-    r.pos = pos;
     const int lo = window > 0 ? max(0, pos - window + 1) : 0;
     r.kBegin = lo + split * chunk;
     r.kEnd = min(pos + 1, r.kBegin + chunk);
@@ -28,7 +27,6 @@ extern "C" __global__ void reshape_and_cache_bf16(const bf16_t* __restrict__ k, 
                                                   const int* __restrict__ slots, bf16_t* __restrict__ kc,
                                                   bf16_t* __restrict__ vc, int rowElems)
 {
-    pdl_entry();
     const int t = blockIdx.x;
     const int slot = slots[t];
     if (slot < 0) return;
@@ -51,7 +49,6 @@ paged_attention_bf16(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc
                      int blockSize, int hq, int hk, int headDim, float scale, int window, int splits, int chunk,
                      float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
 {
-    pdl_entry();
     const int t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const RowKeys rk = row_keys(t, split, chunk, window, tokenSeq, qStart, seqLens);
@@ -133,7 +130,6 @@ extern "C" __global__ void paged_attention_combine_bf16(const float* __restrict_
                                                         const float* __restrict__ partAcc, bf16_t* __restrict__ out,
                                                         int hq, int headDim, int splits)
 {
-    pdl_entry();
     const long long row = (long long)blockIdx.x * hq + blockIdx.y;
     const float* pm = partM + row * splits;
     const float* pl = partL + row * splits;
@@ -281,7 +277,6 @@ __device__ void paged_attention_grouped(const bf16_t* __restrict__ q, const bf16
         const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
         float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
     {                                                                                                            \
-        pdl_entry();                                                                                             \
         paged_attention_grouped<HD>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, \
                                     hq, hk, scale, window, splits, chunk, partM, partL, partAcc);                \
     }
@@ -477,7 +472,6 @@ __device__ void paged_attention_gqa(const bf16_t* __restrict__ q, const bf16_t* 
         const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
         float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
     {                                                                                                            \
-        pdl_entry();                                                                                             \
         paged_attention_gqa<HD, G>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks,            \
                                             blockSize, hq, hk, scale, window, splits, chunk, partM, partL, partAcc); \
     }

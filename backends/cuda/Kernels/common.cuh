@@ -5,20 +5,6 @@ typedef unsigned short f16_t;
 
 #define NEG_INF __int_as_float(0xff800000)
 
-// Programmatic dependent launch (Hopper and later). Every kernel starts here: it waits until the kernel before it
-// in the stream has finished and its writes are visible (griddepcontrol.wait), then lets the next kernel's blocks be
-// scheduled (launch_dependents). With the launch attribute the host sets on sm_90+, the next kernel's launch and
-// block scheduling overlap this kernel's run instead of following its last block, which removes most of the gap
-// between the ~260 small launches of a single-stream decode step. Without the attribute, or before sm_90, both
-// instructions are no-ops: the stream orders kernels as usual. A kernel must not touch global memory before this.
-__device__ __forceinline__ void pdl_entry()
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;" ::: "memory");
-    asm volatile("griddepcontrol.launch_dependents;" :::);
-#endif
-}
-
 __device__ __forceinline__ float bf2f(bf16_t h) { return __uint_as_float(((unsigned)h) << 16); }
 
 // float -> bf16, round to nearest even; NaN stays NaN (quiet bit set).

@@ -20,6 +20,9 @@
 // deeper rings cost resident blocks. KV heads vary fastest in the grid, so the Hk blocks of a row read its whole
 // [Hk, HD] cache rows together; measured before the loads were coalesced, rows-first was no different (W2 8,557 vs
 // 8,541 tok/s).
+// Tried and dropped (H100, W1 Llama-8B, two runs each in one call): this kernel storing single-token rows' K/V
+// itself and the last split block merging the partials (no reshape_and_cache / combine launch): 165.8-166.6 tok/s
+// against 168.5-169.0 with the two extra launches; both moved work onto the critical path of one block.
 
 #define DEC_KEYS 64
 #define DEC_THREADS 128
@@ -34,13 +37,11 @@ template <int HD>
 __device__ __forceinline__ int dec_swz(int row, int chunk) { return row * HD + ((chunk ^ (row & 7)) << 3); }
 
 template <int HD>
-__device__ void paged_decode_tc(const bf16_t* __restrict__ q, bf16_t* __restrict__ kc,
-    bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
+__device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
+    const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
     const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
     int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
-    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc,
-    const bf16_t* __restrict__ kNew, const bf16_t* __restrict__ vNew, const int* __restrict__ slots,
-    int* __restrict__ counters)
+    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
 {
     constexpr int STAGES = DEC_STAGES;
     constexpr int KSTEPS = HD / 16;   // k16 steps of S = Q K^T; also 16-dim pairs of O
@@ -57,27 +58,6 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, bf16_t* __restrict
     const int s = rk.seq, kBegin = rk.kBegin, kEnd = rk.kEnd;
     const int nTiles = kEnd > kBegin ? (kEnd - kBegin + DEC_KEYS - 1) / DEC_KEYS : 0;
     const int h0 = kvh * G;
-    const int* bt = blockTables + (long long)s * maxBlocks;
-    const long long rowStride = (long long)hk * HD;
-
-    // Fused KV store (kNew != null; the caller passes it only when every row is a sequence's single decode token):
-    // the row's own key sits at position pos, which exactly one split's range holds, and no other block of the step
-    // reads it, so that block writes this KV head's new K/V row into the cache itself and the step needs no
-    // reshape_and_cache launch. The barrier makes the stores visible to the block's own cp.async loads below.
-    if (kNew != nullptr)
-    {
-        const int slot = slots[t];
-        if (slot >= 0 && kBegin <= rk.pos && rk.pos < kEnd)
-        {
-            const long long src = ((long long)t * hk + kvh) * HD, dst = (long long)slot * rowStride + (long long)kvh * HD;
-            for (int c = tid; c < CHUNKS; c += DEC_THREADS)
-            {
-                *reinterpret_cast<uint4*>(kc + dst + c * 8) = *reinterpret_cast<const uint4*>(kNew + src + c * 8);
-                *reinterpret_cast<uint4*>(vc + dst + c * 8) = *reinterpret_cast<const uint4*>(vNew + src + c * 8);
-            }
-        }
-        __syncthreads();
-    }
 
     // A fragments of Q (rows = query heads of the group, zero beyond G), straight from global memory.
     unsigned qa[KSTEPS][4];
@@ -99,6 +79,8 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, bf16_t* __restrict
     // 32 / CHUNKS whole rows, each row's 16-byte chunks on consecutive lanes. Coalescing is what matters here: with
     // each row split across two threads, every copy instruction touched 32 different 128-byte lines and W2's decode
     // attention took 570 us per layer-step (2.3 TB/s); with whole rows per lane group, 318 us (4.2 TB/s, the copy rate).
+    const int* bt = blockTables + (long long)s * maxBlocks;
+    const long long rowStride = (long long)hk * HD;
     constexpr int RPI = 32 / CHUNKS;  // rows per copy instruction
     const int sub = lane / CHUNKS, ch = lane % CHUNKS;
     auto issue = [&](int tile) {
@@ -261,48 +243,16 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, bf16_t* __restrict
             if (d == 0) { partM[orow * splits + split] = M == NEG_INF ? NEG_INF : M * 0.6931471805599453f; partL[orow * splits + split] = L; }
         }
     }
-    if (splits == 1 || counters == nullptr) return;
-
-    // Fused combine: the last of the row's `splits` blocks for this KV head to finish merges all their partials
-    // (what paged_attention_combine_bf16 does), so single-stream decode needs no second launch. It resets the
-    // counter for the next step, which keeps replayed graphs valid.
-    __shared__ int decIsLast;
-    __threadfence();   // this block's partials are visible device-wide before it is counted
-    __syncthreads();
-    if (tid == 0) decIsLast = atomicAdd(&counters[t * hk + kvh], 1) == splits - 1;
-    __syncthreads();
-    if (!decIsLast) return;
-    __threadfence();
-    for (int idx = tid; idx < G * HD; idx += DEC_THREADS)
-    {
-        const int row = idx / HD, d = idx % HD;
-        const long long orow = (long long)t * hq + h0 + row;
-        float M = NEG_INF;
-        for (int sp = 0; sp < splits; sp++) M = fmaxf(M, __ldcg(partM + orow * splits + sp));
-        float L = 0.f, a = 0.f;
-        for (int sp = 0; sp < splits; sp++)
-        {
-            const float mw = __ldcg(partM + orow * splits + sp);
-            if (mw == NEG_INF) continue;
-            const float f = expf(mw - M);
-            L += __ldcg(partL + orow * splits + sp) * f;
-            a += __ldcg(partAcc + (orow * splits + sp) * HD + d) * f;
-        }
-        out[orow * HD + d] = f2bf(L > 0.f ? a / L : 0.f);
-    }
-    if (tid == 0) counters[t * hk + kvh] = 0;
 }
 
 #define DECODE_TC(HD)                                                                                           \
     extern "C" __global__ void __launch_bounds__(DEC_THREADS) paged_decode_tc_##HD(                            \
-        const bf16_t* q, bf16_t* kc, bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart,             \
+        const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
         const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
-        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc,               \
-        const bf16_t* kNew, const bf16_t* vNew, const int* slots, int* counters)                                 \
+        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
     {                                                                                                            \
-        pdl_entry();                                                                                             \
         paged_decode_tc<HD>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq, hk, \
-                            scale, window, splits, chunk, partM, partL, partAcc, kNew, vNew, slots, counters);   \
+                            scale, window, splits, chunk, partM, partL, partAcc);                                \
     }
 
 DECODE_TC(64)

@@ -2,21 +2,18 @@
 
 extern "C" __global__ void convert_bf16_f32(const bf16_t* __restrict__ src, float* __restrict__ dst, long long n)
 {
-    pdl_entry();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         dst[i] = bf2f(src[i]);
 }
 
 extern "C" __global__ void convert_f16_f32(const f16_t* __restrict__ src, float* __restrict__ dst, long long n)
 {
-    pdl_entry();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         dst[i] = h2f(src[i]);
 }
 
 extern "C" __global__ void add_bf16(const bf16_t* a, const bf16_t* b, bf16_t* out, long long n)
 {
-    pdl_entry();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         out[i] = f2bf(bf2f(a[i]) + bf2f(b[i]));
 }
@@ -24,7 +21,6 @@ extern "C" __global__ void add_bf16(const bf16_t* a, const bf16_t* b, bf16_t* ou
 // out[r, c] += bias[c]
 extern "C" __global__ void bias_add_bf16(bf16_t* out, const bf16_t* __restrict__ bias, long long rows, int cols)
 {
-    pdl_entry();
     const long long n = rows * cols;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         out[i] = f2bf(bf2f(out[i]) + bf2f(bias[i % cols]));
@@ -33,7 +29,6 @@ extern "C" __global__ void bias_add_bf16(bf16_t* out, const bf16_t* __restrict__
 // out[r, c] += bias[c] for float32 outputs (logits) with a bf16 bias.
 extern "C" __global__ void bias_add_f32(float* out, const bf16_t* __restrict__ bias, long long rows, int cols)
 {
-    pdl_entry();
     const long long n = rows * cols;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         out[i] += bf2f(bias[i % cols]);
@@ -43,7 +38,6 @@ extern "C" __global__ void bias_add_f32(float* out, const bf16_t* __restrict__ b
 extern "C" __global__ void embedding_bf16(const bf16_t* __restrict__ table, const int* __restrict__ ids, float scale,
                                           bf16_t* __restrict__ out, int hidden, int vocab)
 {
-    pdl_entry();
     const int t = blockIdx.x;
     const int id = ids[t];
     bf16_t* o = out + (long long)t * hidden;
@@ -60,7 +54,6 @@ extern "C" __global__ void embedding_bf16(const bf16_t* __restrict__ table, cons
 extern "C" __global__ void gather_rows_b32(const unsigned* __restrict__ x, const int* __restrict__ rows,
                                            unsigned* __restrict__ out, int words, int srcRows)
 {
-    pdl_entry();
     const int r = rows[blockIdx.x];
     unsigned* o = out + (long long)blockIdx.x * words;
     if (r < 0 || r >= srcRows) { for (int i = threadIdx.x; i < words; i += blockDim.x) o[i] = 0x7fc07fc0u; return; }
@@ -72,7 +65,6 @@ extern "C" __global__ void gather_rows_b32(const unsigned* __restrict__ x, const
 extern "C" __global__ void gather_rows_b8(const unsigned char* __restrict__ x, const int* __restrict__ rows,
                                           unsigned char* __restrict__ out, int bytes, int srcRows)
 {
-    pdl_entry();
     const int r = rows[blockIdx.x];
     unsigned char* o = out + (long long)blockIdx.x * bytes;
     if (r < 0 || r >= srcRows) { for (int i = threadIdx.x; i < bytes; i += blockDim.x) o[i] = 0xff; return; }
@@ -86,7 +78,6 @@ extern "C" __global__ void gather_rows_b8(const unsigned char* __restrict__ x, c
 extern "C" __global__ void act_and_mul_bf16(const bf16_t* __restrict__ gateUp, bf16_t* __restrict__ out,
                                             long long tokens, int inter, int act)
 {
-    pdl_entry();
     if ((inter & 7) == 0 && tokens * (inter >> 3) < 0x7fffffffll && aligned16(gateUp, out))
     {
         const unsigned per = (unsigned)inter >> 3, n8 = (unsigned)(tokens * per);

@@ -92,7 +92,6 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
                   const int* __restrict__ seqLens, const int* __restrict__ blockTables, int maxBlocks, int blockSize,
                   int hq, int hk, float scale, int window)
 {
-    pdl_entry();
     static_assert(FA_BM == FA_BN, "the Q tile is staged in the V buffer");
     static_assert(FA_BN * 16 % FA_THREADS == 0 && FA_BN <= FA_THREADS, "tile copy and slot mappings");
     __shared__ __align__(128) bf16_t sK[FA_BN * FA_D];

@@ -27,19 +27,6 @@ __device__ __forceinline__ float gemv_dot8(const uint4 w, const uint4 x)
     return s;
 }
 
-// Weights never depend on the kernel before, so a GEMV asks L2 for the head of its weight row(s) before pdl_entry():
-// under programmatic launch that request overlaps the previous kernel's tail instead of starting the row cold.
-template <int U>
-__device__ __forceinline__ void gemv_prefetch_row(const bf16_t* wr, int k8, int lane)
-{
-#pragma unroll
-    for (int u = 0; u < U; u++)
-    {
-        const int c = lane + u * 32;
-        if (c < k8) asm volatile("prefetch.global.L2 [%0];" :: "l"(reinterpret_cast<const uint4*>(wr) + c));
-    }
-}
-
 // This lane's partial dot products of weight row wr with the M rows of x (k8 16-byte chunks per row).
 template <int M, int U>
 __device__ __forceinline__ void gemv_row_partial(const uint4* __restrict__ xr, const uint4* __restrict__ wr, int k8,
@@ -71,10 +58,8 @@ __device__ void gemv_impl(const bf16_t* __restrict__ x, const bf16_t* __restrict
 {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int row = blockIdx.x * GEMV_WARPS + warp;
-    const int k8 = k >> 3;
-    if (row < n) gemv_prefetch_row<U>(w + (long long)row * k, k8, lane);
-    pdl_entry();
     if (row >= n) return;
+    const int k8 = k >> 3;
     float acc[M];
 #pragma unroll
     for (int m = 0; m < M; m++) acc[m] = 0.f;
@@ -101,14 +86,8 @@ __device__ void gemv_gate_up_impl(const bf16_t* __restrict__ x, const bf16_t* __
 {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int j = blockIdx.x * GEMV_WARPS + warp;
-    const int k8 = k >> 3;
-    if (j < inter)
-    {
-        gemv_prefetch_row<U>(w + (long long)j * k, k8, lane);
-        gemv_prefetch_row<U>(w + (long long)(inter + j) * k, k8, lane);
-    }
-    pdl_entry();
     if (j >= inter) return;
+    const int k8 = k >> 3;
     const uint4* xr = reinterpret_cast<const uint4*>(x);
     float g[M], u[M];
 #pragma unroll

@@ -6,7 +6,6 @@
 extern "C" __global__ void moe_route_bf16(const bf16_t* __restrict__ logits, int tokens, int experts, int topK,
                                           int renormalize, int* __restrict__ ids, float* __restrict__ weights)
 {
-    pdl_entry();
     const int t = blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= tokens) return;
     const bf16_t* l = logits + (long long)t * experts;
@@ -41,7 +40,6 @@ extern "C" __global__ void moe_gate_up_bf16(const bf16_t* __restrict__ x, const 
                                             const int* __restrict__ ids, int topK, int hidden, int inter, int act,
                                             float* __restrict__ interOut)
 {
-    pdl_entry();
     const int tk = blockIdx.x;
     const int warps = blockDim.x >> 5, lane = threadIdx.x & 31;
     const int j = blockIdx.y * warps + (threadIdx.x >> 5);
@@ -68,7 +66,6 @@ extern "C" __global__ void moe_down_bf16(const float* __restrict__ interIn, cons
                                          const int* __restrict__ ids, const float* __restrict__ weights,
                                          int topK, int hidden, int inter, bf16_t* __restrict__ out)
 {
-    pdl_entry();
     const int t = blockIdx.x;
     const int warps = blockDim.x >> 5, lane = threadIdx.x & 31;
     const int h = blockIdx.y * warps + (threadIdx.x >> 5);

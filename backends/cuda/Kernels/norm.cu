@@ -3,7 +3,6 @@
 extern "C" __global__ void rmsnorm_bf16(const bf16_t* __restrict__ x, const bf16_t* __restrict__ w,
                                         bf16_t* __restrict__ out, int hidden, float eps, float offset)
 {
-    pdl_entry();
     const bf16_t* xr = x + (long long)blockIdx.x * hidden;
     bf16_t* orow = out + (long long)blockIdx.x * hidden;
     float ss = 0.f;
@@ -18,7 +17,6 @@ extern "C" __global__ void add_rmsnorm_bf16(const bf16_t* __restrict__ x, bf16_t
                                             const bf16_t* __restrict__ w, bf16_t* __restrict__ out,
                                             int hidden, float eps, float offset)
 {
-    pdl_entry();
     const bf16_t* xr = x + (long long)blockIdx.x * hidden;
     bf16_t* rr = residual + (long long)blockIdx.x * hidden;
     bf16_t* orow = out + (long long)blockIdx.x * hidden;

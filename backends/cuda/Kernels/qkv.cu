@@ -41,13 +41,11 @@ __device__ void split_qkv_rope_impl(const bf16_t* __restrict__ qkv, const int* _
 extern "C" __global__ void split_qkv_rope_f32table(const bf16_t* qkv, const int* positions, const float* cosSin,
                                                    bf16_t* q, bf16_t* k, bf16_t* v, int hq, int hk, int headDim, int rot)
 {
-    pdl_entry();
     split_qkv_rope_impl(qkv, positions, cosSin, q, k, v, hq, hk, headDim, rot);
 }
 
 extern "C" __global__ void split_qkv_rope_bf16table(const bf16_t* qkv, const int* positions, const bf16_t* cosSin,
                                                     bf16_t* q, bf16_t* k, bf16_t* v, int hq, int hk, int headDim, int rot)
 {
-    pdl_entry();
     split_qkv_rope_impl(qkv, positions, cosSin, q, k, v, hq, hk, headDim, rot);
 }

@@ -12,7 +12,6 @@ extern "C" __global__ void quant_dequant_tile_bf16(const unsigned char* __restri
                                                    bf16_t* __restrict__ out, int row0, int rows, int k, int rowBytes,
                                                    int groups, int groupSize, int scaleBlockRows, int fmt)
 {
-    pdl_entry();
     const int seg = blockIdx.x * blockDim.x + threadIdx.x;
     if (seg * 8 >= k) return;
     const float mid = fmt == QFMT_INT4 ? 8.f : fmt == QFMT_INT8 ? 128.f : 0.f;
@@ -78,7 +77,6 @@ __device__ __forceinline__ unsigned f32x2_to_e4m3x2(float lo, float hi)
 extern "C" __global__ void fp8_act_quantize_rows(const bf16_t* __restrict__ x, unsigned char* __restrict__ q, int k,
                                                  float* __restrict__ scales)
 {
-    pdl_entry();
     const long long row = blockIdx.x;
     const uint4* xv = reinterpret_cast<const uint4*>(x + row * k);
     uint2* qv = reinterpret_cast<uint2*>(q + row * k);
@@ -119,7 +117,6 @@ extern "C" __global__ void fp8_gemm_epilogue(const void* __restrict__ acc, int a
                                              const bf16_t* __restrict__ bias, void* __restrict__ out, int rows, int n,
                                              int f32out)
 {
-    pdl_entry();
     const int col = blockIdx.x * blockDim.x + threadIdx.x;
     if (col >= n) return;
     const float ws = wscales[col / scaleBlockRows];

@@ -219,7 +219,7 @@ __device__ void qgemv_impl(const bf16_t* __restrict__ x, const unsigned char* __
         qgemv_f##FMT##_m##M##_r##R(const bf16_t* x, const unsigned char* w, const float* scales, const float* zeros,   \
                                    const int* gidx, const bf16_t* bias, void* y, int n, int k, int rowBytes, int groups, \
                                    int groupSize, int scaleBlockRows, int f32out)                                        \
-    { pdl_entry(); qgemv_impl<M, FMT, R>(x, w, scales, zeros, gidx, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+    { qgemv_impl<M, FMT, R>(x, w, scales, zeros, gidx, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
 
 // Rows per warp: R = 4 up to 2 rows of x, 2 up to 4, 1 beyond (registers grow with M x R).
 #define QGEMV_FORMAT(FMT)                                                                                \
@@ -461,7 +461,7 @@ __device__ void qg4_impl(const bf16_t* __restrict__ x, const unsigned char* __re
         NAME(const bf16_t* x, const unsigned char* w, const float* scales, const float* zeros,                            \
              const bf16_t* bias, void* y, int n, int m, int k, int rowBytes, int groups, int groupSize,                   \
              int scaleBlockRows, int f32out)                                                                              \
-    { pdl_entry(); qg4_impl<R, W, S>(x, w, scales, zeros, bias, y, n, m, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+    { qg4_impl<R, W, S>(x, w, scales, zeros, bias, y, n, m, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
 
 // R = weight tiles of 16 rows per warp: 2 shares each x fragment and the ones-mma between two tiles when N is
 // large enough to fill the device anyway.

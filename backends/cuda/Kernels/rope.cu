@@ -32,13 +32,11 @@ __device__ void rope_impl(bf16_t* q, bf16_t* k, const int* positions, const TTab
 extern "C" __global__ void rope_bf16_f32table(bf16_t* q, bf16_t* k, const int* positions, const float* cosSin,
                                               int tokens, int hq, int hk, int headDim, int rot)
 {
-    pdl_entry();
     rope_impl(q, k, positions, cosSin, tokens, hq, hk, headDim, rot);
 }
 
 extern "C" __global__ void rope_bf16_bf16table(bf16_t* q, bf16_t* k, const int* positions, const bf16_t* cosSin,
                                                int tokens, int hq, int hk, int headDim, int rot)
 {
-    pdl_entry();
     rope_impl(q, k, positions, cosSin, tokens, hq, hk, headDim, rot);
 }

@@ -9,7 +9,6 @@ __device__ __forceinline__ void argmax_merge(float& best, int& bi, float v, int 
 // x F32 [rows, cols] -> out I32 [rows]. blockDim.x is a multiple of 32, at most 1024.
 extern "C" __global__ void argmax_rows_f32(const float* __restrict__ x, int cols, int* __restrict__ out)
 {
-    pdl_entry();
     const float* r = x + (long long)blockIdx.x * cols;
     float best = NEG_INF;
     int bi = 0x7fffffff;

@@ -162,7 +162,6 @@ __device__ bool sr_nucleus_cut(const float* x, int V, float m, float invT, float
 extern "C" __global__ void __launch_bounds__(SR_THREADS)
 sample_rows_f32(const float* __restrict__ logits, int V, const SampleRow* __restrict__ rows, int* __restrict__ ids)
 {
-    pdl_entry();
     const float* x = logits + (long long)blockIdx.x * V;
     const SampleRow p = rows[blockIdx.x];
     float lmax = NEG_INF;

@@ -79,31 +79,6 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Lib)] internal static partial int cuFuncSetAttribute(nint function, int attribute, int value);
     [LibraryImport(Lib)] internal static partial int cuLaunchKernel(nint function, uint gridX, uint gridY, uint gridZ,
         uint blockX, uint blockY, uint blockZ, uint sharedBytes, nint stream, void** parameters, void** extra);
-    [LibraryImport(Lib)] internal static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** parameters, void** extra);
-
-    /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.</summary>
-    internal const int LaunchAttrProgrammaticStreamSerialization = 6;
-
-    /// <summary>CUlaunchAttribute: an id, padding to 8 bytes, then a 64-byte value union.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct LaunchAttribute
-    {
-        internal int Id;
-        private int _pad;
-        /// <summary>First word of the value union (programmaticStreamSerializationAllowed for id 6).</summary>
-        internal int Value;
-        private fixed byte _rest[60];
-    }
-
-    /// <summary>CUlaunchConfig.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct LaunchConfig
-    {
-        internal uint GridX, GridY, GridZ, BlockX, BlockY, BlockZ, SharedBytes;
-        internal nint Stream;
-        internal LaunchAttribute* Attributes;
-        internal uint NumAttributes;
-    }
 
     [LibraryImport(Lib, EntryPoint = "cuStreamBeginCapture_v2")] internal static partial int cuStreamBeginCapture(nint stream, int mode);
     [LibraryImport(Lib)] internal static partial int cuStreamEndCapture(nint stream, nint* graph);
