@@ -45,7 +45,10 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// </summary>
     internal bool Fp8ActivationQuantization { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GEMM") != "0";
 
-    /// <summary>GEMM shapes cuBLASLt gave an FP8 algorithm for, and shapes it refused (which take the tiled path).</summary>
+    /// <summary>
+    /// GEMM shapes cuBLASLt gave an FP8 algorithm for (scaled or accumulator), and shapes it refused an accumulator
+    /// algorithm (which take the tiled path).
+    /// </summary>
     internal int Fp8ShapesPlanned { get; private set; }
 
     /// <inheritdoc cref="Fp8ShapesPlanned"/>
@@ -76,6 +79,10 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     internal string? Fp8ScaledGemmRefusal => _scaledMissing ?? _lastScaledRefusal;
 
     private string? _lastScaledRefusal;
+    private int _scaledPlanned;
+
+    /// <summary>Refused scaled variants, with none planned, after which the scaled GEMM is no longer tried.</summary>
+    private const int ScaledRefusalsBeforeGivingUp = 8;
 
     public static bool Supports(QuantizedFormat format) =>
         format is QuantizedFormat.Int4 or QuantizedFormat.Int8 or QuantizedFormat.Fp8E4M3;
@@ -290,8 +297,17 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         {
             Fp8ScaledShapesRefused++;
             _lastScaledRefusal = refusal;
+            // A device that refuses every variant (e.g. Ada, where outer-vector FP8 scaling is not offered) would
+            // otherwise pay a heuristic query for each new prefill length: after a few refusals and no plan, stop.
+            if (_scaledPlanned == 0 && Fp8ScaledShapesRefused >= ScaledRefusalsBeforeGivingUp)
+                _scaledMissing = $"cuBLASLt refused outer-vector FP8 scaling for the first {Fp8ScaledShapesRefused} shape variants "
+                    + $"and planned none, so it is not asked again; last: {refusal}";
         }
-        else Fp8ShapesPlanned++;
+        else
+        {
+            _scaledPlanned++;
+            Fp8ShapesPlanned++;
+        }
         return plan;
     }
 
