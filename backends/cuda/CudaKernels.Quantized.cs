@@ -23,6 +23,24 @@ internal sealed partial class CudaKernels : IQuantizedKernels
     /// <summary>FP8 GEMM shapes cuBLASLt planned and refused so far (tests and reports).</summary>
     internal (int Planned, int Refused) Fp8GemmShapes => (_quantized.Fp8ShapesPlanned, _quantized.Fp8ShapesRefused);
 
+    /// <summary>Whether the FP8 GEMM lets cuBLASLt apply scales and bias (see <see cref="CudaQuantizedKernels.Fp8ScaledGemm"/>).</summary>
+    internal bool Fp8ScaledGemm
+    {
+        get => _quantized.Fp8ScaledGemm;
+        set => _quantized.Fp8ScaledGemm = value;
+    }
+
+    /// <summary>
+    /// FP8 linear calls so far whose GEMM wrote the output with cuBLASLt applying the scales (Scaled), calls that took
+    /// the accumulator + epilogue kernel (Epilogue), and shape variants cuBLASLt refused outer-vector scaling for
+    /// (tests and reports).
+    /// </summary>
+    internal (long Scaled, long Epilogue, int ScaledRefused) Fp8GemmCounts =>
+        (_quantized.Fp8ScaledGemms, _quantized.Fp8EpilogueGemms, _quantized.Fp8ScaledShapesRefused);
+
+    /// <summary>Why the scaled FP8 GEMM last fell back to the epilogue kernel, or null while it never did.</summary>
+    internal string? Fp8ScaledGemmRefusal => _quantized.Fp8ScaledGemmRefusal;
+
     /// <summary>Frees the cuBLASLt handle, descriptors and workspace (called by the backend's Dispose).</summary>
     internal void DisposeQuantized() => _quantized.Dispose();
 }

@@ -10,8 +10,9 @@ namespace Modular.Backends.Cuda;
 /// <list type="bullet">
 /// <item>T &lt;= 8 rows (decode): a weight-streaming GEMV per code format that dequantizes in registers.</item>
 /// <item>FP8 with one scale per tensor, per output channel or per block of output rows: activations quantized to e4m3
-/// with a dynamic per-token scale and multiplied on the FP8 tensor cores through cuBLASLt; the scales and the bias
-/// are applied by an epilogue kernel.</item>
+/// with a dynamic per-token scale and multiplied on the FP8 tensor cores through cuBLASLt, which applies the token and
+/// weight scales as outer vectors and the bias in its own epilogue and writes the output (Hopper, CUDA 12.8+). Where
+/// cuBLASLt refuses that, it writes raw sums and an epilogue kernel applies scales and bias.</item>
 /// <item>Everything else (Int4/Int8 prefill, FP8 scale groups along K, act-order): the weight dequantized tile by
 /// tile into scratch bf16 and multiplied by cuBLAS; a tile is at most <see cref="TileElements"/> weights.</item>
 /// </list>
@@ -29,10 +30,13 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     private const long AccElements = 32L << 20;
 
     private readonly Dictionary<(int N, int T, int K), Fp8Plan?> _plans = new();
+    private readonly Dictionary<ScaledKey, ScaledFp8Plan?> _scaledPlans = new();
     private CublasLtHandle? _lt;
     private CublasLtPreference? _preference;
+    private CublasLtPreference? _preferenceAlign16;
     private DeviceBuffer? _ltWorkspace;
     private string? _ltMissing;
+    private string? _scaledMissing;
 
     /// <summary>
     /// Whether FP8 batches past the GEMV quantize their activations for the FP8 tensor cores (default on;
@@ -41,7 +45,10 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// </summary>
     internal bool Fp8ActivationQuantization { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GEMM") != "0";
 
-    /// <summary>GEMM shapes cuBLASLt gave an FP8 algorithm for, and shapes it refused (which take the tiled path).</summary>
+    /// <summary>
+    /// GEMM shapes cuBLASLt gave an FP8 algorithm for (scaled or accumulator), and shapes it refused an accumulator
+    /// algorithm (which take the tiled path).
+    /// </summary>
     internal int Fp8ShapesPlanned { get; private set; }
 
     /// <inheritdoc cref="Fp8ShapesPlanned"/>
@@ -49,6 +56,33 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
 
     /// <summary>Why the FP8 tensor-core path is off on this device, or null while it is available.</summary>
     internal string? Fp8GemmUnavailable => _ltMissing;
+
+    /// <summary>
+    /// Whether the FP8 GEMM asks cuBLASLt for outer-vector scales and the bias epilogue, so it writes the output
+    /// directly (default on; MODULAR_CUDA_FP8_SCALED_GEMM=0 forces the accumulator + fp8_gemm_epilogue path for A/B).
+    /// </summary>
+    internal bool Fp8ScaledGemm { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_SCALED_GEMM") != "0";
+
+    /// <summary>FP8 linear calls whose GEMM wrote the output with the scales (and bias) applied by cuBLASLt.</summary>
+    internal long Fp8ScaledGemms { get; private set; }
+
+    /// <summary>FP8 linear calls that took the accumulator + fp8_gemm_epilogue path (scaled GEMM off or refused).</summary>
+    internal long Fp8EpilogueGemms { get; private set; }
+
+    /// <summary>Shape variants cuBLASLt gave no outer-vector-scaled algorithm for (each asked once, then remembered).</summary>
+    internal int Fp8ScaledShapesRefused { get; private set; }
+
+    /// <summary>
+    /// Why the scaled GEMM last fell back: the library lacks outer-vector scaling, or the latest shape it refused
+    /// (with the status); null while it never refused.
+    /// </summary>
+    internal string? Fp8ScaledGemmRefusal => _scaledMissing ?? _lastScaledRefusal;
+
+    private string? _lastScaledRefusal;
+    private int _scaledPlanned;
+
+    /// <summary>Refused scaled variants, with none planned, after which the scaled GEMM is no longer tried.</summary>
+    private const int ScaledRefusalsBeforeGivingUp = 8;
 
     public static bool Supports(QuantizedFormat format) =>
         format is QuantizedFormat.Int4 or QuantizedFormat.Int8 or QuantizedFormat.Fp8E4M3;
@@ -164,6 +198,11 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (!Fp8ActivationQuantization || weight.GroupIndex is not null || weight.GroupSize < k || k % 16 != 0 || n % 16 != 0
             || ((x.Pointer | w.Data) & 15) != 0)
             return false;
+        if (Fp8ScaledGemm && TryScaledFp8Gemm(x, weight, w, bias, o, t))
+        {
+            Fp8ScaledGemms++;
+            return true;
+        }
         // The float32 accumulator is bounded by chunking the rows of x (prefill chunks reach 16k tokens).
         int chunk = (int)Math.Min(t, Math.Max(16, AccElements / n / 16 * 16));
         var plan = Plan(n, chunk, k);
@@ -174,7 +213,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         ulong xScales = basePtr, xCodes = basePtr + (ulong)xq, accPtr = basePtr + (ulong)acc;
         var lib = backend.Library;
         backend.Launch(lib.Fp8ActQuantizeRows, (uint)t, 1, 1, 256, 0,
-            backend.Args().Ptr(x.Pointer).Ptr(xCodes).Int(k).Ptr(xScales), "fp8_act_quantize_rows");
+            backend.Args().Ptr(x.Pointer).Ptr(xCodes).Int(k).Ptr(xScales).Ptr(w.Scales).Int(weight.ScaleBlockRows).Int(n).Ptr(0),
+            "fp8_act_quantize_rows");
         int outSize = o.DType == DType.F32 ? 4 : 2;
         float alpha = 1f, beta = 0f;
         for (int t0 = 0; t0 < t; t0 += chunk)
@@ -190,7 +230,85 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                     .Ptr(bias?.Pointer ?? 0).Ptr(o.Pointer + (ulong)((long)t0 * n * outSize)).Int(rows).Int(n).Int(outSize == 4 ? 1 : 0),
                 "fp8_gemm_epilogue");
         }
+        Fp8EpilogueGemms++;
         return true;
+    }
+
+    /// <summary>
+    /// The FP8 GEMM with the scales folded into cuBLASLt: in its column-major view y^T[N, T] = W[N, K] x^T, so A (the
+    /// weight) takes the per-output-channel vector (one entry per row of op(A), N) and B (the activations) the
+    /// per-token vector (one per column of op(B), T); the bias is a per-row-of-D epilogue, i.e. per output channel.
+    /// False (nothing launched) when cuBLASLt has no such algorithm; the refusal is remembered per shape variant.
+    /// </summary>
+    private bool TryScaledFp8Gemm(CudaTensor x, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
+    {
+        int n = weight.OutFeatures, k = weight.InFeatures;
+        if (_scaledMissing is not null || (o.Pointer & 15) != 0 || !EnsureLt()) return false;
+        // Per-channel scales are already the vector A wants; a scale per tensor or per block of rows is expanded to one
+        // per row by the quantize kernel (also done for a vector not 16-byte aligned, the alignment assumed here).
+        bool direct = weight.ScaleBlockRows == 1 && (w.Scales & 15) == 0;
+        long wvecAt = ScratchArena.Align((long)t * 4);
+        long codesAt = wvecAt + (direct ? 0 : ScratchArena.Align((long)n * 4));
+        ulong basePtr = backend.Scratch.Acquire(codesAt + (long)t * k);
+        ulong xScales = basePtr, wvec = direct ? 0 : basePtr + (ulong)wvecAt, xCodes = basePtr + (ulong)codesAt;
+        ulong wScales = direct ? w.Scales : wvec;
+        // The heuristic judges the bias pointer's alignment by its value, so only allocation-aligned biases are fused
+        // (every later call then meets the alignment the plan was chosen for); others are added by bias_add.
+        ulong fusable = bias is not null && (bias.Pointer & 255) == 0 ? bias.Pointer : 0;
+        var key = new ScaledKey(n, t, k, o.DType == DType.F32, fusable != 0, (o.Pointer & 255) == 0);
+        var plan = ScaledPlan(key, fusable, wScales, xScales);
+        if (plan is null && fusable != 0) plan = ScaledPlan(key with { FusedBias = false }, 0, wScales, xScales);
+        if (plan is null) return false;
+
+        var lib = backend.Library;
+        backend.Launch(lib.Fp8ActQuantizeRows, (uint)t, 1, 1, 256, 0,
+            backend.Args().Ptr(x.Pointer).Ptr(xCodes).Int(k).Ptr(xScales).Ptr(w.Scales).Int(weight.ScaleBlockRows).Int(n).Ptr(wvec),
+            "fp8_act_quantize_rows");
+        // The descriptor is read when the matmul is enqueued, so a cached plan takes this call's vectors and bias.
+        plan.Desc.SetPointer(CublasLt.DescAScalePointer, wScales, "A_SCALE_POINTER");
+        plan.Desc.SetPointer(CublasLt.DescBScalePointer, xScales, "B_SCALE_POINTER");
+        if (plan.FusedBias) plan.Desc.SetPointer(CublasLt.DescBiasPointer, bias!.Pointer, "BIAS_POINTER");
+        float alpha = 1f, beta = 0f;
+        fixed (CublasLt.HeuristicResult* algo = &plan.Algo)
+            CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, plan.Desc.Raw, &alpha, w.Data, plan.A.Raw, xCodes, plan.B.Raw,
+                &beta, o.Pointer, plan.D.Raw, o.Pointer, plan.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
+                $"cublasLtMatmul(FP8 outer-vector scaled [{t},{k}] x [{n},{k}]^T -> {o.DType})");
+        if (bias is not null && !plan.FusedBias)
+            backend.LaunchElementwise(o.DType == DType.F32 ? lib.BiasAddF32 : lib.BiasAddBf16, o.Length,
+                backend.Args().Ptr(o.Pointer).Ptr(bias.Pointer).Long(t).Int(n), "bias_add");
+        return true;
+    }
+
+    /// <summary>The scaled plan for one shape variant, or null when cuBLASLt refused it (cached and counted either way).</summary>
+    private ScaledFp8Plan? ScaledPlan(ScaledKey key, ulong bias, ulong aScale, ulong bScale)
+    {
+        if (_scaledPlans.TryGetValue(key, out var cached)) return cached;
+        var preference = key.Aligned256 ? _preference! : (_preferenceAlign16 ??= new CublasLtPreference((ulong)LtWorkspaceBytes, 16));
+        var plan = ScaledFp8Plan.Create(_lt!, preference, key, bias, aScale, bScale, out var refusal, out bool attributeMissing);
+        if (attributeMissing)
+        {
+            // The library predates outer-vector scaling: no shape will do, so stop asking.
+            _scaledMissing = refusal;
+            plan?.Dispose();
+            return null;
+        }
+        _scaledPlans[key] = plan;
+        if (plan is null)
+        {
+            Fp8ScaledShapesRefused++;
+            _lastScaledRefusal = refusal;
+            // A device that refuses every variant (e.g. Ada, where outer-vector FP8 scaling is not offered) would
+            // otherwise pay a heuristic query for each new prefill length: after a few refusals and no plan, stop.
+            if (_scaledPlanned == 0 && Fp8ScaledShapesRefused >= ScaledRefusalsBeforeGivingUp)
+                _scaledMissing = $"cuBLASLt refused outer-vector FP8 scaling for the first {Fp8ScaledShapesRefused} shape variants "
+                    + $"and planned none, so it is not asked again; last: {refusal}";
+        }
+        else
+        {
+            _scaledPlanned++;
+            Fp8ShapesPlanned++;
+        }
+        return plan;
     }
 
     /// <summary>The cuBLASLt descriptors and algorithm for one shape, or null when cuBLASLt has none (cached either way).</summary>
@@ -234,7 +352,10 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     {
         foreach (var p in _plans.Values) p?.Dispose();
         _plans.Clear();
+        foreach (var p in _scaledPlans.Values) p?.Dispose();
+        _scaledPlans.Clear();
         _ltWorkspace?.Dispose();
+        _preferenceAlign16?.Dispose();
         _preference?.Dispose();
         _lt?.Dispose();
     }
@@ -301,6 +422,77 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                 return null;
             }
             return new Fp8Plan { Desc = desc, A = a, B = b, D = d, AccBf16 = accType == Cublas.R16BF, Algo = result };
+        }
+
+        public void Dispose()
+        {
+            Desc.Dispose(); A.Dispose(); B.Dispose(); D.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One scaled-GEMM variant: output dtype, whether the bias is fused, and whether D is 256-byte aligned (else the
+    /// plan is chosen for 16-byte alignment), besides the shape.
+    /// </summary>
+    private readonly record struct ScaledKey(int N, int T, int K, bool F32Out, bool FusedBias, bool Aligned256);
+
+    /// <summary>
+    /// Descriptors of y^T[N, T] = (wscale[N] x xscale[T]) . (W[N, K] x[T, K]^T) (+ bias[N]) in cuBLASLt's column-major
+    /// terms, written straight to the output: A = the weight's codes (K x N, read transposed) with its outer vector of N
+    /// scales, B = the activation codes (K x T) with T per-token scales, C = D = the output (N x T, leading dimension N).
+    /// </summary>
+    private sealed class ScaledFp8Plan : IDisposable
+    {
+        public required CublasLtMatmulDesc Desc { get; init; }
+        public required CublasLtLayout A { get; init; }
+        public required CublasLtLayout B { get; init; }
+        public required CublasLtLayout D { get; init; }
+        public required bool FusedBias { get; init; }
+        public CublasLt.HeuristicResult Algo;
+
+        /// <summary>
+        /// The plan, or null with the reason in <paramref name="refusal"/>; <paramref name="attributeMissing"/> when the
+        /// library rejected the scale mode attributes themselves (older than CUDA 12.8), not just this shape.
+        /// </summary>
+        public static ScaledFp8Plan? Create(CublasLtHandle lt, CublasLtPreference preference, ScaledKey key, ulong bias,
+            ulong aScale, ulong bScale, out string? refusal, out bool attributeMissing)
+        {
+            refusal = null;
+            attributeMissing = false;
+            var desc = new CublasLtMatmulDesc(Cublas.Compute32F, Cublas.R32F, Cublas.OpT, Cublas.OpN);
+            int status = desc.TrySetInt32(CublasLt.DescAScaleMode, CublasLt.MatrixScaleOuterVec32F);
+            if (status == 0) status = desc.TrySetInt32(CublasLt.DescBScaleMode, CublasLt.MatrixScaleOuterVec32F);
+            if (status != 0)
+            {
+                desc.Dispose();
+                attributeMissing = true;
+                refusal = $"cuBLASLt rejected OUTER_VEC_32F scale modes: {CudaCheck.BlasStatusName(status)} ({status})";
+                return null;
+            }
+            desc.SetPointer(CublasLt.DescAScalePointer, aScale, "A_SCALE_POINTER");
+            desc.SetPointer(CublasLt.DescBScalePointer, bScale, "B_SCALE_POINTER");
+            if (bias != 0)
+            {
+                desc.SetInt32(CublasLt.DescEpilogue, CublasLt.EpilogueBias, "EPILOGUE");
+                desc.SetInt32(CublasLt.DescBiasDataType, Cublas.R16BF, "BIAS_DATA_TYPE");
+                desc.SetPointer(CublasLt.DescBiasPointer, bias, "BIAS_POINTER");
+            }
+            int outType = key.F32Out ? Cublas.R32F : Cublas.R16BF;
+            var a = new CublasLtLayout(CublasLt.R8FE4M3, key.K, key.N, key.K);
+            var b = new CublasLtLayout(CublasLt.R8FE4M3, key.K, key.T, key.K);
+            var d = new CublasLtLayout(outType, key.N, key.T, key.N);
+            CublasLt.HeuristicResult result;
+            int returned = 0;
+            status = CublasLt.cublasLtMatmulAlgoGetHeuristic(lt.Raw, desc.Raw, a.Raw, b.Raw, d.Raw, d.Raw, preference.Raw, 1, &result, &returned);
+            if (status != 0 || returned == 0 || result.State != 0)
+            {
+                desc.Dispose(); a.Dispose(); b.Dispose(); d.Dispose();
+                int why = status != 0 ? status : returned == 0 ? CublasLt.StatusNotSupported : result.State;
+                refusal = $"no outer-vector-scaled algorithm for [{key.T},{key.K}] x [{key.N},{key.K}]^T -> {(key.F32Out ? "f32" : "bf16")}"
+                    + $"{(bias != 0 ? " + bias epilogue" : "")}{(key.Aligned256 ? "" : " (D 16-byte aligned)")}: {CudaCheck.BlasStatusName(why)} ({why})";
+                return null;
+            }
+            return new ScaledFp8Plan { Desc = desc, A = a, B = b, D = d, FusedBias = bias != 0, Algo = result };
         }
 
         public void Dispose()

@@ -2,8 +2,9 @@
 //  * quant_dequant_tile_bf16: rows [row0, row0 + rows) of a canonical quantized weight dequantized into a dense bf16
 //    tile, which cuBLAS then multiplies (tile by tile: the whole layer is never held dequantized).
 //  * fp8_act_quantize_rows / fp8_gemm_epilogue: the FP8 tensor-core path. Activations are quantized to
-//    e4m3 with one dynamic scale per token, cuBLASLt multiplies the raw codes (float32 accumulation), and the
-//    epilogue applies activation scale x weight scale (per tensor or per output channel) and the bias.
+//    e4m3 with one dynamic scale per token and cuBLASLt multiplies the codes. Where cuBLASLt takes outer-vector
+//    scales (Hopper, CUDA 12.8+) it applies activation scale x weight scale and the bias itself and writes the
+//    output; otherwise it writes raw sums and the epilogue applies scales (per tensor or per output channel) and bias.
 
 // Dequantizes 8 consecutive inputs per thread: grid (ceil(ceil(K/8) / 256), rows up to 65535), block 256, rows
 // beyond the grid's height looped (no 64-bit division per element).
@@ -74,9 +75,16 @@ __device__ __forceinline__ unsigned f32x2_to_e4m3x2(float lo, float hi)
 // One block per row of x [T, K] (K % 8 == 0, rows 16-byte aligned): the row's max |x| / 448 is its scale
 // (written to scales[row] for the epilogue), then the row is quantized to e4m3 with it (the second read hits L1/L2).
 // Per-token scales keep one outlier token from flattening every other token's codes.
+// With wvec non-null the grid also writes wvec[i] = wscales[i / scaleBlockRows] for i < n: the weight's scale per
+// output row, the vector cuBLASLt's outer-vector scaling wants when the weight has one scale per tensor or per block of
+// rows (a few KiB per call, so no per-weight state has to live beside the weight).
 extern "C" __global__ void fp8_act_quantize_rows(const bf16_t* __restrict__ x, unsigned char* __restrict__ q, int k,
-                                                 float* __restrict__ scales)
+                                                 float* __restrict__ scales, const float* __restrict__ wscales,
+                                                 int scaleBlockRows, int n, float* __restrict__ wvec)
 {
+    if (wvec != nullptr)
+        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+            wvec[i] = wscales[i / scaleBlockRows];
     const long long row = blockIdx.x;
     const uint4* xv = reinterpret_cast<const uint4*>(x + row * k);
     uint2* qv = reinterpret_cast<uint2*>(q + row * k);

@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace Modular.Backends.Cuda.Native;
 
 /// <summary>
-/// cuBLASLt entry points for the FP8 GEMM: handle, matmul and layout descriptors, algorithm preference and heuristic,
-/// and the matmul itself. Every call returns a cublasStatus_t checked with <see cref="CudaCheck.Blas"/>.
+/// cuBLASLt entry points for the FP8 GEMM: handle, matmul and layout descriptors (with the outer-vector scale and bias
+/// epilogue attributes of the scaled GEMM), algorithm preference and heuristic, and the matmul itself. Every call returns a cublasStatus_t checked with <see cref="CudaCheck.Blas"/>.
 /// </summary>
 internal static unsafe partial class CublasLt
 {
@@ -16,8 +16,35 @@ internal static unsafe partial class CublasLt
     internal const int DescTransA = 3;
     /// <summary>CUBLASLT_MATMUL_DESC_TRANSB.</summary>
     internal const int DescTransB = 4;
+    /// <summary>CUBLASLT_MATMUL_DESC_EPILOGUE (uint32 cublasLtEpilogue_t).</summary>
+    internal const int DescEpilogue = 7;
+    /// <summary>CUBLASLT_MATMUL_DESC_BIAS_POINTER (device pointer; its value also tells the heuristic the alignment).</summary>
+    internal const int DescBiasPointer = 8;
+    /// <summary>CUBLASLT_MATMUL_DESC_A_SCALE_POINTER (device pointer to float32 scale(s) of A).</summary>
+    internal const int DescAScalePointer = 17;
+    /// <summary>CUBLASLT_MATMUL_DESC_B_SCALE_POINTER.</summary>
+    internal const int DescBScalePointer = 18;
+    /// <summary>CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE (int32 cudaDataType).</summary>
+    internal const int DescBiasDataType = 26;
+    /// <summary>CUBLASLT_MATMUL_DESC_A_SCALE_MODE (int32 cublasLtMatmulMatrixScale_t; CUDA 12.8+).</summary>
+    internal const int DescAScaleMode = 31;
+    /// <summary>CUBLASLT_MATMUL_DESC_B_SCALE_MODE.</summary>
+    internal const int DescBScaleMode = 32;
+    /// <summary>CUBLASLT_EPILOGUE_BIAS: D = alpha (A B) + beta C + bias broadcast along the columns of D (one per row).</summary>
+    internal const int EpilogueBias = 4;
+    /// <summary>
+    /// CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F: the scale of A is a float32 vector with one entry per row of op(A)
+    /// (M) and the scale of B one per column of op(B) (N); product element (i, j) is multiplied by both.
+    /// </summary>
+    internal const int MatrixScaleOuterVec32F = 3;
     /// <summary>CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES (uint64).</summary>
     internal const int PrefMaxWorkspaceBytes = 1;
+    /// <summary>CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES (uint32, default 256).</summary>
+    internal const int PrefMinAlignmentCBytes = 7;
+    /// <summary>CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES (uint32, default 256).</summary>
+    internal const int PrefMinAlignmentDBytes = 8;
+    /// <summary>cublasStatus_t CUBLAS_STATUS_NOT_SUPPORTED.</summary>
+    internal const int StatusNotSupported = 15;
 
     /// <summary>cublasLtMatmulHeuristicResult_t: the algorithm (64 opaque bytes), its workspace need and state.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -88,6 +115,22 @@ internal sealed unsafe class CublasLtMatmulDesc : SafeHandle
     /// <summary>The raw descriptor.</summary>
     internal nint Raw => handle;
 
+    /// <summary>
+    /// Sets an int32 attribute and returns the cublasStatus_t instead of throwing: a library older than the attribute
+    /// answers INVALID_VALUE, which callers treat as "feature absent" rather than an error.
+    /// </summary>
+    internal int TrySetInt32(int attribute, int value) =>
+        CublasLt.cublasLtMatmulDescSetAttribute(handle, attribute, &value, sizeof(int));
+
+    /// <summary>Sets an int32 (enum) attribute, checked.</summary>
+    internal void SetInt32(int attribute, int value, string name) =>
+        CudaCheck.Blas(TrySetInt32(attribute, value), $"cublasLtMatmulDescSetAttribute({name} = {value})");
+
+    /// <summary>Sets a device-pointer attribute (scale vectors, bias), checked; 0 clears it.</summary>
+    internal void SetPointer(int attribute, ulong pointer, string name) =>
+        CudaCheck.Blas(CublasLt.cublasLtMatmulDescSetAttribute(handle, attribute, &pointer, (nuint)sizeof(ulong)),
+            $"cublasLtMatmulDescSetAttribute({name})");
+
     protected override bool ReleaseHandle() => CublasLt.cublasLtMatmulDescDestroy(handle) == 0;
 }
 
@@ -113,13 +156,22 @@ internal sealed unsafe class CublasLtLayout : SafeHandle
 /// <summary>A cublasLtMatmulPreference_t limiting the workspace the heuristic may pick algorithms for.</summary>
 internal sealed unsafe class CublasLtPreference : SafeHandle
 {
-    internal CublasLtPreference(ulong maxWorkspaceBytes) : base(0, true)
+    /// <param name="maxWorkspaceBytes">Largest workspace an algorithm may need.</param>
+    /// <param name="minAlignmentCdBytes">
+    /// Alignment the caller guarantees for C and D (0 keeps the library's 256): algorithms that need more are excluded.
+    /// </param>
+    internal CublasLtPreference(ulong maxWorkspaceBytes, uint minAlignmentCdBytes = 0) : base(0, true)
     {
         nint p;
         CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceCreate(&p), "cublasLtMatmulPreferenceCreate");
         SetHandle(p);
         CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceSetAttribute(p, CublasLt.PrefMaxWorkspaceBytes, &maxWorkspaceBytes, sizeof(ulong)),
             "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+        if (minAlignmentCdBytes == 0) return;
+        CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceSetAttribute(p, CublasLt.PrefMinAlignmentCBytes, &minAlignmentCdBytes, sizeof(uint)),
+            "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_C_BYTES)");
+        CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceSetAttribute(p, CublasLt.PrefMinAlignmentDBytes, &minAlignmentCdBytes, sizeof(uint)),
+            "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_D_BYTES)");
     }
 
     /// <inheritdoc />

@@ -32,10 +32,14 @@ internal static unsafe class CudaCheck
     internal static void Blas(int result, string call)
     {
         if (result == 0) return;
-        string name;
-        try { name = Marshal.PtrToStringUTF8((nint)Native.Cublas.cublasGetStatusName(result)) ?? "?"; }
-        catch (Exception) { name = "CUBLAS_STATUS"; }
-        throw new CudaException($"{call} failed: {name} ({result})", result);
+        throw new CudaException($"{call} failed: {BlasStatusName(result)} ({result})", result);
+    }
+
+    /// <summary>The cublasStatus_t's enum name, e.g. CUBLAS_STATUS_NOT_SUPPORTED (for refusals that are not errors).</summary>
+    internal static string BlasStatusName(int result)
+    {
+        try { return Marshal.PtrToStringUTF8((nint)Native.Cublas.cublasGetStatusName(result)) ?? "?"; }
+        catch (Exception) { return "CUBLAS_STATUS"; }
     }
 
     /// <summary>The CUresult's enum name, e.g. CUDA_ERROR_OUT_OF_MEMORY.</summary>

@@ -58,6 +58,66 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         }
     }
 
+    /// <summary>
+    /// cuda only: the FP8 GEMM with cuBLASLt applying the per-token and per-output-channel scales (outer vectors) and
+    /// the bias itself, checked against the oracle and the CPU backend, with the counters proving it ran; then the
+    /// same call with the scaled GEMM switched off, proving the accumulator + epilogue fallback still agrees. A device
+    /// whose cuBLASLt refuses the scaled GEMM skips with the refusal instead of passing on the fallback.
+    /// </summary>
+    [Theory, Trait("tier", "optional")]
+    // N, K, scale block rows (0 = per tensor, 1 = per channel), bias, T, f32 output
+    [InlineData(128, 256, 0, false, 16, false)]
+    [InlineData(128, 256, 0, true, 37, false)]
+    [InlineData(160, 512, 1, false, 37, false)]
+    [InlineData(160, 512, 1, true, 64, false)]
+    [InlineData(256, 384, 128, true, 24, false)]
+    [InlineData(160, 512, 1, true, 37, true)]
+    [InlineData(128, 256, 0, false, 20, true)]
+    public void LinearQuantizedFp8ScaledGemm(int n, int k, int scaleBlockRows, bool bias, int t, bool f32Out)
+    {
+        Assert.SkipUnless(Fixture.Name == "cuda" && Target.Kernels is Backends.Cuda.CudaKernels, "the FP8 scaled GEMM is a cuda backend path (MODULAR_BACKEND=cuda)");
+        var kernels = Quantized(QuantizedFormat.Fp8E4M3);
+        var ck = (Backends.Cuda.CudaKernels)Target.Kernels;
+        Assert.SkipWhen(ck.Fp8GemmUnavailable is not null, $"FP8 scaled GEMM NOT exercised: no FP8 tensor-core GEMM here ({ck.Fp8GemmUnavailable})");
+        var w = MakeWeight(QuantizedFormat.Fp8E4M3, n, k, 0, scaleBlockRows, zeros: false, actOrder: false);
+        var x = Round(Data.Uniform((long)t * k), Act);
+        var b = bias ? Round(Data.Uniform(n, 0.5f), Weight) : null;
+        var outType = f32Out ? DType.F32 : Target.ActivationDType;
+        double tol = Math.Max(Fp8ActivationTolerance, Tolerance.For(Act));
+        string shape = $"Fp8E4M3 W [{n},{k}] {(scaleBlockRows switch { 0 => "per tensor", 1 => "per channel", _ => $"blockRows {scaleBlockRows}" })}"
+            + $"{(bias ? " bias" : "")} x [{t},{k}] -> {outType}";
+        var oracle = Oracle(w, x, b, t);
+        bool wasQuant = ck.Fp8ActivationQuantization, wasScaled = ck.Fp8ScaledGemm;
+        try
+        {
+            ck.Fp8ActivationQuantization = true;
+            ck.Fp8ScaledGemm = true;
+            var before = ck.Fp8GemmCounts;
+            Compare("LinearQuantized.fp8scaled", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, outType), oracle, tol);
+            var after = ck.Fp8GemmCounts;
+            Checks.Note($"cuda FP8 GEMM counters: scaled {after.Scaled}, epilogue {after.Epilogue}, scaled refusals {after.ScaledRefused}");
+            bool scaledRan = after.Scaled > before.Scaled;
+            if (!scaledRan)
+                Assert.True(after.Epilogue > before.Epilogue, $"{shape}: neither the scaled nor the epilogue FP8 GEMM ran (fell to the dequantized path)");
+
+            // The A/B switch: off, the same call must take the accumulator + fp8_gemm_epilogue path and still agree.
+            ck.Fp8ScaledGemm = false;
+            var mid = ck.Fp8GemmCounts;
+            Compare("LinearQuantized.fp8epilogue", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, outType), oracle, tol);
+            var end = ck.Fp8GemmCounts;
+            Assert.True(end.Scaled == mid.Scaled && end.Epilogue == mid.Epilogue + 1,
+                $"{shape}: with the scaled GEMM off, expected one epilogue GEMM, got scaled +{end.Scaled - mid.Scaled}, epilogue +{end.Epilogue - mid.Epilogue}");
+
+            Assert.SkipUnless(scaledRan, $"FP8 scaled GEMM NOT exercised: cuBLASLt refused outer-vector scaling for {shape} "
+                + $"({ck.Fp8ScaledGemmRefusal ?? "no reason recorded"}); the epilogue fallback was checked instead");
+        }
+        finally
+        {
+            ck.Fp8ActivationQuantization = wasQuant;
+            ck.Fp8ScaledGemm = wasScaled;
+        }
+    }
+
     /// <summary>An F32 output (the LM head's logits dtype) from the decode GEMV and from the batched path.</summary>
     [Theory, Trait("tier", "optional")]
     [InlineData(3)]
