@@ -29,6 +29,7 @@ public sealed unsafe class RocmBackend : IBackend
             Family = choice.Family;
             IsGpu = choice.IsGpu;
             FewRowsGemm = true;
+            Gemv = GemvSelection.Resolve(options, choice.IsGpu);
             Stream = Accelerator.DefaultStream;
             Loader = new KernelLoader(Accelerator, choice.RewriteGenericPointers);
             _dummy = Accelerator.Allocate1D<byte>(16);
@@ -39,7 +40,7 @@ public sealed unsafe class RocmBackend : IBackend
             // pocl runs 8 x 8 groups (64 x 64 blocks) faster than 16 x 16 (measured: 3.8 vs 2.5 GFLOP/s).
             GemmTile = IsGpu ? edge : Math.Min(edge, 8);
             long mem = Accelerator.MemorySize;
-            Info = new DeviceInfo(choice.Describe(), $"ILGPU {typeof(Context).Assembly.GetName().Version} / {Accelerator.AcceleratorType}", mem, mem);
+            _info = new DeviceInfo(choice.Describe(), $"ILGPU {typeof(Context).Assembly.GetName().Version} / {Accelerator.AcceleratorType}", mem, mem);
             Kernels = new RocmKernels(this);
             Attention = new RocmAttention(this);
         }
@@ -94,11 +95,17 @@ public sealed unsafe class RocmBackend : IBackend
     public bool IsGpu { get; }
 
     /// <summary>
-    /// Linear with at most 8 token rows (decode) uses the split-K kernel (32 threads per output column) instead of
+    /// Linear with at most 8 token rows (decode) uses a split-K GEMV (<see cref="Gemv"/> says which) instead of
     /// the tiled GEMM. On by default: it reads each weight row once, coalesced, and on pocl it is also the faster
     /// one at T = 1 (measured 6 ms against 36 ms for [1,896]x[4864,896]^T).
     /// </summary>
     public bool FewRowsGemm { get; set; }
+
+    /// <summary>
+    /// Which decode GEMV <see cref="FewRowsGemm"/> launches: from the <c>gemv</c> setting, MODULAR_ROCM_GEMV, or the
+    /// device (see <see cref="GemvSelection"/>). Settable so tests run both variants on one device.
+    /// </summary>
+    public GemvVariant Gemv { get; set; }
 
     /// <summary>
     /// Attention uses the tiled kernel, which stages each K/V tile in shared memory once for up to 32 (token, head)
@@ -111,8 +118,10 @@ public sealed unsafe class RocmBackend : IBackend
 
     /// <inheritdoc />
     public string Name => "rocm";
-    /// <inheritdoc />
-    public DeviceInfo Info { get; }
+    /// <summary>The device, with the decode GEMV in use appended ("... (gemv: group)") so logs and benches show it.</summary>
+    public DeviceInfo Info => _info with { Name = $"{_info.Name} (gemv: {GemvSelection.Name(Gemv)})" };
+
+    private readonly DeviceInfo _info;
     /// <inheritdoc />
     public DType ActivationDType => DType.F32;
     /// <inheritdoc />

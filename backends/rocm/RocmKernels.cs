@@ -20,7 +20,8 @@ internal sealed class RocmKernels : IKernels, IDeviceArgMax, IDisposable
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, ArrayView<int>, ArrayView<float>, int, int, float>> _embedding;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, float, float>> _rmsNorm;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linear;
-    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<uint>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _linearFewRows;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _gemvGroup;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<uint>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>> _gemvWarp;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>> _rope;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>> _actAndMul;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>> _add;
@@ -38,7 +39,8 @@ internal sealed class RocmKernels : IKernels, IDeviceArgMax, IDisposable
         _embedding = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, ArrayView<int>, ArrayView<float>, int, int, float>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Embedding)));
         _rmsNorm = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, int, float, float>>(typeof(NormKernels), nameof(NormKernels.RmsNorm)));
         _linear = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.Linear)));
-        _linearFewRows = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<uint>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemmKernels), nameof(GemmKernels.LinearFewRows)));
+        _gemvGroup = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemvKernels), nameof(GemvKernels.GroupPerColumn)));
+        _gemvWarp = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<uint>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, ArrayView<float>, int, int, int>>(typeof(GemvKernels), nameof(GemvKernels.WarpPerColumn)));
         _rope = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>>(typeof(RopeKernels), nameof(RopeKernels.Rope)));
         _actAndMul = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.ActAndMul)));
         _add = new(() => l.Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Add)));
@@ -103,13 +105,9 @@ internal sealed class RocmKernels : IKernels, IDeviceArgMax, IDisposable
         if (o.Length == 0) return;
         var w = _b.Float(weight);
         var bb = bias is null ? _b.NoFloat : _b.Float(bias);
-        if (rows <= GemmKernels.MaxFewRows && _b.FewRowsGemm)
+        if (rows <= GemvKernels.MaxFewRows && _b.FewRowsGemm)
         {
-            int group = _b.GroupSize(GemmKernels.MaxDotGroup);
-            int perGroup = group / Math.Min(GemmKernels.DotLanes, group);
-            bool pairs = w.Kind != StorageKind.F32 && w.PairsAligned && k % 2 == 0;
-            _linearFewRows.Value(_b.Stream, PerRow((n + perGroup - 1) / perGroup, group), xs.F32, w.F32, w.U16, w.Pairs, w.Kind,
-                pairs ? 1 : 0, bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1, o.F32, rows, n, k);
+            Gemv(xs, w, bb, bias is not null, o, rows, n, k);
             return;
         }
         // dx x dy threads compute (dy*8) x (dx*8) outputs; short batches get flatter groups so fewer rows are wasted.
@@ -119,6 +117,22 @@ internal sealed class RocmKernels : IKernels, IDeviceArgMax, IDisposable
         var config = new KernelConfig(new Index2D((n + bn - 1) / bn, (rows + bm - 1) / bm), new Index2D(dx, dy));
         _linear.Value(_b.Stream, config, xs.F32, w.F32, w.U16, w.Kind, bb.F32, bb.U16, bb.Kind, bias is null ? 0 : 1,
             o.F32, rows, n, k);
+    }
+
+    /// <summary>The decode GEMV the backend's <see cref="RocmBackend.Gemv"/> names.</summary>
+    private void Gemv(RocmTensor xs, FloatRef w, FloatRef bb, bool hasBias, RocmTensor o, int rows, int n, int k)
+    {
+        int group = _b.GroupSize(GemvKernels.MaxDotGroup);
+        if (_b.Gemv == GemvVariant.Group)
+        {
+            _gemvGroup.Value(_b.Stream, PerRow(n, group), xs.F32, w.F32, w.U16, w.Kind,
+                bb.F32, bb.U16, bb.Kind, hasBias ? 1 : 0, o.F32, rows, n, k);
+            return;
+        }
+        int perGroup = group / Math.Min(GemvKernels.DotLanes, group);
+        bool pairs = w.Kind != StorageKind.F32 && w.PairsAligned && k % 2 == 0;
+        _gemvWarp.Value(_b.Stream, PerRow((n + perGroup - 1) / perGroup, group), xs.F32, w.F32, w.U16, w.Pairs, w.Kind,
+            pairs ? 1 : 0, bb.F32, bb.U16, bb.Kind, hasBias ? 1 : 0, o.F32, rows, n, k);
     }
 
     public void Rope(Tensor q, Tensor k, Tensor positions, Tensor cosSin, int headDim)

@@ -36,12 +36,15 @@ public sealed class RocmPlugin : IPlugin
 /// <summary>
 /// Creates <see cref="RocmBackend"/> instances. Settings: <c>accelerator</c> = auto (OpenCL GPU, then any OpenCL
 /// device, then ILGPU's CPU simulator), opencl, cuda or cpu; <see cref="BackendOptions.DeviceIndex"/> picks among
-/// the devices of that kind.
+/// the devices of that kind; <c>gemv</c> = auto, group or warp picks the decode GEMV (see <see cref="GemvSelection"/>).
 /// </summary>
 public sealed class RocmBackendProvider : IBackendProvider
 {
     /// <summary>Settings key choosing the runtime: auto, opencl, cuda or cpu.</summary>
     public const string AcceleratorSetting = DeviceSelector.AcceleratorSetting;
+
+    /// <summary>Settings key choosing the decode GEMV: auto, group or warp.</summary>
+    public const string GemvSetting = GemvSelection.Setting;
 
     /// <inheritdoc />
     public string Name => "rocm";

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Modular.Abstractions;
+using Modular.Backends.Rocm;
 using static Modular.Rocm.Tests.HostTensors;
 
 namespace Modular.Rocm.Tests;
@@ -44,18 +45,22 @@ public class KernelBenchTests(RocmFixture fx, ITestOutputHelper output)
             using var x = Act(b, Uniform(rng, rows * k), rows, k);
             using var w = Weight(b, Uniform(rng, (long)n * k, DType.BF16), DType.BF16, n, k);
             using var o = b.Allocate(DType.F32, rows, n);
-            var rb = (Modular.Backends.Rocm.RocmBackend)b;
-            bool saved = rb.FewRowsGemm;
-            // Decode shapes through both GEMM kernels (the split-K one is the GPU default for T <= 8).
-            foreach (var fewRows in rows <= 8 ? new[] { false, true } : [saved])
+            var rb = (RocmBackend)b;
+            var (saved, savedGemv) = (rb.FewRowsGemm, rb.Gemv);
+            // Decode shapes through the tiled GEMM and both GEMVs (group: GPU default, warp: CPU-device default).
+            foreach (var (fewRows, gemv) in rows <= 8
+                         ? new[] { (false, savedGemv), (true, GemvVariant.Group), (true, GemvVariant.Warp) }
+                         : [(saved, savedGemv)])
             {
-                rb.FewRowsGemm = fewRows;
+                (rb.FewRowsGemm, rb.Gemv) = (fewRows, gemv);
                 double s = Time(b, rows == 128 ? 3 : 7, () => b.Kernels.Linear(x, w, null, o));
                 double gflops = 2.0 * rows * n * k / s / 1e9;
                 double gbps = (2.0 * n * k + 4.0 * rows * (n + k)) / s / 1e9;
-                output.WriteLine($"Linear [{rows},{k}]x[{n},{k}]^T bf16{(rows <= 8 ? $" fewRows={fewRows}" : "")} on {b.Info.Name}: {s * 1e3:F2} ms, {gflops:F1} GFLOP/s, {gbps:F2} GB/s");
+                string path = rows > 8 ? "" : fewRows ? $" gemv={gemv}" : " tiled";
+                output.WriteLine($"Linear [{rows},{k}]x[{n},{k}]^T bf16{path} on {b.Info.Name}: {s * 1e3:F2} ms, {gflops:F1} GFLOP/s, {gbps:F2} GB/s");
                 Assert.All(Get(o), v => Assert.True(float.IsFinite(v)));
             }
+            rb.Gemv = savedGemv;
             rb.FewRowsGemm = saved;
         }
     }

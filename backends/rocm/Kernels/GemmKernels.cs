@@ -5,8 +5,8 @@ namespace Modular.Backends.Rocm.Kernels;
 
 /// <summary>
 /// out[T, N] = x[T, K] W[N, K]^T + b. W (and b) may be F32, F16 or BF16; sums are float32.
-/// <see cref="Linear"/> is a register-tiled GEMM for prefill and batched decode; <see cref="LinearFewRows"/> a
-/// split-K dot-product kernel for T &lt;= 8, where reading W once is all that matters.
+/// <see cref="Linear"/> is a register-tiled GEMM for prefill and batched decode; T &lt;= 8 (decode) goes to the
+/// split-K GEMVs of <see cref="GemvKernels"/>, where reading W once is all that matters.
 /// </summary>
 internal static class GemmKernels
 {
@@ -181,95 +181,5 @@ internal static class GemmKernels
         if (col >= n) return;
         if (hasBias != 0) v += WeightRead.Load(b32, b16, bKind, col);
         output[rowStart + col] = v;
-    }
-
-    /// <summary>Most token rows <see cref="LinearFewRows"/> takes (decode batches); more go to the tiled kernel.</summary>
-    public const int MaxFewRows = 8;
-
-    /// <summary>Most threads per group of <see cref="LinearFewRows"/> (its shared partial sums are sized for it).</summary>
-    public const int MaxDotGroup = 256;
-
-    /// <summary>Threads that share one output column in <see cref="LinearFewRows"/> (a warp on NVIDIA).</summary>
-    public const int DotLanes = 32;
-
-    /// <summary>
-    /// Decode-shaped GEMM (T &lt;= 8): a group of G threads computes G/32 output columns, 32 threads per column
-    /// (fewer when the group is smaller) striding over K, so each W row is read once, coalesced, and every row of
-    /// x is applied to each loaded weight from registers (up to 8 sums per thread). With
-    /// <paramref name="pairs"/> set, 16-bit weights are read two per 32-bit word (K even, W 4-byte aligned).
-    /// The per-thread sums meet in shared memory once per column block (one barrier, then a short serial sum).
-    /// </summary>
-    public static void LinearFewRows(ArrayView<float> x, ArrayView<float> w32, ArrayView<ushort> w16, ArrayView<uint> wPairs,
-        int wKind, int pairs, ArrayView<float> b32, ArrayView<ushort> b16, int bKind, int hasBias,
-        ArrayView<float> output, int rows, int n, int k)
-    {
-        var partial = SharedMemory.Allocate<float>(MaxDotGroup * MaxFewRows);
-        int g = Group.DimX, idx = Group.IdxX;
-        int lanes = Math.Min(DotLanes, g), perGroup = g / lanes;
-        int lane = idx - idx / lanes * lanes, sub = idx / lanes;
-        for (int colBase = Grid.IdxX * perGroup; colBase < n; colBase += Grid.DimX * perGroup)
-        {
-            int col = colBase + sub;
-            Float8 acc = default;
-            if (col < n)
-            {
-                long wRow = (long)col * k;
-                if (pairs != 0)
-                {
-                    int half = k / 2;
-                    long pRow = wRow / 2;
-                    for (int p = lane; p < half; p += lanes)
-                    {
-                        uint bits = wPairs[pRow + p];
-                        acc = Dot(acc, x, 2 * p, k, rows, Decode(bits & 0xFFFFu, wKind));
-                        acc = Dot(acc, x, 2 * p + 1, k, rows, Decode(bits >> 16, wKind));
-                    }
-                }
-                else
-                {
-                    for (int j = lane; j < k; j += lanes)
-                        acc = Dot(acc, x, j, k, rows, WeightRead.Load(w32, w16, wKind, wRow + j));
-                }
-            }
-            partial[idx] = acc.A0;
-            partial[g + idx] = acc.A1;
-            partial[2 * g + idx] = acc.A2;
-            partial[3 * g + idx] = acc.A3;
-            partial[4 * g + idx] = acc.A4;
-            partial[5 * g + idx] = acc.A5;
-            partial[6 * g + idx] = acc.A6;
-            partial[7 * g + idx] = acc.A7;
-            Group.Barrier();
-            // Thread `lane` of each column finishes row `lane` of it.
-            if (lane < rows && col < n)
-            {
-                int start = lane * g + sub * lanes;
-                float v = 0f;
-                for (int i = 0; i < lanes; i++) v += partial[start + i];
-                if (hasBias != 0) v += WeightRead.Load(b32, b16, bKind, col);
-                output[(long)lane * n + col] = v;
-            }
-            Group.Barrier();
-        }
-    }
-
-    /// <summary>A 16-bit weight word (F16 or BF16 per <paramref name="kind"/>) as float32.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Decode(uint bits, int kind) =>
-        kind == StorageKind.BF16 ? Interop.IntAsFloat(bits << 16) : WeightRead.HalfToFloat(bits);
-
-    /// <summary>acc[r] += w * x[r, j] for the first <paramref name="rows"/> rows.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Float8 Dot(Float8 acc, ArrayView<float> x, int j, int k, int rows, float w)
-    {
-        acc.A0 += w * x[j];
-        if (rows > 1) acc.A1 += w * x[(long)k + j];
-        if (rows > 2) acc.A2 += w * x[2L * k + j];
-        if (rows > 3) acc.A3 += w * x[3L * k + j];
-        if (rows > 4) acc.A4 += w * x[4L * k + j];
-        if (rows > 5) acc.A5 += w * x[5L * k + j];
-        if (rows > 6) acc.A6 += w * x[6L * k + j];
-        if (rows > 7) acc.A7 += w * x[7L * k + j];
-        return acc;
     }
 }
