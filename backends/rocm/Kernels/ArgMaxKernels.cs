@@ -26,7 +26,10 @@ internal static class ArgMaxKernels
             for (int j = lane; j < vocab; j += size)
             {
                 float v = logits[start + j];
-                if (v > bv || (bi < 0 && v >= float.NegativeInfinity)) // the second test is false only for NaN
+                // NaN by its bits: OpenCL compilers may assume finite math (pocl 3.1 does), which folds
+                // comparison-based NaN tests such as v >= -inf to true.
+                if ((Interop.FloatAsInt(v) & 0x7FFFFFFFu) > 0x7F800000u) continue;
+                if (v > bv || bi < 0)
                 {
                     bv = v;
                     bi = j;
