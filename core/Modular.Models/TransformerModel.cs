@@ -118,8 +118,9 @@ public sealed class TransformerModel : IDisposable
     /// Whether a load stacks each layer's q, k and v into one linear (<see cref="LayerWeights.Qkv"/>): the backend
     /// must split the product again with the rotation applied (<see cref="IFusedQkvKernels"/>) and the model must
     /// have no per-head q/k norm (which runs between the projection and the rotation). <paramref name="requested"/>
-    /// null follows MODULAR_FUSED_QKV (0 turns fusing off; the user's switch), false never fuses (tests compare
-    /// both loads without touching the process environment).
+    /// null follows MODULAR_FUSED_QKV (0 turns fusing off; the user's switch); true fuses wherever the backend and
+    /// model allow, false never (tests compare both loads without touching the process environment). A layer whose
+    /// checkpoint stores only some of q, k, v quantized loads them as three even when fusing.
     /// </summary>
     public static bool FuseQkv(ModelConfig config, IBackend backend, bool? requested = null)
     {
