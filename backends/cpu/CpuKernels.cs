@@ -6,9 +6,10 @@ namespace Modular.Backends.Cpu;
 
 /// <summary>
 /// float32 reference implementations of <see cref="IKernels"/>. Inner loops are TensorPrimitives calls (SIMD);
-/// work is split across cores only when it is large enough to pay for the fork.
+/// work is split across cores only when it is large enough to pay for the fork. Implements the fused q|k|v split
+/// too, so CPU runs (tests, goldens) load and run models the way the GPU backends do.
 /// </summary>
-internal sealed unsafe partial class CpuKernels(CpuBackend backend) : IKernels, IQuantizedKernels
+internal sealed unsafe partial class CpuKernels(CpuBackend backend) : IKernels, IQuantizedKernels, IFusedQkvKernels
 {
     /// <summary>Below this many multiply-adds an op runs on the calling thread.</summary>
     private const long ParallelThreshold = 1 << 15;
@@ -88,6 +89,24 @@ internal sealed unsafe partial class CpuKernels(CpuBackend backend) : IKernels, 
             RotateHeads(qs.F32 + (long)t * qs.RowLength, qHeads, headDim, half, cos, sin);
             RotateHeads(ks.F32 + (long)t * ks.RowLength, kHeads, headDim, half, cos, sin);
         }
+    }
+
+    public void SplitQkvRope(Tensor qkv, Tensor positions, Tensor cosSin, int headDim, Tensor q, Tensor k, Tensor v)
+    {
+        var src = T(qkv); var qs = T(q); var ks = T(k); var vs = T(v);
+        int nq = (int)qs.RowLength, nk = (int)ks.RowLength, tokens = qs.Rows;
+        if (src.Rows != tokens || ks.Rows != tokens || vs.Rows != tokens || vs.RowLength != nk || src.RowLength != nq + 2L * nk)
+            throw new ArgumentException($"SplitQkvRope shapes: qkv {src} must be [{tokens}, {nq} + 2*{nk}] for q {qs}, k {ks}, v {vs}");
+        for (int t = 0; t < tokens; t++)
+        {
+            var row = src.Row(t);
+            row[..nq].CopyTo(qs.Row(t));
+            row.Slice(nq, nk).CopyTo(ks.Row(t));
+            row.Slice(nq + nk, nk).CopyTo(vs.Row(t));
+        }
+        // The copies are a few KB per token next to the GEMM that made them: rotating in place afterwards keeps one
+        // rope implementation.
+        Rope(q, k, positions, cosSin, headDim);
     }
 
     private static void RotateHeads(float* row, int heads, int headDim, int half, float* cos, float* sin)

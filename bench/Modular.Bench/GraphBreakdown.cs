@@ -21,7 +21,8 @@ internal static class GraphBreakdown
         var result = new Dictionary<string, object>();
         var projections = new (string Name, Func<LayerWeights, ILinear?> Pick)[]
         {
-            ("q", l => l.Q), ("k", l => l.K), ("o", l => l.O), ("gate_up", l => l.GateUp), ("down", l => l.Down),
+            // q|k|v as one launch when the layers were loaded fused (q and k are then null and skipped).
+            ("qkv", l => l.Qkv), ("q", l => l.Q), ("k", l => l.K), ("o", l => l.O), ("gate_up", l => l.GateUp), ("down", l => l.Down),
         };
         double total = 0;
         foreach (var (name, pick) in projections)

@@ -58,9 +58,11 @@ if (!skip.Contains("ceilings") && model.Layers[0].GateUp is Modular.Plugins.Quan
 {
     var l0 = model.Layers[0];
     var gemms = new Dictionary<string, object>();
-    foreach (var (name, lin) in new (string, ILinear)[] { ("q", l0.Q), ("k", l0.K), ("o", l0.O), ("gate_up", l0.GateUp!), ("down", l0.Down!) })
+    // v has k's shape; the router (MoE) is not quantized.
+    foreach (var (name, lin) in l0.Linears.Where(p => p.Name is not ("v" or "router")))
     {
-        var qw = ((Modular.Plugins.Quant.QuantizedLinear)lin).Weight;
+        if (lin is not Modular.Plugins.Quant.QuantizedLinear ql) continue;
+        var qw = ql.Weight;
         double bytes = qw.Data.Length + 4.0 * qw.Scales.Length + 4.0 * (qw.Zeros?.Length ?? 0);
         foreach (int m in new[] { 1, 8, 256, 2048 })
         {
@@ -82,11 +84,10 @@ if (!skip.Contains("ceilings") && model.Layers[0].GateUp is DenseLinear)
     Log($"bf16 GEMM [8192,4096]x[28672,4096]^T {gemmRate / 1e12:F1} TFLOP/s");
     // Decode breakdown: each projection at batch 1 and 256 (event-timed, launch included).
     var l0 = model.Layers[0];
-    var shapes = new List<(string Name, Tensor W)>
-    {
-        ("q", ((DenseLinear)l0.Q).Weight), ("k", ((DenseLinear)l0.K).Weight), ("o", ((DenseLinear)l0.O).Weight),
-        ("gate_up", ((DenseLinear)l0.GateUp!).Weight), ("down", ((DenseLinear)l0.Down!).Weight), ("lm_head", ((DenseLinear)model.LmHead).Weight),
-    };
+    // qkv when the layers are loaded fused, else q and k (v has k's shape).
+    var shapes = l0.Linears.Where(p => p.Name is not ("v" or "router") && p.Linear is DenseLinear)
+        .Select(p => (Name: p.Name, W: ((DenseLinear)p.Linear).Weight)).ToList();
+    shapes.Add(("lm_head", ((DenseLinear)model.LmHead).Weight));
     var gemms = new Dictionary<string, object>();
     foreach (var (name, w) in shapes)
         foreach (int m in new[] { 1, 256 })
@@ -125,7 +126,7 @@ if (!skip.Contains("prefill"))
     double s = r.Iterations.Select(i => i.PrefillSeconds).Order().ElementAt(r.Iterations.Count / 2);
     long linearParams = 0;
     var l0 = model.Layers[0];
-    foreach (var lin in new ILinear?[] { l0.Q, l0.K, l0.V, l0.O, l0.GateUp, l0.Down }) if (lin is not null) linearParams += (long)lin.InFeatures * lin.OutFeatures;
+    foreach (var (name, lin) in l0.Linears) if (name != "router") linearParams += (long)lin.InFeatures * lin.OutFeatures;
     double gemmFlops = 2.0 * seqs * len * linearParams * config.NumLayers + 2.0 * seqs * config.VocabSize * config.HiddenSize;
     // Causal attention: QK^T and PV, 2*D flops each per visible (query, key) pair and head.
     double attnFlops = 4.0 * config.HeadDim * config.NumHeads * config.NumLayers * seqs * (len * (len + 1.0) / 2);
@@ -165,7 +166,7 @@ static long QuantizedBytes(TransformerModel m)
     static long Bytes(Tensor? t) => t is null ? 0 : t.Length * DTypes.SizeOf(t.DType);
     long total = 0;
     foreach (var l in m.Layers)
-        foreach (var lin in new ILinear?[] { l.Q, l.K, l.V, l.O, l.GateUp, l.Down })
+        foreach (var (_, lin) in l.Linears)
             if (lin is Modular.Plugins.Quant.QuantizedLinear q)
                 total += Bytes(q.Weight.Data) + Bytes(q.Weight.Scales) + Bytes(q.Weight.Zeros) + Bytes(q.Weight.GroupIndex);
     return total;

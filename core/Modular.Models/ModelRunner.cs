@@ -10,8 +10,8 @@ namespace Modular.Models;
 /// is its only caller.
 /// </summary>
 /// <remarks>
-/// Four optional backend capabilities are used when present. <see cref="IFusedQkvKernels"/>: q, k and v come
-/// from one GEMM over a fused weight (built once at creation) and one split+rope kernel.
+/// Four optional backend capabilities are used when present. <see cref="IFusedQkvKernels"/>: layers whose q, k and
+/// v were loaded as one stacked linear (<see cref="LayerWeights.Qkv"/>) run one GEMM and one split+rope kernel.
 /// <see cref="IFusedGateUpKernels"/>: a dense gate|up product with the activation as its epilogue, where the backend
 /// takes the shape (decode rows).
 /// <see cref="IGraphCapture"/> with <see cref="IGraphAttention"/>: a pure decode step (one query token per
@@ -32,7 +32,6 @@ public sealed class ModelRunner : IDisposable
     private readonly IGraphCapture? _capture;
     private readonly IGraphAttention? _graphAttention;
     private readonly Dictionary<(int Batch, int Stride), CapturedStep> _graphs = new();
-    private readonly (Tensor Weight, Tensor? Bias)[]? _fusedQkv;
 
     /// <summary>Whether dense gate|up products may take the backend's fused activation path (MODULAR_FUSED_GATE_UP=0: never).</summary>
     private readonly bool _fuseGateUp = Environment.GetEnvironmentVariable("MODULAR_FUSED_GATE_UP") != "0";
@@ -46,9 +45,11 @@ public sealed class ModelRunner : IDisposable
     {
         Model = model;
         Cache = cache;
-        _fusedQkv = FuseQkv(model);
         var c = model.Config;
-        _ws = new Workspace(model, _fusedQkv is null ? 0 : (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim);
+        foreach (var l in model.Layers) FusedQkv |= l.Qkv is not null;
+        if (FusedQkv && model.Backend.Kernels is not IFusedQkvKernels)
+            throw new ArgumentException($"the model's q|k|v are loaded fused, but backend {model.Backend.Name} cannot split them (no IFusedQkvKernels)", nameof(model));
+        _ws = new Workspace(model, FusedQkv ? (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim : 0);
         if (Environment.GetEnvironmentVariable("MODULAR_GRAPHS") != "0"
             && model.Backend is IGraphCapture capture && model.Backend.Attention is IGraphAttention ga)
         {
@@ -69,8 +70,8 @@ public sealed class ModelRunner : IDisposable
     public int VocabSize => Config.VocabSize;
     /// <summary>Columns of <see cref="ExecuteHidden"/>'s output.</summary>
     public int HiddenSize => Config.HiddenSize;
-    /// <summary>True when q|k|v run as one fused projection.</summary>
-    public bool FusedQkv => _fusedQkv is not null;
+    /// <summary>True when the layers' q|k|v run as one fused projection (loaded stacked; see <see cref="TransformerModel.FuseQkv"/>).</summary>
+    public bool FusedQkv { get; }
     /// <summary>True when pure decode steps are replayed from captured graphs.</summary>
     public bool UsesGraphs => _capture is not null;
     /// <summary>Decode steps replayed from a graph so far.</summary>
@@ -333,17 +334,17 @@ public sealed class ModelRunner : IDisposable
         var c = Config;
         var k = Backend.Kernels;
         int t = s.Ids.Rows;
-        if (_fusedQkv is not null && k is IFusedQkvKernels fused)
+        if (w.Qkv is not null)
         {
-            var (weight, bias) = _fusedQkv[layer];
-            k.Linear(s.Normed, weight, bias, s.Qkv!);
-            fused.SplitQkvRope(s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, s.K, s.V);
+            // The loader fuses only for backends with the split (checked at creation) and models without q/k norms.
+            w.Qkv.Forward(s.Normed, s.Qkv!);
+            ((IFusedQkvKernels)k).SplitQkvRope(s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, s.K, s.V);
         }
         else
         {
-            w.Q.Forward(s.Normed, s.Q);
-            w.K.Forward(s.Normed, s.K);
-            w.V.Forward(s.Normed, s.V);
+            w.Q!.Forward(s.Normed, s.Q);
+            w.K!.Forward(s.Normed, s.K);
+            w.V!.Forward(s.Normed, s.V);
             if (w.QNorm is not null && w.KNorm is not null)
             {
                 var q = s.Q.View(t * c.NumHeads, c.HeadDim);
@@ -378,60 +379,16 @@ public sealed class ModelRunner : IDisposable
         w.Down!.Forward(s.Act, s.MlpOut);
     }
 
-    /// <summary>
-    /// Stacks each layer's q, k and v weights (and biases) into one [Hq*D + 2*Hk*D, H] tensor on the device, when
-    /// the backend can split the product again (<see cref="IFusedQkvKernels"/>), all three are dense and the model
-    /// has no per-head q/k norm (which must run before the rotation). MODULAR_FUSED_QKV=0 turns it off. The copy
-    /// costs the q/k/v weights' size once more in device memory.
-    /// </summary>
-    private static (Tensor, Tensor?)[]? FuseQkv(TransformerModel model)
-    {
-        var c = model.Config;
-        var b = model.Backend;
-        if (Environment.GetEnvironmentVariable("MODULAR_FUSED_QKV") == "0" || b.Kernels is not IFusedQkvKernels || c.QkNorm) return null;
-        foreach (var w in model.Layers)
-        {
-            if (w.Q is not DenseLinear q || w.K is not DenseLinear k || w.V is not DenseLinear v) return null;
-            if (q.Weight.DType != k.Weight.DType || q.Weight.DType != v.Weight.DType) return null;
-            if ((q.Bias is null) != (k.Bias is null) || (q.Bias is null) != (v.Bias is null)) return null;
-            if (q.Bias is not null && (q.Bias.DType != k.Bias!.DType || q.Bias.DType != v.Bias!.DType)) return null;
-        }
-        int h = c.HiddenSize, hq = c.NumHeads * c.HeadDim, hk = c.NumKvHeads * c.HeadDim;
-        var fused = new (Tensor, Tensor?)[model.Layers.Length];
-        for (int i = 0; i < fused.Length; i++)
-        {
-            var q = (DenseLinear)model.Layers[i].Q;
-            var k = (DenseLinear)model.Layers[i].K;
-            var v = (DenseLinear)model.Layers[i].V;
-            var weight = b.Allocate(q.Weight.DType, hq + 2 * hk, h);
-            b.Copy(q.Weight, weight.Slice(0, hq));
-            b.Copy(k.Weight, weight.Slice(hq, hk));
-            b.Copy(v.Weight, weight.Slice(hq + hk, hk));
-            Tensor? bias = null;
-            if (q.Bias is not null)
-            {
-                bias = b.Allocate(q.Bias.DType, hq + 2 * hk);
-                b.Copy(q.Bias, bias.Slice(0, hq));
-                b.Copy(k.Bias!, bias.Slice(hq, hk));
-                b.Copy(v.Bias!, bias.Slice(hq + hk, hk));
-            }
-            fused[i] = (weight, bias);
-        }
-        return fused;
-    }
-
     private static bool IsIdentity(int[] rows)
     {
         for (int i = 0; i < rows.Length; i++) if (rows[i] != i) return false;
         return true;
     }
 
-    /// <summary>Frees the KV cache, scratch tensors, recorded graphs and fused weights (not the model).</summary>
+    /// <summary>Frees the KV cache, scratch tensors and recorded graphs (not the model).</summary>
     public void Dispose()
     {
         ClearGraphs(-1);
-        if (_fusedQkv is not null)
-            foreach (var (w, bias) in _fusedQkv) { w.Dispose(); bias?.Dispose(); }
         _ws.Dispose();
         Cache.Dispose();
     }

@@ -40,9 +40,10 @@ public sealed class TransformerModel : IDisposable
     /// <c>quant_method</c> to the plugin that reads it (null when no quant plugin is loaded). With
     /// <paramref name="quantization"/> set, a float checkpoint is quantized at load (vLLM's <c>--quantization fp8</c>):
     /// the quantizer is resolved as "method-online"; it is ignored for checkpoints that are already quantized.
+    /// <paramref name="fuseQkv"/>: see <see cref="FuseQkv"/>.
     /// </summary>
     public static TransformerModel Load(string dir, IBackend backend, Func<string, IQuantizer?>? quantizers = null,
-        IProgress<LoadProgress>? progress = null, int? maxPositions = null, string? quantization = null)
+        IProgress<LoadProgress>? progress = null, int? maxPositions = null, string? quantization = null, bool? fuseQkv = null)
     {
         var config = ModelConfig.Load(dir);
         IQuantizer? quantizer = null;
@@ -63,19 +64,21 @@ public sealed class TransformerModel : IDisposable
             if (quantizer.Check(qc) is string why) throw new ModelFileException(Path.Combine(dir, "config.json"), why);
         }
         using var ck = Checkpoint.Open(dir);
-        return Load(config, ck, name => ck.Contains(name) ? ck.File(name).Path : dir, dir, backend, quantizer, progress, maxPositions, quantConfig);
+        return Load(config, ck, name => ck.Contains(name) ? ck.File(name).Path : dir, dir, backend, quantizer, progress, maxPositions, quantConfig, fuseQkv);
     }
 
     /// <summary>
     /// Loads weights of <paramref name="config"/>'s shapes from any source (a checkpoint, or generated dummy weights).
     /// <paramref name="origin"/> names where a tensor comes from, for error messages.
+    /// <paramref name="fuseQkv"/>: see <see cref="FuseQkv"/>.
     /// </summary>
     public static TransformerModel Load(ModelConfig config, IWeightSource ck, Func<string, string> origin, string name,
         IBackend backend, IQuantizer? quantizer, IProgress<LoadProgress>? progress = null, int? maxPositions = null,
-        JsonElement quantConfig = default)
+        JsonElement quantConfig = default, bool? fuseQkv = null)
     {
         var dir = name;
         var loader = new WeightLoader(ck, origin, backend, config, quantizer, quantConfig);
+        bool fused = FuseQkv(config, backend, fuseQkv);
         var layers = new List<LayerWeights>();
         Tensor? embedding = null, norm = null, cosSin = null;
         ILinear? head = null;
@@ -86,7 +89,7 @@ public sealed class TransformerModel : IDisposable
             for (int i = 0; i < config.NumLayers; i++)
             {
                 progress?.Report(new LoadProgress($"layer {i + 1}/{config.NumLayers}", (double)i / config.NumLayers));
-                layers.Add(LoadLayer(loader, config, $"model.layers.{i}", h, d, hq, hk, inter));
+                layers.Add(LoadLayer(loader, config, $"model.layers.{i}", h, d, hq, hk, inter, fused));
             }
             norm = loader.Load("model.norm.weight", h);
             head = config.TieWordEmbeddings && !ck.Contains("lm_head.weight")
@@ -111,10 +114,36 @@ public sealed class TransformerModel : IDisposable
         }
     }
 
-    private static LayerWeights LoadLayer(WeightLoader w, ModelConfig c, string p, int h, int d, int hq, int hk, int inter)
+    /// <summary>
+    /// Whether a load stacks each layer's q, k and v into one linear (<see cref="LayerWeights.Qkv"/>): the backend
+    /// must split the product again with the rotation applied (<see cref="IFusedQkvKernels"/>) and the model must
+    /// have no per-head q/k norm (which runs between the projection and the rotation). <paramref name="requested"/>
+    /// null follows MODULAR_FUSED_QKV (0 turns fusing off; the user's switch); true fuses wherever the backend and
+    /// model allow, false never (tests compare both loads without touching the process environment). A layer whose
+    /// checkpoint stores only some of q, k, v quantized loads them as three even when fusing.
+    /// </summary>
+    public static bool FuseQkv(ModelConfig config, IBackend backend, bool? requested = null)
     {
-        ILinear q, k, v;
-        if (c.FusedProjections)
+        bool wanted = requested ?? Environment.GetEnvironmentVariable("MODULAR_FUSED_QKV") != "0";
+        return wanted && backend.Kernels is IFusedQkvKernels && !config.QkNorm;
+    }
+
+    private static LayerWeights LoadLayer(WeightLoader w, ModelConfig c, string p, int h, int d, int hq, int hk, int inter, bool fuseQkv)
+    {
+        ILinear? qkv = null, q = null, k = null, v = null;
+        string[] qkvNames = [p + ".self_attn.q_proj", p + ".self_attn.k_proj", p + ".self_attn.v_proj"];
+        if (fuseQkv && c.FusedProjections)
+        {
+            // Phi-3 stores q|k|v already stacked: the tensor is the fused linear as it is.
+            qkv = w.Linear([p + ".self_attn.qkv_proj"], [hq + 2 * hk], h, bias: false);
+        }
+        else if (fuseQkv && w.CanStack(qkvNames))
+        {
+            // Stacked at load, as gate|up is: one GEMM per layer and no second copy of the weights. A checkpoint
+            // that stores some of the three quantized and others not loads them separately below.
+            qkv = w.Linear(qkvNames, [hq, hk, hk], h, c.QkvBias);
+        }
+        else if (c.FusedProjections)
         {
             // Phi-3 stores q|k|v stacked in one tensor: split the rows so each projection stays contiguous.
             var name = p + ".self_attn.qkv_proj.weight";
@@ -125,9 +154,9 @@ public sealed class TransformerModel : IDisposable
         }
         else
         {
-            q = w.Linear([p + ".self_attn.q_proj"], [hq], h, c.QkvBias);
-            k = w.Linear([p + ".self_attn.k_proj"], [hk], h, c.QkvBias);
-            v = w.Linear([p + ".self_attn.v_proj"], [hk], h, c.QkvBias);
+            q = w.Linear([qkvNames[0]], [hq], h, c.QkvBias);
+            k = w.Linear([qkvNames[1]], [hk], h, c.QkvBias);
+            v = w.Linear([qkvNames[2]], [hk], h, c.QkvBias);
         }
         var o = w.Linear([p + ".self_attn.o_proj"], [h], hq, c.OutputBias);
         ILinear? gateUp = null, down = null, router = null;
@@ -161,7 +190,7 @@ public sealed class TransformerModel : IDisposable
         {
             InputNorm = w.Load(p + ".input_layernorm.weight", h),
             PostAttentionNorm = w.Load(p + ".post_attention_layernorm.weight", h),
-            Q = q, K = k, V = v, O = o,
+            Qkv = qkv, Q = q, K = k, V = v, O = o,
             QNorm = c.QkNorm ? w.Load(p + ".self_attn.q_norm.weight", d) : null,
             KNorm = c.QkNorm ? w.Load(p + ".self_attn.k_norm.weight", d) : null,
             GateUp = gateUp, Down = down, Router = router,

@@ -13,7 +13,7 @@ internal sealed class Workspace(TransformerModel model, int fusedQkvWidth) : IDi
     {
         public required Tensor Ids, Positions, Residual, Normed, Q, K, V, AttnOut, O, GateUp, Act, MlpOut;
         public Tensor? RouterLogits;
-        /// <summary>Output of the fused q|k|v projection, when the runner fuses it.</summary>
+        /// <summary>Output of the fused q|k|v projection, when the layers were loaded with one (<see cref="LayerWeights.Qkv"/>).</summary>
         public Tensor? Qkv;
     }
 

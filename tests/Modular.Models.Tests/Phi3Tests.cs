@@ -13,8 +13,14 @@ namespace Modular.Models.Tests;
 /// </summary>
 public class Phi3Tests
 {
-    [Fact]
-    public void FusedPhi3CheckpointReproducesLlamaReference()
+    /// <summary>
+    /// <paramref name="fuseQkv"/>: qkv_proj loads whole as the layer's fused q|k|v linear, or is split into three
+    /// row ranges; both must reproduce the reference.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void FusedPhi3CheckpointReproducesLlamaReference(bool fuseQkv)
     {
         var src = Fixtures.BundledModel;
         var dir = Directory.CreateTempSubdirectory("phi3-").FullName;
@@ -22,8 +28,10 @@ public class Phi3Tests
         {
             BuildPhi3(src, dir);
             using var backend = new CpuBackend();
-            using var model = TransformerModel.Load(dir, backend);
+            using var model = TransformerModel.Load(dir, backend, fuseQkv: fuseQkv);
             Assert.True(model.Config.FusedProjections);
+            Assert.Equal(fuseQkv, model.Layers[0].Qkv is not null);
+            Assert.Equal(!fuseQkv, model.Layers[0].Q is not null);
             foreach (var r in GoldenVerifier.Run(model, dir))
                 Assert.True(r.Passed(1e-3), r.ToString());
         }

@@ -55,7 +55,7 @@ public class DummyQuantizerTests
         var config = ModelConfig.Load(Fixtures.BundledModel);
         using var backend = new CpuBackend();
         using var model = DummyWeights.LoadModel(config, "bard-2m (dummy)", backend, 64, new DummyQuantizer(method), method);
-        var q = Assert.IsType<QuantizedLinear>(model.Layers[0].Q);
+        var q = Assert.IsType<QuantizedLinear>(model.Layers[0].Qkv ?? model.Layers[0].Q);
         Assert.Equal(method == "fp8" ? QuantizedFormat.Fp8E4M3 : QuantizedFormat.Int4, q.Weight.Format);
         Assert.IsType<QuantizedLinear>(model.Layers[^1].Down);
         // The LM head stays dense, as the real quantizers keep it.

@@ -21,8 +21,9 @@ public class GoldenQuantTests(ITestOutputHelper output)
         var dir = Fixtures.Shared("models", name);
         using var backend = new CpuBackend();
         using var model = TransformerModel.Load(dir, backend, QuantPlugin.Find);
-        Assert.True(model.Layers[0].Q is QuantizedLinear && model.Layers[0].GateUp is QuantizedLinear,
-            $"{name}: the loader did not hand the quantized linears to the quant plugin (got {model.Layers[0].Q.GetType().Name})");
+        var q = model.Layers[0].Qkv ?? model.Layers[0].Q!;
+        Assert.True(q is QuantizedLinear && model.Layers[0].GateUp is QuantizedLinear,
+            $"{name}: the loader did not hand the quantized linears to the quant plugin (got {q.GetType().Name})");
         var results = GoldenVerifier.Run(model, dir);
         Assert.NotEmpty(results);
         foreach (var r in results)

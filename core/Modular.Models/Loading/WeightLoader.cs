@@ -70,7 +70,11 @@ internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string
             b = LoadConcat1D(parts, outFeatures);
         }
         if (quantizer is not null && IsQuantized(prefixes[0]))
+        {
+            if (prefixes.Count > 1 && !CanStack(prefixes)) throw MixedStack(prefixes);
             return quantizer.Load(checkpoint, prefixes, quantConfig, backend, b);
+        }
+        if (prefixes.Count > 1 && !CanStack(prefixes)) throw MixedStack(prefixes);
         if (prefixes.Count == 1) return new DenseLinear(Load(prefixes[0] + ".weight", outFeatures[0], inFeatures), b);
         var info = checkpoint.Info(prefixes[0] + ".weight");
         var w = backend.Allocate(backend.WeightDType(info.DType), total, inFeatures);
@@ -82,6 +86,30 @@ internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string
             row += outFeatures[i];
         }
         return new DenseLinear(w, b);
+    }
+
+    /// <summary>
+    /// Whether the layers under <paramref name="prefixes"/> can load as one stacked linear: all of them stored
+    /// quantized or all of them plain (a quantizer cannot stack a plain part, nor a dense load a quantized one).
+    /// </summary>
+    public bool CanStack(IReadOnlyList<string> prefixes)
+    {
+        if (quantizer is null) return true;
+        bool first = IsQuantized(prefixes[0]);
+        for (int i = 1; i < prefixes.Count; i++)
+            if (IsQuantized(prefixes[i]) != first) return false;
+        return true;
+    }
+
+    private ModelFileException MixedStack(IReadOnlyList<string> prefixes)
+    {
+        var quantized = new List<string>();
+        var plain = new List<string>();
+        foreach (var p in prefixes) (IsQuantized(p) ? quantized : plain).Add(p);
+        return new ModelFileException(origin(prefixes[0] + ".weight"),
+            $"layers {string.Join(", ", prefixes)} load as one stacked linear, but {string.Join(", ", quantized)} "
+            + $"{(quantized.Count == 1 ? "is" : "are")} stored quantized and {string.Join(", ", plain)} "
+            + $"{(plain.Count == 1 ? "is" : "are")} not");
     }
 
     /// <summary>

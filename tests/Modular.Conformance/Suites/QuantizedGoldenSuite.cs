@@ -53,7 +53,8 @@ public abstract class QuantizedGoldenSuite(BackendFixture fixture) : SuiteBase(f
     private void Verify(IBackend b, string name, string dir, string variant, double relTol)
     {
         using var model = TransformerModel.Load(dir, b, QuantPlugin.Find);
-        Assert.True(model.Layers[0].Q is QuantizedLinear, $"{name}: the first layer's q projection loaded as {model.Layers[0].Q.GetType().Name}, not quantized");
+        var q = model.Layers[0].Qkv ?? model.Layers[0].Q!;
+        Assert.True(q is QuantizedLinear, $"{name}: the first layer's q projection loaded as {q.GetType().Name}, not quantized");
         string label = variant.Length == 0 ? name : $"{name} ({variant})";
         var failures = GoldenCases.Judge(b.Name, $"QuantGolden.{label}", model, dir, Act == DType.F32, F32LogitTolerance, relTol)
             .Where(v => !v.Pass).Select(v => $"case {v.Result.Case}: {v.Describe()}").ToList();
