@@ -14,7 +14,8 @@
 #   profile1     W1 (one iteration) the same way: where a single stream's time per token goes (QUANT=1: GPTQ too)
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
 #   peers        peer_fast.py and peer_hf.py (W1, W2)
-#   rocm         the rocm backend on ILGPU's CUDA accelerator: conformance, W1, W2 (bench/Modular.Bench)
+#   rocm         the rocm backend: conformance on ILGPU's CUDA accelerator and on OpenCL; W1 and W2 (ROCM_W2_PROMPTS,
+#                default 64) on ILGPU-CUDA with both GEMVs, and cuda on the same settings (bench/Modular.Bench)
 # The commit recorded in the JSON comes from MODULAR_COMMIT or bench/COMMIT (ignored by git: carry it).
 # TAG=x suffixes the conformance/w1/w2/profile log names (A/B runs of one stage with different MODULAR_* settings).
 # Logs and JSON land in $OUT/logs (tarred to $OUT/logs.tgz); each stage prints a one-line status and its figures.
@@ -96,12 +97,23 @@ for stage in "$@"; do
       OUT="$logs" run peer-hf "${PEER_HF_LIMIT:-150}" python3 bench/peers/peer_hf.py
       tail -4 "$logs/peer-hf.log" ;;
     rocm)
-      MODULAR_BACKEND=rocm MODULAR_PLUGINS=$PWD/bench/plugins.rocm.json MODULAR_BACKEND_SETTINGS="accelerator=cuda" MODULAR_FIXTURES=$PWD/.fixtures \
-        MODULAR_CONFORMANCE_LOG=$logs/conformance-rocm.tsv run conformance-rocm 90 bash .gpu/run dotnet $conf
-      show conformance-rocm "Total|failed|passed" 3
-      run bench-rocm "${ROCM_LIMIT:-240}" bash .gpu/run dotnet $bench --backend rocm --setting accelerator=cuda --out "$logs" --skip prefill,ceilings \
-        --w2-batches 512 --w2-prompts "${ROCM_W2_PROMPTS:-512}"
-      show bench-rocm "W1|W2|failed|Exception" 6 ;;
+      # Conformance on ILGPU's CUDA accelerator and on the machine's OpenCL device; W1 and a W2 of ROCM_W2_PROMPTS
+      # prompts (static batch) with the accelerator's default GEMV and the other one, and the cuda backend on the
+      # same settings for the ratio.
+      for acc in cuda opencl; do
+        MODULAR_BACKEND=rocm MODULAR_PLUGINS=$PWD/bench/plugins.rocm.json MODULAR_BACKEND_SETTINGS="accelerator=$acc" MODULAR_FIXTURES=$PWD/.fixtures \
+          MODULAR_CONFORMANCE_LOG=$logs/conformance-rocm-$acc.tsv run conformance-rocm-$acc 150 bash .gpu/run dotnet $conf
+        show conformance-rocm-$acc "Total|failed|passed" 3
+      done
+      np=${ROCM_W2_PROMPTS:-64}
+      for gemv in auto warp; do
+        run bench-rocm-$gemv "${ROCM_LIMIT:-150}" bash .gpu/run dotnet $bench --backend rocm --setting accelerator=cuda --setting gemv=$gemv \
+          --out "$logs/rocm-$gemv" --skip prefill,ceilings,graphs --w2-batches $np --w2-prompts $np
+        show bench-rocm-$gemv "device|W1|W2|failed|Exception" 6
+      done
+      run bench-cuda-w2-$np 150 bash .gpu/run dotnet $bench --backend cuda --out "$logs/cuda-$np" --skip prefill,ceilings,graphs \
+        --w2-batches $np --w2-prompts $np
+      show bench-cuda-w2-$np "W1|W2|failed|Exception" 6 ;;
     *) echo "unknown stage $stage" ;;
   esac
   tar -czf "$out/logs.tgz" -C "$out" logs  # after every stage: a call cut short by its time limit keeps what ran
