@@ -398,14 +398,9 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// transposed (K x N, leading dimension K), B = the activation codes (K x T), D = the accumulator (N x T).
     /// Both FP8 operands are K-major, the layout Hopper's FP8 kernels require.
     /// </summary>
-    private sealed class Fp8Plan : IDisposable
+    private sealed class Fp8Plan : LtPlan
     {
-        public required CublasLtMatmulDesc Desc { get; init; }
-        public required CublasLtLayout A { get; init; }
-        public required CublasLtLayout B { get; init; }
-        public required CublasLtLayout D { get; init; }
         public required bool AccBf16 { get; init; }
-        public CublasLt.HeuristicResult Algo;
 
         public static Fp8Plan? Create(CublasLtHandle lt, CublasLtPreference preference, int n, int t, int k, int accType)
         {
@@ -423,6 +418,16 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             }
             return new Fp8Plan { Desc = desc, A = a, B = b, D = d, AccBf16 = accType == Cublas.R16BF, Algo = result };
         }
+    }
+
+    /// <summary>The descriptors and chosen algorithm of one cuBLASLt FP8 matmul (A = weight codes, B = activation codes).</summary>
+    private abstract class LtPlan : IDisposable
+    {
+        public required CublasLtMatmulDesc Desc { get; init; }
+        public required CublasLtLayout A { get; init; }
+        public required CublasLtLayout B { get; init; }
+        public required CublasLtLayout D { get; init; }
+        public CublasLt.HeuristicResult Algo;
 
         public void Dispose()
         {
@@ -441,14 +446,9 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// terms, written straight to the output: A = the weight's codes (K x N, read transposed) with its outer vector of N
     /// scales, B = the activation codes (K x T) with T per-token scales, C = D = the output (N x T, leading dimension N).
     /// </summary>
-    private sealed class ScaledFp8Plan : IDisposable
+    private sealed class ScaledFp8Plan : LtPlan
     {
-        public required CublasLtMatmulDesc Desc { get; init; }
-        public required CublasLtLayout A { get; init; }
-        public required CublasLtLayout B { get; init; }
-        public required CublasLtLayout D { get; init; }
         public required bool FusedBias { get; init; }
-        public CublasLt.HeuristicResult Algo;
 
         /// <summary>
         /// The plan, or null with the reason in <paramref name="refusal"/>; <paramref name="attributeMissing"/> when the
@@ -493,11 +493,6 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                 return null;
             }
             return new ScaledFp8Plan { Desc = desc, A = a, B = b, D = d, FusedBias = bias != 0, Algo = result };
-        }
-
-        public void Dispose()
-        {
-            Desc.Dispose(); A.Dispose(); B.Dispose(); D.Dispose();
         }
     }
 }
