@@ -83,6 +83,8 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         var x = Round(Data.Uniform((long)t * k), Act);
         var b = bias ? Round(Data.Uniform(n, 0.5f), Weight) : null;
         var outType = f32Out ? DType.F32 : Target.ActivationDType;
+        // The CPU reference writes its own activation dtype (float32) where the target writes bf16.
+        DType OutOf(IBackend be) => f32Out ? DType.F32 : be.ActivationDType;
         double tol = Math.Max(Fp8ActivationTolerance, Tolerance.For(Act));
         string shape = $"Fp8E4M3 W [{n},{k}] {(scaleBlockRows switch { 0 => "per tensor", 1 => "per channel", _ => $"blockRows {scaleBlockRows}" })}"
             + $"{(bias ? " bias" : "")} x [{t},{k}] -> {outType}";
@@ -93,7 +95,7 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
             ck.Fp8ActivationQuantization = true;
             ck.Fp8ScaledGemm = true;
             var before = ck.Fp8GemmCounts;
-            Compare("LinearQuantized.fp8scaled", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, outType), oracle, tol);
+            Compare("LinearQuantized.fp8scaled", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, OutOf(be)), oracle, tol);
             var after = ck.Fp8GemmCounts;
             Checks.Note($"cuda FP8 GEMM counters: scaled {after.Scaled}, epilogue {after.Epilogue}, scaled refusals {after.ScaledRefused}");
             bool scaledRan = after.Scaled > before.Scaled;
@@ -103,7 +105,7 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
             // The A/B switch: off, the same call must take the accumulator + fp8_gemm_epilogue path and still agree.
             ck.Fp8ScaledGemm = false;
             var mid = ck.Fp8GemmCounts;
-            Compare("LinearQuantized.fp8epilogue", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, outType), oracle, tol);
+            Compare("LinearQuantized.fp8epilogue", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, OutOf(be)), oracle, tol);
             var end = ck.Fp8GemmCounts;
             Assert.True(end.Scaled == mid.Scaled && end.Epilogue == mid.Epilogue + 1,
                 $"{shape}: with the scaled GEMM off, expected one epilogue GEMM, got scaled +{end.Scaled - mid.Scaled}, epilogue +{end.Epilogue - mid.Epilogue}");
