@@ -4,7 +4,8 @@ namespace Modular.Backends.Cuda.Native;
 
 /// <summary>
 /// cuBLASLt entry points for the FP8 GEMM: handle, matmul and layout descriptors (with the outer-vector scale and bias
-/// epilogue attributes of the scaled GEMM), algorithm preference and heuristic, and the matmul itself. Every call returns a cublasStatus_t checked with <see cref="CudaCheck.Blas"/>.
+/// epilogue attributes of the scaled GEMM), algorithm preference and heuristic, and the matmul itself. Every call
+/// returns a cublasStatus_t checked with <see cref="CudaCheck.Blas"/>.
 /// </summary>
 internal static unsafe partial class CublasLt
 {
