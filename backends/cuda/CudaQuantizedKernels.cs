@@ -288,8 +288,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (attributeMissing)
         {
             // The library predates outer-vector scaling: no shape will do, so stop asking.
-            _scaledMissing = refusal;
-            plan?.Dispose();
+            _scaledMissing = refusal;  // Create returned no plan
             return null;
         }
         _scaledPlans[key] = plan;

@@ -60,6 +60,8 @@ internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string
     /// </summary>
     public ILinear Linear(IReadOnlyList<string> prefixes, int[] outFeatures, int inFeatures, bool bias)
     {
+        // Checked before anything is allocated: a refused stack leaves no bias tensor behind.
+        if (prefixes.Count > 1 && !CanStack(prefixes)) throw MixedStack(prefixes);
         int total = 0;
         foreach (var n in outFeatures) total += n;
         Tensor? b = null;
@@ -70,11 +72,7 @@ internal sealed class WeightLoader(IWeightSource checkpoint, Func<string, string
             b = LoadConcat1D(parts, outFeatures);
         }
         if (quantizer is not null && IsQuantized(prefixes[0]))
-        {
-            if (prefixes.Count > 1 && !CanStack(prefixes)) throw MixedStack(prefixes);
             return quantizer.Load(checkpoint, prefixes, quantConfig, backend, b);
-        }
-        if (prefixes.Count > 1 && !CanStack(prefixes)) throw MixedStack(prefixes);
         if (prefixes.Count == 1) return new DenseLinear(Load(prefixes[0] + ".weight", outFeatures[0], inFeatures), b);
         var info = checkpoint.Info(prefixes[0] + ".weight");
         var w = backend.Allocate(backend.WeightDType(info.DType), total, inFeatures);
