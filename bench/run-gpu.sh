@@ -9,7 +9,8 @@
 #   ceilings     copy bandwidth, bf16 GEMM rate, prefill 8 x 2,048 and static W2 (bench/Modular.Bench)
 #   graphs       per-launch time of each decode projection inside a replayed graph (bench/Modular.Bench; QUANT=1: GPTQ too)
 #   w1           W1 through `modular bench latency` (bf16; with QUANT=1 also GPTQ int4 dummy weights)
-#   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights)
+#   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights), once per
+#                KV cache dtype in KV_DTYPES (default "auto"; "auto fp8" adds the FP8 KV cache)
 #   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
 #   profile1     W1 (one iteration) the same way: where a single stream's time per token goes (QUANT=1: GPTQ too)
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
@@ -66,10 +67,13 @@ for stage in "$@"; do
       done ;;
     w2)
       for q in none ${QUANT:+fp8}; do
-        qa=(); [ $q != none ] && qa=(--quantization $q)
-        run w2-$q$tag 240 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" "${qa[@]}" --num-prompts 512 --input-len 512 \
-          --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384 --json "$logs/w2-$q$tag.json"
-        show w2-$q$tag "Throughput|requests,|rror" 3
+        for kv in ${KV_DTYPES:-auto}; do
+          qa=(); [ $q != none ] && qa=(--quantization $q)
+          kva=(); kvs=""; [ $kv != auto ] && kva=(--kv-cache-dtype $kv) && kvs="-kv$kv"
+          run w2-$q$kvs$tag 240 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" "${qa[@]}" "${kva[@]}" --num-prompts 512 \
+            --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384 --json "$logs/w2-$q$kvs$tag.json"
+          show w2-$q$kvs$tag "Throughput|requests,|KV cache sizing|rror" 4
+        done
       done ;;
     profile)
       MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w2-profile$tag 300 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" \

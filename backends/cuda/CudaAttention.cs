@@ -13,7 +13,9 @@ namespace Modular.Backends.Cuda;
 /// with head dim 128 run the tensor-core prefill kernel (flash_attention.cu) instead. <see cref="PrepareForGraph"/>
 /// packs into buffers at fixed addresses for replayed CUDA graphs. When the batch has too few (row, head) pairs to
 /// fill the device and contexts are long (decode), the key range is split across blocks and the partial softmaxes are
-/// merged by a second kernel (split-K).
+/// merged by a second kernel (split-K). An FP8 (e4m3) cache is written by reshape_and_cache_fp8 and read by the
+/// tensor-core kernels only (flash prefill for head dim 128, tensor-core decode for 64/128), which widen each tile to
+/// bf16 in shared memory; other shapes are refused when the cache is created or the step runs.
 /// </summary>
 internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend, IGraphAttention
 {
@@ -196,23 +198,31 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         var lib = backend.Library;
         int rowElems = p.NumKvHeads * d;
         ulong kc = kv.KeyPointer(layer), vc = kv.ValuePointer(layer);
-        backend.Launch(lib.ReshapeAndCache, (uint)t, 1, 1, 128, 0,
-            backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems), "reshape_and_cache_bf16");
+        bool fp8 = kv.IsFp8;
+        int group = p.NumHeads / p.NumKvHeads;
+        // An FP8 cache is read only by the tensor-core kernels (the CUDA-core ones read bf16 rows).
+        if (fp8 && !UseTensorCoreDecode(group))
+            throw new NotSupportedException(
+                $"cuda attention: an FP8 KV cache needs the tensor-core kernels (query-head group <= 16, MODULAR_CUDA_ATTENTION and MODULAR_CUDA_DECODE unset); this step has group {group}");
+        backend.Launch(fp8 ? lib.ReshapeAndCacheFp8 : lib.ReshapeAndCache, (uint)t, 1, 1, 128, 0,
+            backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems),
+            fp8 ? "reshape_and_cache_fp8" : "reshape_and_cache_bf16");
 
         if (st.NumTiles > 0 && d == 128)
         {
             // Prefill-shaped step: tensor-core kernel, one block per (64-row tile, query head).
-            backend.Launch(lib.FlashPrefill128, (uint)st.NumTiles, (uint)p.NumHeads, 1, 128, 0,
+            backend.Launch(fp8 ? lib.FlashPrefill128Fp8 : lib.FlashPrefill128, (uint)st.NumTiles, (uint)p.NumHeads, 1, 128, 0,
                 backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.Tiles).Ptr(st.QueryStart).Ptr(st.SeqLens)
                     .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads)
-                    .Float(p.Scale).Int(p.SlidingWindow), "flash_prefill_128");
+                    .Float(p.Scale).Int(p.SlidingWindow), fp8 ? "flash_prefill_fp8_128" : "flash_prefill_128");
             return;
         }
         int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
-        int group = p.NumHeads / p.NumKvHeads;
         // Tensor-core decode (the query-head group as MMA rows), else the GQA-shared CUDA-core kernel: both run one
         // block per (row, KV head) and read each K/V row once for the whole query-head group.
-        nint tc = UseTensorCoreDecode(group) && t <= MaxGridY ? lib.PagedDecodeTc(d) : 0;  // rows are its grid's y
+        nint tc = UseTensorCoreDecode(group) && t <= MaxGridY ? lib.PagedDecodeTc(d, fp8) : 0;  // rows are its grid's y
+        if (fp8 && tc == 0)
+            throw new NotSupportedException($"cuda attention: an FP8 KV cache with head dim {d} and {t} rows has no tensor-core decode kernel (head dims 64/128, at most {MaxGridY} rows)");
         nint gqa = tc != 0 ? tc : Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, group) : 0;
         int blockHeads = gqa != 0 ? p.NumKvHeads : p.NumHeads;
         int splits = ChooseSplits((long)t * blockHeads, visible, tc != 0 ? Runtime.KernelLibrary.DecodeTcKeysPerTile : 0);
@@ -232,7 +242,8 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         if (tc != 0)
         {
             // KV heads vary fastest in this kernel's grid (see decode_attention.cu).
-            backend.Launch(tc, (uint)blockHeads, (uint)t, (uint)splits, 128, (uint)Runtime.KernelLibrary.DecodeTcSharedBytes(d), args, "paged_decode_tc");
+            backend.Launch(tc, (uint)blockHeads, (uint)t, (uint)splits, 128, (uint)Runtime.KernelLibrary.DecodeTcSharedBytes(d, fp8), args,
+                fp8 ? "paged_decode_tc_fp8" : "paged_decode_tc");
         }
         else
             backend.Launch(gqa != 0 ? gqa : PickKernel(d), (uint)t, (uint)blockHeads, (uint)splits, 128, 0, args,

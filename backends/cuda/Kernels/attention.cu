@@ -37,6 +37,27 @@ extern "C" __global__ void reshape_and_cache_bf16(const bf16_t* __restrict__ k, 
     for (int i = threadIdx.x; i < rowElems; i += blockDim.x) { kd[i] = ks[i]; vd[i] = vs[i]; }
 }
 
+// The same for an FP8 e4m3fn cache (per-tensor scale 1, as vLLM without calibrated scales): each value is rounded to
+// nearest even and saturated to +-448 (f32x2_to_e4m3x2). Two elements per thread step (rowElems is even).
+extern "C" __global__ void reshape_and_cache_fp8(const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
+                                                 const int* __restrict__ slots, unsigned char* __restrict__ kc,
+                                                 unsigned char* __restrict__ vc, int rowElems)
+{
+    const int t = blockIdx.x;
+    const int slot = slots[t];
+    if (slot < 0) return;
+    const unsigned* ks = reinterpret_cast<const unsigned*>(k + (long long)t * rowElems);
+    const unsigned* vs = reinterpret_cast<const unsigned*>(v + (long long)t * rowElems);
+    unsigned short* kd = reinterpret_cast<unsigned short*>(kc + (long long)slot * rowElems);
+    unsigned short* vd = reinterpret_cast<unsigned short*>(vc + (long long)slot * rowElems);
+    for (int i = threadIdx.x; i < rowElems / 2; i += blockDim.x)
+    {
+        const unsigned kw = ks[i], vw = vs[i];
+        kd[i] = (unsigned short)f32x2_to_e4m3x2(bf_lo(kw), bf_hi(kw));
+        vd[i] = (unsigned short)f32x2_to_e4m3x2(bf_lo(vw), bf_hi(vw));
+    }
+}
+
 // grid (T, Hq, splits), ATT_WARPS warps. Query row t of sequence s sits at position
 // pos = seqLen - queryLen + (t - queryStart) and sees keys (max(0, pos - window + 1) .. pos], causal.
 // The visible range is cut into `splits` chunks of `chunk` keys; with one split the block writes the output,

@@ -66,3 +66,61 @@ __device__ __forceinline__ bool aligned16(const void* a, const void* b, const vo
     return ((reinterpret_cast<unsigned long long>(a) | reinterpret_cast<unsigned long long>(b) |
              reinterpret_cast<unsigned long long>(c) | reinterpret_cast<unsigned long long>(d)) & 15ull) == 0ull;
 }
+
+// Two floats -> two e4m3fn codes (round to nearest even, saturating to +-448), lo in bits 0..7, hi in 8..15.
+__device__ __forceinline__ unsigned f32x2_to_e4m3x2(float lo, float hi)
+{
+#if __CUDA_ARCH__ >= 890
+    unsigned short r;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(hi), "f"(lo));
+    return r;
+#else
+    unsigned codes[2];
+    const float v[2] = {lo, hi};
+    for (int j = 0; j < 2; j++)
+    {
+        const unsigned sign = (__float_as_uint(v[j]) >> 24) & 0x80u;
+        const float a = fminf(fabsf(v[j]), 448.f);
+        unsigned code;
+        if (a < 0.015625f) code = (unsigned)__float2int_rn(a * 512.f);  // subnormals step 2^-9; 8 is the smallest normal
+        else
+        {
+            int e;
+            const float fr = frexpf(a, &e);                             // a = fr 2^e, fr in [0.5, 1)
+            code = ((unsigned)(e + 6) << 3) + (unsigned)__float2int_rn(fr * 16.f - 8.f);  // a carry bumps the exponent
+            if (code > 0x7eu) code = 0x7eu;
+        }
+        codes[j] = sign | code;
+    }
+    return codes[0] | (codes[1] << 8);
+#endif
+}
+
+// Four e4m3fn codes (byte j of w is element j) as four bf16 (lo word = elements 0, 1), exactly. Each code's sign
+// and 7 exponent/mantissa bits move into a bf16 whose exponent field is the e4m3 one; one bf16x2 multiply by 2^120
+// then rebiases (bias 7 -> 127), and it also makes the e4m3 subnormals right, since m 2^-9 = (m / 8) 2^-126 2^120
+// (bf16 arithmetic keeps subnormal operands). Codes 0x7F / 0xFF (NaN) come out as 480, but the cache writer
+// (f32x2_to_e4m3x2) saturates, so they only appear for NaN inputs.
+__device__ __forceinline__ uint2 e4m3x4_to_bf16x4(unsigned w)
+{
+    unsigned a, b;
+    asm("prmt.b32 %0, %1, %2, 0x4140;" : "=r"(a) : "r"(w), "r"(0u));  // bytes 0, 1 -> low bytes of the halves
+    asm("prmt.b32 %0, %1, %2, 0x4342;" : "=r"(b) : "r"(w), "r"(0u));  // bytes 2, 3
+    a = ((a & 0x007f007fu) << 4) | ((a & 0x00800080u) << 8);
+    b = ((b & 0x007f007fu) << 4) | ((b & 0x00800080u) << 8);
+    // x * 2^120 + (-0): exact; -0 keeps the sign of zero codes.
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(a) : "r"(a), "r"(0x7b807b80u), "r"(0x80008000u));
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(b) : "r"(b), "r"(0x7b807b80u), "r"(0x80008000u));
+    uint2 r;
+    r.x = a;
+    r.y = b;
+    return r;
+}
+
+// Sixteen e4m3fn codes as sixteen bf16: elements 0..7 in lo, 8..15 in hi.
+__device__ __forceinline__ void e4m3x16_to_bf16x16(const uint4 w, uint4& lo, uint4& hi)
+{
+    const uint2 a = e4m3x4_to_bf16x4(w.x), b = e4m3x4_to_bf16x4(w.y), c = e4m3x4_to_bf16x4(w.z), d = e4m3x4_to_bf16x4(w.w);
+    lo.x = a.x; lo.y = a.y; lo.z = b.x; lo.w = b.y;
+    hi.x = c.x; hi.y = c.y; hi.z = d.x; hi.w = d.y;
+}

@@ -15,7 +15,8 @@
 // NaN into P V. Each warp loads and consumes its own 16-key stripe of every tile, so the loop has no block barrier.
 //
 // 4 warps; warp w owns keys [16w, 16w + 16) of each tile and keeps its own running (max, sum, O); the warps merge
-// through shared memory at the end. Dynamic shared memory: DEC_STAGES x (K + V) x 64 x HD bf16 (64 KiB for HD 128).
+// through shared memory at the end. Dynamic shared memory: DEC_STAGES x (K + V) x 64 x HD bf16 (64 KiB for HD 128);
+// with an FP8 cache one stage, at least the merge's 4 x 16 x HD floats (33 KiB for HD 128; see paged_decode_tc).
 // Two stages: W2 on the H200 ran at 9,910 / 9,721 output tok/s with 2 / 3 (and 8,366 with 4 in an earlier build);
 // deeper rings cost resident blocks. KV heads vary fastest in the grid, so the Hk blocks of a row read its whole
 // [Hk, HD] cache rows together; measured before the loads were coalesced, rows-first was no different (W2 8,557 vs
@@ -36,9 +37,23 @@ template <int N> __device__ __forceinline__ void dec_cp_wait() { asm volatile("c
 template <int HD>
 __device__ __forceinline__ int dec_swz(int row, int chunk) { return row * HD + ((chunk ^ (row & 7)) << 3); }
 
-template <int HD>
-__device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
-    const bf16_t* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
+// 16 bytes of the FP8 cache through the non-coherent path (written by an earlier kernel of the step).
+__device__ __forceinline__ uint4 dec_ld16(const void* p)
+{
+    uint4 r;
+    asm volatile("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    return r;
+}
+
+// KV = bf16_t: the cache is bf16 and tiles move with cp.async into a DEC_STAGES ring. KV = unsigned char: the cache
+// is FP8 e4m3fn (half the bytes, which is what a decode step is bound by); each warp loads the next tile of its
+// 16-key stripe into registers (16-byte loads, whole 128-byte rows per 8 lanes) while it computes on the current
+// one, then widens the codes to bf16 (e4m3x16_to_bf16x16) into one shared stage, so the tensor-core part below is
+// the same for both. One stage keeps the block at about 33 KB (HD 128), so more blocks stay resident to cover the
+// register-staged loads' latency.
+template <int HD, typename KV>
+__device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restrict__ kc,
+    const KV* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
     const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
     int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
     float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
@@ -74,56 +89,15 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
         }
     }
 
-    // Loader: each warp copies exactly the 16 keys it computes on, so warps never wait for one another inside the
-    // loop (only __syncwarp). Lane l < 16 looks up the slot of the warp's key l; a copy instruction then moves
-    // 32 / CHUNKS whole rows, each row's 16-byte chunks on consecutive lanes. Coalescing is what matters here: with
-    // each row split across two threads, every copy instruction touched 32 different 128-byte lines and W2's decode
-    // attention took 570 us per layer-step (2.3 TB/s); with whole rows per lane group, 318 us (4.2 TB/s, the copy rate).
-    const int* bt = blockTables + (long long)s * maxBlocks;
-    const long long rowStride = (long long)hk * HD;
-    constexpr int RPI = 32 / CHUNKS;  // rows per copy instruction
-    const int sub = lane / CHUNKS, ch = lane % CHUNKS;
-    auto issue = [&](int tile) {
-        const int key = kBegin + tile * DEC_KEYS + warp * 16 + (lane & 15);
-        const int mySlot = key < kEnd ? bt[key / blockSize] * blockSize + key % blockSize : -1;
-        bf16_t* sK = dec_smem + (tile % STAGES) * STAGE;
-        bf16_t* sV = sK + DEC_KEYS * HD;
-#pragma unroll
-        for (int it = 0; it < 16 / RPI; it++)
-        {
-            const int r = it * RPI + sub;
-            const int slot = __shfl_sync(0xffffffffu, mySlot, r);
-            const long long off = (long long)max(slot, 0) * rowStride + (long long)kvh * HD + ch * 8;
-            const int bytes = slot >= 0 ? 16 : 0;
-            fa_cp16(fa_smem(sK + dec_swz<HD>(warp * 16 + r, ch)), kc + off, bytes);
-            fa_cp16(fa_smem(sV + dec_swz<HD>(warp * 16 + r, ch)), vc + off, bytes);
-        }
-    };
-
     const float sl2 = scale * 1.4426950408889634f;  // softmax in base 2
     float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
     float o[2 * KSTEPS][4];
 #pragma unroll
     for (int d = 0; d < 2 * KSTEPS; d++) { o[d][0] = 0.f; o[d][1] = 0.f; o[d][2] = 0.f; o[d][3] = 0.f; }
 
-    // Tiles 0 .. STAGES-2 in flight before the loop; iteration i issues tile i + STAGES - 1. One commit group per
-    // tile slot, empty ones included, so "all but the newest STAGES - 1 groups" always means tile i.
-#pragma unroll
-    for (int p = 0; p < STAGES - 1; p++)
-    {
-        if (p < nTiles) issue(p);
-        fa_commit();
-    }
     const int mi = lane >> 3, r8 = lane & 7;
-    for (int i = 0; i < nTiles; i++)
-    {
-        if (i + STAGES - 1 < nTiles) issue(i + STAGES - 1);
-        fa_commit();
-        dec_cp_wait<STAGES - 1>();
-        __syncwarp();   // every lane's copies of this warp's rows of tile i have landed
-
-        const bf16_t* sK = dec_smem + (i % STAGES) * STAGE;
-        const bf16_t* sV = sK + DEC_KEYS * HD;
+    // One 64-key tile of this warp's stripe from shared memory: S = Q K^T, online softmax, O += P V.
+    auto consume = [&](const bf16_t* sK, const bf16_t* sV, int i) {
         float sc[2][4];
 #pragma unroll
         for (int j = 0; j < 2; j++) { sc[j][0] = 0.f; sc[j][1] = 0.f; sc[j][2] = 0.f; sc[j][3] = 0.f; }
@@ -195,7 +169,108 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
             fa_mma(o[2 * dp], pa, b0, b1);
             fa_mma(o[2 * dp + 1], pa, b2, b3);
         }
-        __syncwarp();   // this warp's rows of stage i % STAGES are refilled by its next issue
+    };
+
+    const int* bt = blockTables + (long long)s * maxBlocks;
+    const long long rowStride = (long long)hk * HD;
+    if constexpr (sizeof(KV) == 2)
+    {
+        // Loader: each warp copies exactly the 16 keys it computes on, so warps never wait for one another inside the
+        // loop (only __syncwarp). Lane l < 16 looks up the slot of the warp's key l; a copy instruction then moves
+        // 32 / CHUNKS whole rows, each row's 16-byte chunks on consecutive lanes. Coalescing is what matters here: with
+        // each row split across two threads, every copy instruction touched 32 different 128-byte lines and W2's decode
+        // attention took 570 us per layer-step (2.3 TB/s); with whole rows per lane group, 318 us (4.2 TB/s, the copy rate).
+        constexpr int RPI = 32 / CHUNKS;  // rows per copy instruction
+        const int sub = lane / CHUNKS, ch = lane % CHUNKS;
+        auto issue = [&](int tile) {  // bf16 cache only
+            const int key = kBegin + tile * DEC_KEYS + warp * 16 + (lane & 15);
+            const int mySlot = key < kEnd ? bt[key / blockSize] * blockSize + key % blockSize : -1;
+            bf16_t* sK = dec_smem + (tile % STAGES) * STAGE;
+            bf16_t* sV = sK + DEC_KEYS * HD;
+#pragma unroll
+            for (int it = 0; it < 16 / RPI; it++)
+            {
+                const int r = it * RPI + sub;
+                const int slot = __shfl_sync(0xffffffffu, mySlot, r);
+                const long long off = (long long)max(slot, 0) * rowStride + (long long)kvh * HD + ch * 8;
+                const int bytes = slot >= 0 ? 16 : 0;
+                fa_cp16(fa_smem(sK + dec_swz<HD>(warp * 16 + r, ch)), kc + off, bytes);
+                fa_cp16(fa_smem(sV + dec_swz<HD>(warp * 16 + r, ch)), vc + off, bytes);
+            }
+        };
+
+        // Tiles 0 .. STAGES-2 in flight before the loop; iteration i issues tile i + STAGES - 1. One commit group per
+        // tile slot, empty ones included, so "all but the newest STAGES - 1 groups" always means tile i.
+#pragma unroll
+        for (int p = 0; p < STAGES - 1; p++)
+        {
+            if (p < nTiles) issue(p);
+            fa_commit();
+        }
+        for (int i = 0; i < nTiles; i++)
+        {
+            if (i + STAGES - 1 < nTiles) issue(i + STAGES - 1);
+            fa_commit();
+            dec_cp_wait<STAGES - 1>();
+            __syncwarp();   // every lane's copies of this warp's rows of tile i have landed
+            const bf16_t* sK = dec_smem + (i % STAGES) * STAGE;
+            consume(sK, sK + DEC_KEYS * HD, i);
+            __syncwarp();   // this warp's rows of stage i % STAGES are refilled by its next issue
+        }
+    }
+    else
+    {
+        // FP8: a row is HD bytes, FCH 16-byte chunks; FRPI rows per load instruction, FIT instructions per stripe.
+        constexpr int FCH = HD / 16, FRPI = 32 / FCH, FIT = 16 / FRPI;
+        const int fsub = lane / FCH, fch = lane % FCH;
+        uint4 pk[FIT], pv[FIT];
+        auto fetch = [&](int tile) {
+            const int key = kBegin + tile * DEC_KEYS + warp * 16 + (lane & 15);
+            const int mySlot = key < kEnd ? bt[key / blockSize] * blockSize + key % blockSize : -1;
+#pragma unroll
+            for (int it = 0; it < FIT; it++)
+            {
+                const int slot = __shfl_sync(0xffffffffu, mySlot, it * FRPI + fsub);
+                const long long off = (long long)slot * rowStride + (long long)kvh * HD + fch * 16;
+                const uint4 zero = {0u, 0u, 0u, 0u};
+                // Keys past the end load as zeros, so no stale (possibly NaN) row meets P = 0 in O += P V.
+                pk[it] = slot >= 0 ? dec_ld16(kc + off) : zero;
+                pv[it] = slot >= 0 ? dec_ld16(vc + off) : zero;
+            }
+        };
+        bf16_t* sK = dec_smem;
+        bf16_t* sV = dec_smem + DEC_KEYS * HD;
+        auto land = [&]() {
+#pragma unroll
+            for (int it = 0; it < FIT; it++)
+            {
+                const int r = warp * 16 + it * FRPI + fsub;
+                uint4 lo, hi;
+                e4m3x16_to_bf16x16(pk[it], lo, hi);
+                *reinterpret_cast<uint4*>(sK + dec_swz<HD>(r, 2 * fch)) = lo;
+                *reinterpret_cast<uint4*>(sK + dec_swz<HD>(r, 2 * fch + 1)) = hi;
+                e4m3x16_to_bf16x16(pv[it], lo, hi);
+                *reinterpret_cast<uint4*>(sV + dec_swz<HD>(r, 2 * fch)) = lo;
+                *reinterpret_cast<uint4*>(sV + dec_swz<HD>(r, 2 * fch + 1)) = hi;
+            }
+        };
+        if (nTiles > 0)
+        {
+            fetch(0);
+            land();
+            if (nTiles > 1) fetch(1);
+        }
+        for (int i = 0; i < nTiles; i++)
+        {
+            __syncwarp();   // this warp's rows of tile i are in shared memory
+            consume(sK, sV, i);
+            __syncwarp();   // and read; tile i + 1 (in registers) replaces them while tile i + 2 loads
+            if (i + 1 < nTiles)
+            {
+                land();
+                if (i + 2 < nTiles) fetch(i + 2);
+            }
+        }
     }
 
     // Merge the four warps' partial softmaxes in the ring's memory, once every warp is done with it.
@@ -245,15 +320,17 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const bf16_t* __re
     }
 }
 
-#define DECODE_TC(HD)                                                                                           \
-    extern "C" __global__ void __launch_bounds__(DEC_THREADS) paged_decode_tc_##HD(                            \
-        const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out, const int* tokenSeq, const int* qStart, \
+#define DECODE_TC(NAME, HD, KV)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(DEC_THREADS) NAME(                                              \
+        const bf16_t* q, const KV* kc, const KV* vc, bf16_t* out, const int* tokenSeq, const int* qStart,         \
         const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
         float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
     {                                                                                                            \
-        paged_decode_tc<HD>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq, hk, \
-                            scale, window, splits, chunk, partM, partL, partAcc);                                \
+        paged_decode_tc<HD, KV>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq, \
+                                hk, scale, window, splits, chunk, partM, partL, partAcc);                        \
     }
 
-DECODE_TC(64)
-DECODE_TC(128)
+DECODE_TC(paged_decode_tc_64, 64, bf16_t)
+DECODE_TC(paged_decode_tc_128, 128, bf16_t)
+DECODE_TC(paged_decode_tc_fp8_64, 64, unsigned char)
+DECODE_TC(paged_decode_tc_fp8_128, 128, unsigned char)

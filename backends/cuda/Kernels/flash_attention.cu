@@ -86,12 +86,46 @@ __device__ __forceinline__ void fa_load_tile(bf16_t* dst, const bf16_t* base, co
     }
 }
 
-extern "C" __global__ void __launch_bounds__(FA_THREADS, 2)
-flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, const bf16_t* __restrict__ vc,
+// FP8 cache: one 64-row tile of e4m3 codes (128 bytes per row) into registers, thread tid taking 16-byte chunk
+// tid & 7 of rows tid / 8 + 16 i (8 threads per row, contiguous); rows past the end as zeros.
+__device__ __forceinline__ void fa8_fetch(uint4 (&reg)[4], const unsigned char* base, const int* slots, long long rowStride, int tid)
+{
+    const int ch = tid & 7;
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+    {
+        const int slot = slots[(tid >> 3) + i * (FA_THREADS / 8)];
+        const uint4 zero = {0u, 0u, 0u, 0u};
+        reg[i] = slot < 0 ? zero : *reinterpret_cast<const uint4*>(base + (long long)slot * rowStride + ch * 16);
+    }
+}
+
+// The fetched codes widened to bf16 into the swizzled tile (16-byte chunks 2 ch and 2 ch + 1 of each row).
+__device__ __forceinline__ void fa8_land(bf16_t* dst, const uint4 (&reg)[4], int tid)
+{
+    const int ch = tid & 7;
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+    {
+        const int r = (tid >> 3) + i * (FA_THREADS / 8);
+        uint4 lo, hi;
+        e4m3x16_to_bf16x16(reg[i], lo, hi);
+        *reinterpret_cast<uint4*>(dst + fa_swz(r, 2 * ch)) = lo;
+        *reinterpret_cast<uint4*>(dst + fa_swz(r, 2 * ch + 1)) = hi;
+    }
+}
+
+// KV = bf16_t: cp.async tiles as described above. KV = unsigned char (FP8 e4m3 cache): each tile is loaded into
+// registers where the bf16 version issues its copies and widened into shared memory where that version waits for
+// them, so the loads still overlap half a tile of tensor-core work and everything after the shared-memory tile is
+// the same.
+template <typename KV>
+__device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q, const KV* __restrict__ kc, const KV* __restrict__ vc,
                   bf16_t* __restrict__ out, const int* __restrict__ tiles, const int* __restrict__ qStart,
                   const int* __restrict__ seqLens, const int* __restrict__ blockTables, int maxBlocks, int blockSize,
                   int hq, int hk, float scale, int window)
 {
+    constexpr bool FP8 = sizeof(KV) == 1;
     static_assert(FA_BM == FA_BN, "the Q tile is staged in the V buffer");
     static_assert(FA_BN * 16 % FA_THREADS == 0 && FA_BN <= FA_THREADS, "tile copy and slot mappings");
     __shared__ __align__(128) bf16_t sK[FA_BN * FA_D];
@@ -112,8 +146,9 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
     const int nTiles = (kHi - kLo + FA_BN - 1) / FA_BN;
     const int* bt = blockTables + (long long)s * maxBlocks;
     const long long rowStride = (long long)hk * FA_D;
-    const bf16_t* kBase = kc + (long long)kvh * FA_D;
-    const bf16_t* vBase = vc + (long long)kvh * FA_D;
+    const KV* kBase = kc + (long long)kvh * FA_D;
+    const KV* vBase = vc + (long long)kvh * FA_D;
+    uint4 reg[4];  // FP8 only: the tile in flight
 
     // Prologue: slots of key tile 0; Q (rows past the tile's end as zeros) into sV and K_0 into sK as one group.
     if (tid < FA_BN) sSlot[0][tid] = fa_slot(bt, kLo + tid, kHi, blockSize);
@@ -129,9 +164,11 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
         }
     }
     __syncthreads();  // sSlot[0] is written
-    fa_load_tile(sK, kBase, sSlot[0], rowStride, tid);
+    if constexpr (FP8) fa8_fetch(reg, kBase, sSlot[0], rowStride, tid);
+    else fa_load_tile(sK, kBase, sSlot[0], rowStride, tid);
     fa_commit();
     fa_wait_all();
+    if constexpr (FP8) fa8_land(sK, reg, tid);
     __syncthreads();  // Q and K_0 have landed for every thread
     unsigned qa[8][4];
     {
@@ -165,9 +202,15 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
         // K of this tile has landed (the only group in flight); every thread is done reading the previous tile's V
         // (or Q) in sV and sSlot[buf ^ 1] (read by the copies of this tile's K and of the previous tile's V).
         fa_wait_all();
+        if constexpr (FP8)
+            if (tile > 0) fa8_land(sK, reg, tid);  // K of this tile, fetched during the previous one
         __syncthreads();
-        fa_load_tile(sV, vBase, sSlot[buf], rowStride, tid);
-        fa_commit();
+        if constexpr (FP8) fa8_fetch(reg, vBase, sSlot[buf], rowStride, tid);
+        else
+        {
+            fa_load_tile(sV, vBase, sSlot[buf], rowStride, tid);
+            fa_commit();
+        }
         if (tid < FA_BN && tile + 1 < nTiles) sSlot[buf ^ 1][tid] = fa_slot(bt, kt + FA_BN + tid, kHi, blockSize);
 
         float sc[8][4];
@@ -246,11 +289,16 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
         // V of this tile has landed (the only group in flight); every thread is done reading its K, so the next
         // tile's K may overwrite it, and sSlot[buf ^ 1] (written above) is visible.
         fa_wait_all();
+        if constexpr (FP8) fa8_land(sV, reg, tid);
         __syncthreads();
         if (tile + 1 < nTiles)
         {
-            fa_load_tile(sK, kBase, sSlot[buf ^ 1], rowStride, tid);
-            fa_commit();
+            if constexpr (FP8) fa8_fetch(reg, kBase, sSlot[buf ^ 1], rowStride, tid);
+            else
+            {
+                fa_load_tile(sK, kBase, sSlot[buf ^ 1], rowStride, tid);
+                fa_commit();
+            }
         }
 #pragma unroll
         for (int i = 0; i < 2; i++)
@@ -300,3 +348,13 @@ flash_prefill_128(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, c
             *reinterpret_cast<unsigned*>(orow + d * 8) = fa_pack(o[d][2 * i] * inv, o[d][2 * i + 1] * inv);
     }
 }
+
+#define FLASH_PREFILL(NAME, KV)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(FA_THREADS, 2)                                                       \
+        NAME(const bf16_t* q, const KV* kc, const KV* vc, bf16_t* out, const int* tiles, const int* qStart,           \
+             const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, float scale,    \
+             int window)                                                                                              \
+    { flash_prefill_impl<KV>(q, kc, vc, out, tiles, qStart, seqLens, blockTables, maxBlocks, blockSize, hq, hk, scale, window); }
+
+FLASH_PREFILL(flash_prefill_128, bf16_t)
+FLASH_PREFILL(flash_prefill_fp8_128, unsigned char)

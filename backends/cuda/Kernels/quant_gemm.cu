@@ -43,35 +43,6 @@ extern "C" __global__ void quant_dequant_tile_bf16(const unsigned char* __restri
     }
 }
 
-// Two floats -> two e4m3fn codes (round to nearest even, saturating to +-448), lo in bits 0..7, hi in 8..15.
-__device__ __forceinline__ unsigned f32x2_to_e4m3x2(float lo, float hi)
-{
-#if __CUDA_ARCH__ >= 890
-    unsigned short r;
-    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(hi), "f"(lo));
-    return r;
-#else
-    unsigned codes[2];
-    const float v[2] = {lo, hi};
-    for (int j = 0; j < 2; j++)
-    {
-        const unsigned sign = (__float_as_uint(v[j]) >> 24) & 0x80u;
-        const float a = fminf(fabsf(v[j]), 448.f);
-        unsigned code;
-        if (a < 0.015625f) code = (unsigned)__float2int_rn(a * 512.f);  // subnormals step 2^-9; 8 is the smallest normal
-        else
-        {
-            int e;
-            const float fr = frexpf(a, &e);                             // a = fr 2^e, fr in [0.5, 1)
-            code = ((unsigned)(e + 6) << 3) + (unsigned)__float2int_rn(fr * 16.f - 8.f);  // a carry bumps the exponent
-            if (code > 0x7eu) code = 0x7eu;
-        }
-        codes[j] = sign | code;
-    }
-    return codes[0] | (codes[1] << 8);
-#endif
-}
-
 // One block per row of x [T, K] (K % 8 == 0, rows 16-byte aligned): the row's max |x| / 448 is its scale
 // (written to scales[row] for the epilogue), then the row is quantized to e4m3 with it (the second read hits L1/L2).
 // Per-token scales keep one outlier token from flattening every other token's codes.

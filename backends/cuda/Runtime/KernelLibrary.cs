@@ -92,6 +92,7 @@ internal sealed class KernelLibrary : IDisposable
         MoeGateUp = _module.GetFunction("moe_gate_up_bf16");
         MoeDown = _module.GetFunction("moe_down_bf16");
         ReshapeAndCache = _module.GetFunction("reshape_and_cache_bf16");
+        ReshapeAndCacheFp8 = _module.GetFunction("reshape_and_cache_fp8");
         PagedAttention = _module.GetFunction("paged_attention_bf16");
         PagedAttentionCombine = _module.GetFunction("paged_attention_combine_bf16");
         PagedAttentionGrouped64 = _module.GetFunction("paged_attention_grouped_64");
@@ -101,14 +102,17 @@ internal sealed class KernelLibrary : IDisposable
         SplitQkvRopeF32Table = _module.GetFunction("split_qkv_rope_f32table");
         SplitQkvRopeBf16Table = _module.GetFunction("split_qkv_rope_bf16table");
         FlashPrefill128 = _module.GetFunction("flash_prefill_128");
+        FlashPrefill128Fp8 = _module.GetFunction("flash_prefill_fp8_128");
         foreach (int hd in DecodeTcHeadDims)
-        {
-            var f = _module.GetFunction($"paged_decode_tc_{hd}");
-            // The K/V ring is above the 48 KiB a launch gets without opting in.
-            CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, DecodeTcSharedBytes(hd)),
-                $"cuFuncSetAttribute(paged_decode_tc_{hd}, max dynamic shared memory)");
-            _decodeTc[hd] = f;
-        }
+            foreach (bool fp8 in new[] { false, true })
+            {
+                string name = fp8 ? $"paged_decode_tc_fp8_{hd}" : $"paged_decode_tc_{hd}";
+                var f = _module.GetFunction(name);
+                // The bf16 K/V ring is above the 48 KiB a launch gets without opting in.
+                CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, DecodeTcSharedBytes(hd, fp8)),
+                    $"cuFuncSetAttribute({name}, max dynamic shared memory)");
+                _decodeTc[(hd, fp8)] = f;
+            }
         for (int m = 1; m <= MaxGemvRows; m++)
         {
             _gemvBf16[m - 1] = _module.GetFunction($"gemv_bf16_m{m}_u{GemvUnroll}");
@@ -147,6 +151,7 @@ internal sealed class KernelLibrary : IDisposable
     internal nint MoeGateUp { get; }
     internal nint MoeDown { get; }
     internal nint ReshapeAndCache { get; }
+    internal nint ReshapeAndCacheFp8 { get; }
     internal nint PagedAttention { get; }
     internal nint PagedAttentionCombine { get; }
     internal nint PagedAttentionGrouped64 { get; }
@@ -156,6 +161,7 @@ internal sealed class KernelLibrary : IDisposable
     internal nint SplitQkvRopeF32Table { get; }
     internal nint SplitQkvRopeBf16Table { get; }
     internal nint FlashPrefill128 { get; }
+    internal nint FlashPrefill128Fp8 { get; }
     internal nint QuantDequantTile { get; }
     internal nint Fp8ActQuantizeRows { get; }
     internal nint Fp8GemmEpilogue { get; }
@@ -169,14 +175,22 @@ internal sealed class KernelLibrary : IDisposable
     /// <summary>Stages of the tensor-core decode kernel's K/V ring (DEC_STAGES in decode_attention.cu).</summary>
     internal const int DecodeTcStages = 2;
 
-    /// <summary>Dynamic shared memory of the tensor-core decode kernel: a K and a V tile in bf16 per stage.</summary>
-    internal static int DecodeTcSharedBytes(int headDim) => DecodeTcStages * 2 * DecodeTcKeysPerTile * headDim * 2;
+    /// <summary>
+    /// Dynamic shared memory of the tensor-core decode kernel: a K and a V tile in bf16 per stage (one stage for an
+    /// FP8 cache, whose tiles arrive through registers), and at least the four warps' float32 partials merged at the end.
+    /// </summary>
+    internal static int DecodeTcSharedBytes(int headDim, bool fp8 = false)
+    {
+        int ring = (fp8 ? 1 : DecodeTcStages) * 2 * DecodeTcKeysPerTile * headDim * 2;
+        int merge = (4 * 16 * headDim + 2 * 4 * 16) * 4;
+        return Math.Max(ring, merge);
+    }
 
     private const int CuFuncAttributeMaxDynamicSharedBytes = 8;
-    private readonly Dictionary<int, nint> _decodeTc = new();
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeTc = new();
 
-    /// <summary>The tensor-core decode kernel for this head dim, or 0 when none was compiled.</summary>
-    internal nint PagedDecodeTc(int headDim) => _decodeTc.TryGetValue(headDim, out var f) ? f : 0;
+    /// <summary>The tensor-core decode kernel for this head dim and cache dtype (bf16 or FP8), or 0 when none was compiled.</summary>
+    internal nint PagedDecodeTc(int headDim, bool fp8 = false) => _decodeTc.TryGetValue((headDim, fp8), out var f) ? f : 0;
 
     /// <summary>The GQA-shared attention kernel for this head dim and group size, or 0 when none was compiled.</summary>
     internal nint PagedAttentionGqa(int headDim, int group) => _gqa.TryGetValue((headDim, group), out var f) ? f : 0;

@@ -55,15 +55,31 @@ public sealed class AttentionScenario
     /// <summary>When set, the first block of sequence 0 is moved (CopyBlock) to a spare block before the last step.</summary>
     public bool CopyBlockBeforeLastStep { get; init; }
 
+    /// <summary>The KV cache's dtype; null = the backend's activation dtype. With <see cref="DType.F8E4M3"/> the
+    /// oracle sees K and V rounded to e4m3 (nearest even, saturating), as the backend stores them.</summary>
+    public DType? KvDType { get; init; }
+
+    /// <summary>A power of two V is multiplied by (exact in every dtype); small values reach FP8's subnormals.</summary>
+    public float VScale { get; init; } = 1f;
+
+    private float[] V(int s) => VScale == 1f ? _v[s] : _v[s].Select(x => x * VScale).ToArray();
+
+    private float[] StoredK(int s) => KvDType == DType.F8E4M3 ? Fp8Rounded(_k[s]) : _k[s];
+
+    private float[] StoredV(int s) => KvDType == DType.F8E4M3 ? Fp8Rounded(V(s)) : V(s);
+
+    private static float[] Fp8Rounded(float[] x) => x.Select(e => Fp8E4M3.Decode(Fp8E4M3.Encode(e))).ToArray();
+
     /// <summary>Short description for messages.</summary>
     public string Describe() =>
-        $"Hq {Hq} Hk {Hk} D {HeadDim} block {BlockSize} window {Window} seqs [{string.Join(" ", _chunks.Select(c => "(" + string.Join(",", c) + ")"))}]";
+        $"Hq {Hq} Hk {Hk} D {HeadDim} block {BlockSize} window {Window}{(KvDType is { } kd ? $" kv {kd}" : "")}{(VScale != 1f ? $" vscale {VScale}" : "")} seqs [{string.Join(" ", _chunks.Select(c => "(" + string.Join(",", c) + ")"))}]";
 
     /// <summary>Runs every step on <paramref name="b"/>; returns all steps' outputs concatenated.</summary>
     public float[] Run(IBackend b)
     {
         var act = b.ActivationDType;
-        using var cache = b.Attention.CreateCache(new KvCacheSpec(2, _numBlocks, BlockSize, Hk, HeadDim, act));
+        using var cache = b.Attention.CreateCache(new KvCacheSpec(2, _numBlocks, BlockSize, Hk, HeadDim, KvDType ?? act));
+        var vs = Enumerable.Range(0, _chunks.Length).Select(V).ToArray();
         var tables = _blocks.Select(x => (int[])x.Clone()).ToArray();
         var done = new int[_chunks.Length];
         var outputs = new List<float>();
@@ -86,7 +102,7 @@ public sealed class AttentionScenario
             {
                 Array.Copy(_q[s], (long)done[s] * Hq * HeadDim, q, (long)row * Hq * HeadDim, (long)count * Hq * HeadDim);
                 Array.Copy(_k[s], (long)done[s] * Hk * HeadDim, k, (long)row * Hk * HeadDim, (long)count * Hk * HeadDim);
-                Array.Copy(_v[s], (long)done[s] * Hk * HeadDim, v, (long)row * Hk * HeadDim, (long)count * Hk * HeadDim);
+                Array.Copy(vs[s], (long)done[s] * Hk * HeadDim, v, (long)row * Hk * HeadDim, (long)count * Hk * HeadDim);
                 row += count;
             }
             using var qt = Put(b, q, act, t, Hq * HeadDim);
@@ -107,6 +123,8 @@ public sealed class AttentionScenario
         var done = new int[_chunks.Length];
         var outputs = new List<double>();
         int rowLen = Hq * HeadDim;
+        var ks = Enumerable.Range(0, _chunks.Length).Select(StoredK).ToArray();
+        var vs = Enumerable.Range(0, _chunks.Length).Select(StoredV).ToArray();
         for (int step = 0; step < Steps; step++)
         {
             var batch = Batch(step);
@@ -117,7 +135,7 @@ public sealed class AttentionScenario
             Parallel.For(0, rows.Count, r =>
             {
                 var (s, pos) = rows[r];
-                ReferenceAttention.Attend(_q[s].AsSpan(pos * rowLen, rowLen), _k[s], _v[s], pos, Hq, Hk, HeadDim,
+                ReferenceAttention.Attend(_q[s].AsSpan(pos * rowLen, rowLen), ks[s], vs[s], pos, Hq, Hk, HeadDim,
                     1.0 / MathF.Sqrt(HeadDim), Window, o.AsSpan(r * rowLen, rowLen));
             });
             outputs.AddRange(o);

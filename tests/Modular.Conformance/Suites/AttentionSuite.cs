@@ -1,3 +1,5 @@
+using Modular.Abstractions;
+
 namespace Modular.Conformance.Suites;
 
 /// <summary>
@@ -62,4 +64,29 @@ public abstract class AttentionSuite(BackendFixture fixture) : SuiteBase(fixture
     [Fact, Trait("tier", "optional")]
     public void CopyBlockKeepsContents() =>
         Check("copy-block", new(Data, Act, 4, 2, 64, 8, 0, [20, 1, 1], [9, 1, 1]) { CopyBlockBeforeLastStep = true });
+
+    /// <summary>
+    /// An FP8 e4m3 KV cache (vLLM's <c>--kv-cache-dtype fp8</c>): the oracle attends over K/V rounded as the backend
+    /// stores them, so what is checked is the store, the widening back and the kernels reading the narrower rows.
+    /// Mixed prefill/decode steps, GQA 4, head dims 64 and 128 (GPU prefill kernels), a context long enough for
+    /// split-K decode, and one case with V scaled by 2^-8 so most of its codes are e4m3 subnormals (a widening that
+    /// flushed them would be off by the whole output). Backends without FP8 caches skip.
+    /// </summary>
+    [Theory, Trait("tier", "optional")]
+    [InlineData(64, 1f)]
+    [InlineData(128, 1f)]
+    [InlineData(128, 1f / 256)]
+    public void Fp8KvCache(int headDim, float vScale)
+    {
+        try
+        {
+            Target.Attention.CreateCache(new KvCacheSpec(1, 1, 16, 2, headDim, DType.F8E4M3)).Dispose();
+        }
+        catch (NotSupportedException e)
+        {
+            Assert.Skip($"{Target.Name} has no FP8 KV cache for head dim {headDim}: {e.Message}");
+        }
+        Check($"fp8kv-d{headDim}{(vScale != 1f ? "-small-v" : "")}", new(Data, Act, 8, 2, headDim, 16, 0,
+            [150, 1, 1], [70, 30, 1], [0, 300, 1], [5, 1, 1]) { KvDType = DType.F8E4M3, VScale = vScale });
+    }
 }
