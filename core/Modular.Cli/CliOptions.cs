@@ -23,8 +23,8 @@ internal static class CliOptions
         };
         option.Validators.Add(result =>
         {
-            try { KvCacheDTypes.Parse(result.GetValueOrDefault<string>()); }
-            catch (ArgumentException e) { result.AddError("--kv-cache-dtype: " + e.Message.Split(" (Parameter")[0]); }
+            var value = result.GetValueOrDefault<string>();
+            if (!KvCacheDTypes.IsKnown(value)) result.AddError("--kv-cache-dtype: " + KvCacheDTypes.Unknown(value));
         });
         return option;
     }

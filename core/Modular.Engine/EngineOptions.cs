@@ -38,8 +38,7 @@ public sealed record EngineOptions
         if (BlockSize < 1 || BlockSize > 1024) return $"block_size: must be in [1, 1024], got {BlockSize}";
         if (NumBlocks is int nb && nb < 1) return $"num_blocks: must be at least 1, got {nb}";
         if (NumBlocks is null && KvCacheMemory < 1) return $"kv_cache_memory: must be positive, got {KvCacheMemory}";
-        if (!Modular.Models.KvCacheDTypes.Names.Contains((KvCacheDType ?? "").Trim().ToLowerInvariant()))
-            return $"kv_cache_dtype: \"{KvCacheDType}\" is unknown; use one of: {string.Join(", ", Modular.Models.KvCacheDTypes.Names)}";
+        if (!Modular.Models.KvCacheDTypes.IsKnown(KvCacheDType)) return "kv_cache_dtype: " + Modular.Models.KvCacheDTypes.Unknown(KvCacheDType);
         if (GpuMemoryUtilization is double u && !(u > 0 && u <= 1)) return $"gpu_memory_utilization: must be in (0, 1], got {u}";
         if (MaxNumBatchedTokens < 1) return $"max_num_batched_tokens: must be at least 1, got {MaxNumBatchedTokens}";
         if (MaxNumSeqs < 1) return $"max_num_seqs: must be at least 1, got {MaxNumSeqs}";

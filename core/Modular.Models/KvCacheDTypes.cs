@@ -15,6 +15,12 @@ public static class KvCacheDTypes
     /// <summary>Every accepted spelling.</summary>
     public static readonly IReadOnlyList<string> Names = [Auto, "fp8", "fp8_e4m3"];
 
+    /// <summary>True when <paramref name="option"/> is an accepted spelling (case-insensitive; null or empty means "auto").</summary>
+    public static bool IsKnown(string? option) => string.IsNullOrWhiteSpace(option) || Names.Contains(option.Trim().ToLowerInvariant());
+
+    /// <summary>The message for an unknown spelling, after the option's name.</summary>
+    public static string Unknown(string? option) => $"\"{option}\" is unknown; use one of: {string.Join(", ", Names)}";
+
     /// <summary>The dtype an option names, or null for "auto" (and for null or empty); throws on anything else.</summary>
     public static DType? Parse(string? option)
     {
@@ -23,7 +29,7 @@ public static class KvCacheDTypes
             case null or "" or Auto: return null;
             case "fp8" or "fp8_e4m3": return DType.F8E4M3;
             default:
-                throw new ArgumentException($"kv_cache_dtype: \"{option}\" is unknown; use one of: {string.Join(", ", Names)}", nameof(option));
+                throw new ArgumentException("kv_cache_dtype: " + Unknown(option), nameof(option));
         }
     }
 
