@@ -124,6 +124,30 @@ public sealed class Fp8KvCacheTests : IDisposable
     }
 
     [Fact]
+    public void Every_finite_code_survives_store_and_read()
+    {
+        // 8 one-token sequences, each attending only its own key: the output is its V row, decoded. Their V rows
+        // hold all 256 codes' values in turn (NaN codes as zero), subnormals, -0 and ±448 included.
+        var v = new float[8 * Hk * D];
+        for (int i = 0; i < v.Length; i++) v[i] = (i & 0x7F) == 0x7F ? 0f : Fp8E4M3.Decode((byte)i);
+        using var cache = Cache(DType.F8E4M3);
+        var meta = new AttentionMetadata
+        {
+            NumTokens = 8, NumSeqs = 8, QueryStartLoc = [0, 1, 2, 3, 4, 5, 6, 7, 8], SeqLens = [1, 1, 1, 1, 1, 1, 1, 1],
+            BlockTables = [0, 1, 2, 3, 4, 5, 6, 7], MaxBlocksPerSeq = 1, SlotMapping = [0, 4, 8, 12, 16, 20, 24, 28], MaxSeqLen = 1, MaxQueryLen = 1,
+        };
+        var o = Attend(cache, new float[8 * Hq * D], new float[8 * Hk * D], v, meta);
+        for (int t = 0; t < 8; t++)
+            for (int h = 0; h < Hq; h++)
+                for (int j = 0; j < D; j++)
+                {
+                    float expected = v[t * Hk * D + h / (Hq / Hk) * D + j], actual = o[t * Hq * D + h * D + j];
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual) || expected == actual,
+                        $"token {t} head {h} dim {j}: stored {expected}, read {actual}");
+                }
+    }
+
+    [Fact]
     public void Fp8_spec_takes_a_quarter_of_f32_bytes()
     {
         Assert.Equal(4 * Spec(DType.F8E4M3).BytesPerBlock, Spec(DType.F32).BytesPerBlock);
