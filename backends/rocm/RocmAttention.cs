@@ -43,6 +43,8 @@ internal sealed class RocmAttention : IAttentionBackend, IDisposable
 
     public KvCache CreateCache(KvCacheSpec spec)
     {
+        if (spec.DType == DType.F8E4M3)
+            throw new NotSupportedException("the rocm backend has no F8E4M3 (fp8) KV cache; --kv-cache-dtype fp8 runs on the cpu and cuda backends (use --kv-cache-dtype auto on rocm)");
         if (spec.DType != DType.F32) throw new NotSupportedException($"the rocm backend keeps its KV cache in F32 (its activation dtype), not {spec.DType}");
         if (spec.HeadDim > AttentionKernels.MaxHeadDim) throw new NotSupportedException($"head dim {spec.HeadDim} above the kernel's {AttentionKernels.MaxHeadDim}");
         return new RocmKvCache(_b, spec);

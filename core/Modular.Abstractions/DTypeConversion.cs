@@ -35,7 +35,10 @@ public static class DTypeConversion
         }
     }
 
-    /// <summary>Narrows float32 to <paramref name="type"/> bytes (F32, F16, BF16).</summary>
+    /// <summary>
+    /// Narrows float32 to <paramref name="type"/> bytes (F32, F16, BF16, F8E4M3); F8E4M3 uses scale 1.0, round to
+    /// nearest even and saturates to ±448 (<see cref="Fp8E4M3.Encode"/>).
+    /// </summary>
     public static void FromF32(ReadOnlySpan<float> src, DType type, Span<byte> dst)
     {
         switch (type)
@@ -52,6 +55,9 @@ public static class DTypeConversion
                 for (int i = 0; i < src.Length; i++) d[i] = ToBf16(src[i]);
                 break;
             }
+            case DType.F8E4M3:
+                for (int i = 0; i < src.Length; i++) dst[i] = Fp8E4M3.Encode(src[i]);
+                break;
             default:
                 throw new NotSupportedException($"cannot convert float32 to {type}");
         }
@@ -69,11 +75,5 @@ public static class DTypeConversion
     public static float Bf16ToF32(ushort b) => BitConverter.UInt32BitsToSingle((uint)b << 16);
 
     /// <summary>Decodes one FP8 e4m3fn byte (bias 7, no infinities, 0x7F/0xFF are NaN).</summary>
-    public static float Fp8E4M3ToF32(byte b)
-    {
-        int sign = b >> 7, exp = (b >> 3) & 0xF, man = b & 0x7;
-        if (exp == 0xF && man == 0x7) return float.NaN;
-        float v = exp == 0 ? man / 8f * (1f / 64) : (1 + man / 8f) * MathF.Pow(2, exp - 7);
-        return sign != 0 ? -v : v;
-    }
+    public static float Fp8E4M3ToF32(byte b) => Fp8E4M3.Decode(b);
 }

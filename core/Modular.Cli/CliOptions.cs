@@ -13,6 +13,22 @@ internal static class CliOptions
     public static Option<string?> Backend() => new("--backend") { Description = "backend plugin name, or auto (default: plugins.json's choice)" };
     public static Option<string?> Model() => new("--model") { Description = "Hugging Face checkpoint directory (default: the bundled bard-2m)" };
     public static Option<string?> Quantization() => new("--quantization") { Description = "quantize a float checkpoint at load (fp8), as vLLM's --quantization" };
+    /// <summary>vLLM's <c>--kv-cache-dtype</c>: auto (the backend's activation dtype) or fp8 (e4m3, scale 1.0); bad spellings fail at parse time.</summary>
+    public static Option<string> KvCacheDType()
+    {
+        var option = new Option<string>("--kv-cache-dtype")
+        {
+            Description = "KV cache element type: auto (the backend's activation dtype) or fp8 / fp8_e4m3 (e4m3, scale 1.0; cpu and cuda backends)",
+            DefaultValueFactory = _ => KvCacheDTypes.Auto,
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (!KvCacheDTypes.IsKnown(value)) result.AddError("--kv-cache-dtype: " + KvCacheDTypes.Unknown(value));
+        });
+        return option;
+    }
+
     public static Option<int> Threads() => new("--threads") { Description = "CPU backend threads (0 = all cores)", DefaultValueFactory = _ => 0 };
 
     /// <summary>The bundled default model: models/bard-2m in a folder above the program.</summary>

@@ -13,6 +13,12 @@ public sealed record EngineOptions
     /// <c>--gpu-memory-utilization</c>; see <see cref="KvCacheSizing"/>).
     /// </summary>
     public double? GpuMemoryUtilization { get; init; }
+    /// <summary>
+    /// Element type of the KV cache (vLLM's <c>--kv-cache-dtype</c>): "auto" (the backend's activation dtype) or
+    /// "fp8" / "fp8_e4m3" (FP8 e4m3fn, scale 1.0, saturating at ±448; a quarter of F32's bytes, half of BF16's,
+    /// so about 4x / 2x the blocks for the same budget). See <see cref="Modular.Models.KvCacheDTypes"/>.
+    /// </summary>
+    public string KvCacheDType { get; init; } = Modular.Models.KvCacheDTypes.Auto;
     /// <summary>Exact number of KV blocks, overriding <see cref="KvCacheMemory"/> (tests, benchmarks).</summary>
     public int? NumBlocks { get; init; }
     /// <summary>Token budget of one step (prefill chunks plus decodes).</summary>
@@ -32,6 +38,7 @@ public sealed record EngineOptions
         if (BlockSize < 1 || BlockSize > 1024) return $"block_size: must be in [1, 1024], got {BlockSize}";
         if (NumBlocks is int nb && nb < 1) return $"num_blocks: must be at least 1, got {nb}";
         if (NumBlocks is null && KvCacheMemory < 1) return $"kv_cache_memory: must be positive, got {KvCacheMemory}";
+        if (!Modular.Models.KvCacheDTypes.IsKnown(KvCacheDType)) return "kv_cache_dtype: " + Modular.Models.KvCacheDTypes.Unknown(KvCacheDType);
         if (GpuMemoryUtilization is double u && !(u > 0 && u <= 1)) return $"gpu_memory_utilization: must be in (0, 1], got {u}";
         if (MaxNumBatchedTokens < 1) return $"max_num_batched_tokens: must be at least 1, got {MaxNumBatchedTokens}";
         if (MaxNumSeqs < 1) return $"max_num_seqs: must be at least 1, got {MaxNumSeqs}";

@@ -83,11 +83,14 @@ public sealed class ModelRunner : IDisposable
     public static long KvBytesPerBlock(ModelConfig config, int blockSize, DType kvDType) =>
         new KvCacheSpec(config.NumLayers, 1, blockSize, config.NumKvHeads, config.HeadDim, kvDType).BytesPerBlock;
 
-    /// <summary>Creates a runner with a KV pool of <paramref name="numBlocks"/> blocks.</summary>
-    public static ModelRunner Create(TransformerModel model, int numBlocks, int blockSize)
+    /// <summary>
+    /// Creates a runner with a KV pool of <paramref name="numBlocks"/> blocks whose elements are
+    /// <paramref name="kvDType"/> (null: the backend's activation dtype; see <see cref="KvCacheDTypes"/>).
+    /// </summary>
+    public static ModelRunner Create(TransformerModel model, int numBlocks, int blockSize, DType? kvDType = null)
     {
         var c = model.Config;
-        var spec = new KvCacheSpec(c.NumLayers, numBlocks, blockSize, c.NumKvHeads, c.HeadDim, model.Backend.ActivationDType);
+        var spec = new KvCacheSpec(c.NumLayers, numBlocks, blockSize, c.NumKvHeads, c.HeadDim, kvDType ?? model.Backend.ActivationDType);
         return new ModelRunner(model, model.Backend.Attention.CreateCache(spec));
     }
 

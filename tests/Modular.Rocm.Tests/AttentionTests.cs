@@ -167,4 +167,13 @@ public class AttentionTests(RocmFixture fx)
             b.Attention.Forward(0, q, kv, kv, cache, m, new AttentionParams(Hq, Hk, D, 1f, 0), q));
         Assert.Contains("Prepare", e.Message);
     }
+
+    [Fact]
+    public void Fp8CacheIsRefusedNamingTheBackendsThatHaveIt()
+    {
+        var b = fx.Simulator;
+        var e = Assert.Throws<NotSupportedException>(() => b.Attention.CreateCache(new KvCacheSpec(1, 4, BlockSize, Hk, D, DType.F8E4M3)));
+        Assert.Contains("F8E4M3", e.Message);
+        Assert.Contains("cpu and cuda", e.Message);
+    }
 }

@@ -24,16 +24,17 @@ internal static class BenchLatencyCommand
         var warmup = new Option<int>("--num-iters-warmup") { DefaultValueFactory = _ => 1 };
         var iters = new Option<int>("--num-iters") { DefaultValueFactory = _ => 3 };
         var json = new Option<string?>("--json") { Description = "write results to this JSON file" };
+        var kvDType = CliOptions.KvCacheDType();
         var cmd = new Command("latency", "Latency of one batch: prefill then greedy decode, vLLM bench latency style")
-        { model, backend, plugins, threads, loadFormat, modelConfig, quantization, batch, input, output, warmup, iters, json };
+        { model, backend, plugins, threads, loadFormat, modelConfig, quantization, batch, input, output, warmup, iters, kvDType, json };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
-            var settings = new LatencySettings(r.GetValue(batch), r.GetValue(input), r.GetValue(output), r.GetValue(warmup), r.GetValue(iters));
+            var settings = new LatencySettings(r.GetValue(batch), r.GetValue(input), r.GetValue(output), r.GetValue(warmup), r.GetValue(iters)) { KvCacheDType = r.GetValue(kvDType) };
             int positions = settings.InputLen + settings.OutputLen;
             using var m = BenchModelLoader.Load(r.GetValue(loadFormat)!, r.GetValue(model), r.GetValue(modelConfig), runtime, positions, out var modelName, r.GetValue(quantization));
             var result = LatencyBench.Run(m, settings, line => Console.Error.WriteLine("[bench] " + line));
-            Console.WriteLine($"model {modelName} on {runtime.Backend.Info.Name}: batch {settings.BatchSize}, input {settings.InputLen}, output {settings.OutputLen}");
+            Console.WriteLine($"model {modelName} on {runtime.Backend.Info.Name}: batch {settings.BatchSize}, input {settings.InputLen}, output {settings.OutputLen}, kv-cache-dtype {settings.KvCacheDType ?? KvCacheDTypes.Auto}");
             Console.WriteLine($"latency per iteration: mean {result.MeanSeconds:F4} s, median {result.MedianSeconds:F4} s, p99 {result.P99Seconds:F4} s");
             Console.WriteLine($"prefill: {result.PrefillTokensPerSecond:F1} tokens/s");
             Console.WriteLine($"decode: {result.DecodeTokensPerSecond:F1} tokens/s");

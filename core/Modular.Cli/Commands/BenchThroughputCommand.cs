@@ -25,10 +25,11 @@ internal static class BenchThroughputCommand
         var maxTokens = new Option<int>("--max-num-batched-tokens") { DefaultValueFactory = _ => 2048 };
         var kvMem = new Option<long?>("--kv-cache-memory") { Description = "KV cache bytes (default 512 MiB on the CPU backend)" };
         var gpuUtil = new Option<double?>("--gpu-memory-utilization") { Description = "fraction of device memory to fill; the KV cache gets what a profiling step leaves (default 0.9 on GPU backends)" };
+        var kvDType = CliOptions.KvCacheDType();
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy (as the peers decode)", DefaultValueFactory = _ => 0f };
         var json = new Option<string?>("--json");
         var cmd = new Command("throughput", "Offline throughput: N prompts with continuous batching")
-        { model, backend, plugins, threads, loadFormat, modelConfig, quantization, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, gpuUtil, temperature, json };
+        { model, backend, plugins, threads, loadFormat, modelConfig, quantization, numPrompts, input, output, dataset, maxSeqs, maxTokens, kvMem, gpuUtil, kvDType, temperature, json };
         cmd.SetAction(r =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
@@ -41,6 +42,7 @@ internal static class BenchThroughputCommand
                 MaxNumSeqs = r.GetValue(maxSeqs), MaxNumBatchedTokens = r.GetValue(maxTokens), KvCacheMemory = r.GetValue(kvMem) ?? new EngineOptions().KvCacheMemory,
                 GpuMemoryUtilization = r.GetValue(gpuUtil) ?? CliOptions.DefaultGpuMemoryUtilization(runtime, r.GetValue(kvMem)),
                 MaxModelLen = inLen + outLen + 16,
+                KvCacheDType = r.GetValue(kvDType)!,
             };
             using var llm = LLM.Create(m, tokenizer, options, ownsModel: true);
             var data = r.GetValue(dataset)!;
@@ -48,14 +50,14 @@ internal static class BenchThroughputCommand
                 ? ThroughputBench.RandomPrompts(m.Config.VocabSize, r.GetValue(numPrompts), inLen)
                 : ThroughputBench.CorpusPrompts(tokenizer, data, r.GetValue(numPrompts), inLen);
             var result = ThroughputBench.Run(llm, prompts, outLen, temperature: r.GetValue(temperature));
-            Console.WriteLine($"model {name} on {runtime.Backend.Info.Name}, max-num-seqs {options.MaxNumSeqs}, max-num-batched-tokens {options.MaxNumBatchedTokens}");
+            Console.WriteLine($"model {name} on {runtime.Backend.Info.Name}, max-num-seqs {options.MaxNumSeqs}, max-num-batched-tokens {options.MaxNumBatchedTokens}, kv-cache-dtype {options.KvCacheDType}");
             Console.WriteLine($"Throughput: {result.RequestsPerSecond:F2} requests/s, {result.TotalTokensPerSecond:F1} total tokens/s, {result.OutputTokensPerSecond:F1} output tokens/s");
             Console.WriteLine($"{result.Requests} requests, {result.PromptTokens} prompt + {result.OutputTokens} output tokens in {result.Seconds:F2} s, {result.Preemptions} preemptions");
             if (r.GetValue(json) is string path)
                 File.WriteAllText(path, JsonSerializer.Serialize(new
                 {
                     bench = "throughput", model = name, device = runtime.Backend.Info.Name, date = DateTime.UtcNow.ToString("O"), commit = BenchInfo.Commit(),
-                    settings = new { num_prompts = result.Requests, input_len = inLen, output_len = outLen, options.MaxNumSeqs, options.MaxNumBatchedTokens, dataset = data },
+                    settings = new { num_prompts = result.Requests, input_len = inLen, output_len = outLen, options.MaxNumSeqs, options.MaxNumBatchedTokens, kv_cache_dtype = options.KvCacheDType, dataset = data },
                     requests_per_s = result.RequestsPerSecond, total_tok_s = result.TotalTokensPerSecond, output_tok_s = result.OutputTokensPerSecond,
                     seconds = result.Seconds, preemptions = result.Preemptions,
                 }, new JsonSerializerOptions { WriteIndented = true }));

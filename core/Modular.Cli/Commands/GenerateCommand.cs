@@ -27,14 +27,15 @@ internal static class GenerateCommand
         var seed = new Option<long?>("--seed");
         var input = new Option<string?>("--input") { Description = "JSONL of {\"prompt\": ..., sampling fields} for a batch job" };
         var output = new Option<string?>("--output") { Description = "JSONL results of --input" };
+        var kvDType = CliOptions.KvCacheDType();
         var cmd = new Command("generate", "Generate text with the bundled or a given model")
-        { model, backend, plugins, threads, quantization, prompt, chat, maxTokens, temperature, topP, topK, seed, input, output };
+        { model, backend, plugins, threads, quantization, prompt, chat, maxTokens, temperature, topP, topK, seed, input, output, kvDType };
         cmd.SetAction(async (r, ct) =>
         {
             using var runtime = CliOptions.OpenRuntime(r.GetValue(plugins), r.GetValue(backend), r.GetValue(threads));
             var dir = r.GetValue(model) ?? CliOptions.DefaultModel();
             var loaded = CliOptions.LoadModel(dir, runtime, quantization: r.GetValue(quantization));
-            using var llm = LLM.Create(loaded, HfTokenizer.FromDirectory(dir), new EngineOptions(), ownsModel: true);
+            using var llm = LLM.Create(loaded, HfTokenizer.FromDirectory(dir), new EngineOptions { KvCacheDType = r.GetValue(kvDType)! }, ownsModel: true);
             var sampling = new SamplingParams
             {
                 MaxTokens = r.GetValue(maxTokens), Temperature = r.GetValue(temperature), TopP = r.GetValue(topP),

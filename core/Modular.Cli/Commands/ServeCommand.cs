@@ -49,13 +49,14 @@ internal static class ServeCommand
         var modelConfig = new Option<string?>("--model-config") { Description = $"with --load-format dummy: a built-in shape ({string.Join(", ", Models.Loading.ModelShapes.Names)}) or a config.json" };
         var tokenizerDir = new Option<string?>("--tokenizer") { Description = "with --load-format dummy: folder of the tokenizer (tokenizer.json) the dummy model serves with" };
         var gpuUtil = new Option<double?>("--gpu-memory-utilization") { Description = "fraction of device memory for weights, activations and KV cache; the KV cache gets what a profiling step leaves (default 0.9 on GPU backends; --kv-cache-memory overrides)" };
+        var kvDType = CliOptions.KvCacheDType();
         var trustTemplate = new Option<bool>("--trust-request-chat-template") { Description = "accept a chat_template field in requests (off: a template is code the server runs)" };
 
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API")
         {
             models, host, port, apiKey, plugins, backend, threads, maxModelLen, maxNumSeqs, maxBatched, kvMemory, maxQueued, otlp, policy, noUi, drain, maxBody, maxMessages, trustTemplate,
             maxContentParts, maxN, maxLogprobs, maxStop, maxStopIds, maxBatch, maxTools, maxToolParams, maxLogitBias, maxHeaderBytes, maxHeaderCount, maxLine,
-            loadFormat, modelConfig, tokenizerDir, gpuUtil,
+            loadFormat, modelConfig, tokenizerDir, gpuUtil, kvDType,
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -95,6 +96,7 @@ internal static class ServeCommand
                 MaxNumBatchedTokens = r.GetValue(maxBatched),
                 KvCacheMemory = r.GetValue(kvMemory) ?? new EngineOptions().KvCacheMemory,
                 GpuMemoryUtilization = r.GetValue(gpuUtil),
+                KvCacheDType = r.GetValue(kvDType)!,
                 Policy = r.GetValue(policy)!,
             };
             if (engine.Validate() is string bad)
@@ -158,7 +160,7 @@ internal static class ServeCommand
                 await using var server = ModularServer.Create(options, loaded);
                 await server.StartAsync(ct);
                 foreach (var m in loaded)
-                    Console.Error.WriteLine($"[modular] serving {m.Name} from {m.Directory} (max_model_len {m.Engine.MaxModelLen}, {m.Engine.KvBlocks().Total} KV blocks)");
+                    Console.Error.WriteLine($"[modular] serving {m.Name} from {m.Directory} (max_model_len {m.Engine.MaxModelLen}, {m.Engine.KvBlocks().Total} KV blocks, kv_cache_dtype {options.Engine.KvCacheDType})");
                 Console.Error.WriteLine($"[modular] listening on {string.Join(", ", server.Urls)}{(options.ApiKey is null ? "" : " (API key required)")}");
                 await server.RunAsync(ct);
             }

@@ -16,18 +16,25 @@ public static class KvCacheSizing
     public static int NumBlocks(TransformerModel model, EngineOptions options, Action<string>? log = null)
     {
         if (options.NumBlocks is int exact) return exact;
-        if (options.GpuMemoryUtilization is not double utilization) return FixedBudgetBlocks(model, options);
+        if (options.GpuMemoryUtilization is not double utilization)
+        {
+            int fixedBlocks = FixedBudgetBlocks(model, options);
+            log?.Invoke($"KV cache sizing: kv_cache_memory {options.KvCacheMemory / (double)(1 << 20):F0} MiB = {fixedBlocks} blocks of {options.BlockSize} tokens "
+                + $"(kv_cache_dtype {KvCacheDTypes.Describe(KvCacheDTypes.Resolve(options.KvCacheDType, model.Backend))})");
+            return fixedBlocks;
+        }
 
         var backend = model.Backend;
         int maxModelLen = options.MaxModelLen ?? model.Config.MaxPositionEmbeddings;
         int profileTokens = Math.Max(1, Math.Min(options.MaxNumBatchedTokens, maxModelLen));
         ProfilePeak(model, options, profileTokens);
         var info = backend.Info;
-        long perBlock = ModelRunner.KvBytesPerBlock(model.Config, options.BlockSize, backend.ActivationDType);
+        var kvDType = KvCacheDTypes.Resolve(options.KvCacheDType, backend);
+        long perBlock = ModelRunner.KvBytesPerBlock(model.Config, options.BlockSize, kvDType);
         long budget = BudgetBytes(info, utilization);
         long blocks = budget / perBlock;
         log?.Invoke($"KV cache sizing on {info.Name}: total {Gib(info.TotalMemory)}, free after weights and a {profileTokens}-token profiling step {Gib(info.FreeMemory)}, "
-            + $"gpu_memory_utilization {utilization:0.##} leaves {Gib(Math.Max(0, budget))} = {Math.Max(0, blocks)} blocks of {options.BlockSize} tokens ({perBlock / (double)(1 << 20):F2} MiB each)");
+            + $"gpu_memory_utilization {utilization:0.##} leaves {Gib(Math.Max(0, budget))} = {Math.Max(0, blocks)} blocks of {options.BlockSize} tokens ({perBlock / (double)(1 << 20):F2} MiB each, kv_cache_dtype {KvCacheDTypes.Describe(kvDType)})");
         if (blocks < 1)
             throw new InvalidOperationException(
                 $"gpu_memory_utilization {utilization:0.##}: no memory is left for the KV cache ({Gib(info.FreeMemory)} free of {Gib(info.TotalMemory)} after loading the weights "
@@ -49,7 +56,8 @@ public static class KvCacheSizing
     /// </summary>
     private static void ProfilePeak(TransformerModel model, EngineOptions options, int tokens)
     {
-        using var runner = ModelRunner.Create(model, (tokens + options.BlockSize - 1) / options.BlockSize, options.BlockSize);
+        using var runner = ModelRunner.Create(model, (tokens + options.BlockSize - 1) / options.BlockSize, options.BlockSize,
+            KvCacheDTypes.Resolve(options.KvCacheDType, model.Backend));
         new SequenceDriver(runner).Feed(new int[tokens], Math.Min(options.MaxNumSeqs, tokens));
         model.Backend.Synchronize();
     }
@@ -57,10 +65,11 @@ public static class KvCacheSizing
     /// <summary>Blocks that fit in <see cref="EngineOptions.KvCacheMemory"/> for this model (the fixed budget).</summary>
     public static int FixedBudgetBlocks(TransformerModel model, EngineOptions options)
     {
-        long perBlock = ModelRunner.KvBytesPerBlock(model.Config, options.BlockSize, model.Backend.ActivationDType);
+        var kvDType = KvCacheDTypes.Resolve(options.KvCacheDType, model.Backend);
+        long perBlock = ModelRunner.KvBytesPerBlock(model.Config, options.BlockSize, kvDType);
         long blocks = options.KvCacheMemory / perBlock;
         if (blocks < 1)
-            throw new ArgumentException($"kv_cache_memory: {options.KvCacheMemory} bytes hold no KV block; one block of {options.BlockSize} tokens takes {perBlock} bytes for this model");
+            throw new ArgumentException($"kv_cache_memory: {options.KvCacheMemory} bytes hold no KV block; one {KvCacheDTypes.Describe(kvDType)} block of {options.BlockSize} tokens takes {perBlock} bytes for this model");
         return (int)Math.Min(blocks, int.MaxValue / options.BlockSize);
     }
 

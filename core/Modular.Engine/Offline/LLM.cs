@@ -55,7 +55,7 @@ public sealed class LLM : IDisposable
         options ??= new EngineOptions();
         if (options.Validate() is string error) throw new ArgumentException("engine options: " + error, nameof(options));
         int numBlocks = KvCacheSizing.NumBlocks(model, options);
-        var runner = ModelRunner.Create(model, numBlocks, options.BlockSize);
+        var runner = ModelRunner.Create(model, numBlocks, options.BlockSize, KvCacheDTypes.Resolve(options.KvCacheDType, model.Backend));
         try
         {
             return new LLM(runner, tokenizer, options, ownsModel ? model : null, sampler);

@@ -4,7 +4,11 @@ using Modular.Abstractions;
 namespace Modular.Models.Benchmarks;
 
 /// <summary>Settings of <see cref="LatencyBench"/>: one batch of fixed input and output lengths.</summary>
-public sealed record LatencySettings(int BatchSize = 1, int InputLen = 128, int OutputLen = 128, int Warmup = 1, int Iterations = 3, int BlockSize = 16, int Seed = 0);
+public sealed record LatencySettings(int BatchSize = 1, int InputLen = 128, int OutputLen = 128, int Warmup = 1, int Iterations = 3, int BlockSize = 16, int Seed = 0)
+{
+    /// <summary>KV cache dtype option ("auto" or null: the backend's activation dtype; "fp8"; see <see cref="KvCacheDTypes"/>).</summary>
+    public string? KvCacheDType { get; init; }
+}
 
 /// <summary>Timings of one iteration: the prefill of the whole batch, then every decode step.</summary>
 public sealed record LatencyIteration(double TotalSeconds, double PrefillSeconds, double DecodeSeconds);
@@ -45,7 +49,7 @@ public static class LatencyBench
     public static LatencyResult Run(TransformerModel model, LatencySettings s, Action<string>? log = null)
     {
         int total = s.InputLen + s.OutputLen, bs = s.BlockSize, perSeq = (total + bs - 1) / bs;
-        using var runner = ModelRunner.Create(model, perSeq * s.BatchSize, bs);
+        using var runner = ModelRunner.Create(model, perSeq * s.BatchSize, bs, KvCacheDTypes.Resolve(s.KvCacheDType, model.Backend));
         var rng = new Random(s.Seed);
         var prompts = new int[s.BatchSize][];
         for (int b = 0; b < s.BatchSize; b++)

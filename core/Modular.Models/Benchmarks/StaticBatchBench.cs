@@ -9,7 +9,11 @@ namespace Modular.Models.Benchmarks;
 /// prompts) and then decoded greedily for <paramref name="OutputLen"/> tokens per prompt, EOS ignored.
 /// </summary>
 public sealed record StaticBatchSettings(int NumPrompts = 512, int InputLen = 512, int OutputLen = 256, int BatchSize = 256,
-    int PrefillTokens = 16384, int BlockSize = 16, int WarmupSteps = 8, int Seed = 0);
+    int PrefillTokens = 16384, int BlockSize = 16, int WarmupSteps = 8, int Seed = 0)
+{
+    /// <summary>KV cache dtype option ("auto" or null: the backend's activation dtype; "fp8"; see <see cref="KvCacheDTypes"/>).</summary>
+    public string? KvCacheDType { get; init; }
+}
 
 /// <summary>Wall-clock seconds of a <see cref="StaticBatchBench"/> run, split into prefill and decode steps.</summary>
 public sealed record StaticBatchResult(StaticBatchSettings Settings, double TotalSeconds, double PrefillSeconds, double DecodeSeconds, int DecodeSteps)
@@ -35,7 +39,7 @@ public static class StaticBatchBench
     {
         if (s.NumPrompts % s.BatchSize != 0) throw new ArgumentException($"NumPrompts {s.NumPrompts} must be a multiple of BatchSize {s.BatchSize}");
         int bs = s.BlockSize, perSeq = (s.InputLen + s.OutputLen + bs - 1) / bs;
-        using var runner = ModelRunner.Create(model, perSeq * s.BatchSize, bs);
+        using var runner = ModelRunner.Create(model, perSeq * s.BatchSize, bs, KvCacheDTypes.Resolve(s.KvCacheDType, model.Backend));
         var rng = new Random(s.Seed);
         int[][] NewPrompts()
         {

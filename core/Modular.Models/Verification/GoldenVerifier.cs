@@ -31,8 +31,11 @@ public sealed record GoldenCaseResult(int Case, int PromptTokens, double MaxAbsE
 /// </summary>
 public static class GoldenVerifier
 {
-    /// <summary>Runs every case of <paramref name="goldenDir"/> against a loaded model.</summary>
-    public static List<GoldenCaseResult> Run(TransformerModel model, string goldenDir, int blockSize = 16)
+    /// <summary>
+    /// Runs every case of <paramref name="goldenDir"/> against a loaded model, its KV cache in
+    /// <paramref name="kvDType"/> (null: the backend's activation dtype).
+    /// </summary>
+    public static List<GoldenCaseResult> Run(TransformerModel model, string goldenDir, int blockSize = 16, DType? kvDType = null)
     {
         var jsonPath = Path.Combine(goldenDir, "golden.json");
         if (!File.Exists(jsonPath)) throw new ModelFileException(jsonPath, "not found (verify-golden needs golden.json and golden.safetensors)");
@@ -48,7 +51,7 @@ public static class GoldenVerifier
             var greedy = Ints(cs.GetProperty("greedy_ids"));
             var margins = cs.TryGetProperty("greedy_margins", out var mg) ? Floats(mg) : new float[greedy.Length];
             int maxLen = prompt.Length + greedy.Length;
-            using var runner = ModelRunner.Create(model, (maxLen + blockSize - 1) / blockSize + 1, blockSize);
+            using var runner = ModelRunner.Create(model, (maxLen + blockSize - 1) / blockSize + 1, blockSize, kvDType);
             var driver = new SequenceDriver(runner);
             var logits = driver.Feed(prompt, allLogits: true);
 

@@ -28,13 +28,16 @@ public sealed class Embedder : IDisposable
     private readonly int _blockSize;
     private readonly int _numBlocks;
     private readonly int _maxLen;
+    private readonly DType? _kvDType;
     private readonly object _gate = new();
     private ModelRunner? _runner;
 
     /// <param name="model">Loaded weights (shared with the engine).</param>
     /// <param name="maxModelLen">Longest input accepted.</param>
-    public Embedder(TransformerModel model, int maxModelLen)
+    /// <param name="kvDType">KV cache dtype, the generation engine's (null: the backend's activation dtype).</param>
+    public Embedder(TransformerModel model, int maxModelLen, DType? kvDType = null)
     {
+        _kvDType = kvDType;
         _model = model;
         _maxLen = maxModelLen;
         _blockSize = 16;
@@ -53,7 +56,7 @@ public sealed class Embedder : IDisposable
         var result = new float[inputs.Count][];
         lock (_gate)
         {
-            _runner ??= ModelRunner.Create(_model, _numBlocks, _blockSize);
+            _runner ??= ModelRunner.Create(_model, _numBlocks, _blockSize, _kvDType);
             for (int i = 0; i < inputs.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();

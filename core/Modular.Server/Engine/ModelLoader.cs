@@ -41,9 +41,10 @@ public static class ModelLoader
         try
         {
             int numBlocks = KvCacheSizing.NumBlocks(model, options, message => Console.Error.WriteLine($"[modular] {source.Name}: {message}"));
-            runner = ModelRunner.Create(model, numBlocks, options.BlockSize);
+            var kvDType = KvCacheDTypes.Resolve(options.KvCacheDType, model.Backend);
+            runner = ModelRunner.Create(model, numBlocks, options.BlockSize, kvDType);
             var core = new EngineCore(runner, tokenizer, options);
-            var embedder = new Embedder(model, core.MaxModelLen);
+            var embedder = new Embedder(model, core.MaxModelLen, kvDType);
             var engine = new LlmServingEngine(new LLMEngine(core));
             return new ServedModel(source.Name, Path.GetFullPath(source.Directory), tokenizer, engine, embedder, new Owned(runner, model), runtime.GuidedDecoder);
         }

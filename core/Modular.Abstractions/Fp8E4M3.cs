@@ -1,4 +1,4 @@
-namespace Modular.Plugins.Quant;
+namespace Modular.Abstractions;
 
 /// <summary>The FP8 e4m3fn number format (1 sign, 4 exponent bits with bias 7, 3 mantissa bits, no infinities).</summary>
 public static class Fp8E4M3
