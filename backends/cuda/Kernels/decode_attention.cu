@@ -16,7 +16,7 @@
 //
 // 4 warps; warp w owns keys [16w, 16w + 16) of each tile and keeps its own running (max, sum, O); the warps merge
 // through shared memory at the end. Dynamic shared memory: DEC_STAGES x (K + V) x 64 x HD bf16 (64 KiB for HD 128);
-// with an FP8 cache one stage, at least the merge's 4 x 16 x HD floats (33 KiB for HD 128; see paged_decode_tc).
+// with an FP8 cache one bf16 tile plus DEC_FP8_STAGES x (K + V) x 64 x HD codes (64 KiB for HD 128; see paged_decode_tc).
 // Two stages: W2 on the H200 ran at 9,910 / 9,721 output tok/s with 2 / 3 (and 8,366 with 4 in an earlier build);
 // deeper rings cost resident blocks. KV heads vary fastest in the grid, so the Hk blocks of a row read its whole
 // [Hk, HD] cache rows together; measured before the loads were coalesced, rows-first was no different (W2 8,557 vs
@@ -28,6 +28,7 @@
 #define DEC_KEYS 64
 #define DEC_THREADS 128
 #define DEC_STAGES 2
+#define DEC_FP8_STAGES 3
 
 // Waits until at most N of this thread's newest copy groups are still in flight.
 template <int N> __device__ __forceinline__ void dec_cp_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
@@ -37,20 +38,9 @@ template <int N> __device__ __forceinline__ void dec_cp_wait() { asm volatile("c
 template <int HD>
 __device__ __forceinline__ int dec_swz(int row, int chunk) { return row * HD + ((chunk ^ (row & 7)) << 3); }
 
-// 16 bytes of the FP8 cache through the non-coherent path (written by an earlier kernel of the step).
-__device__ __forceinline__ uint4 dec_ld16(const void* p)
-{
-    uint4 r;
-    asm volatile("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
-    return r;
-}
-
 // KV = bf16_t: the cache is bf16 and tiles move with cp.async into a DEC_STAGES ring. KV = unsigned char: the cache
-// is FP8 e4m3fn (half the bytes, which is what a decode step is bound by); each warp loads the next tile of its
-// 16-key stripe into registers (16-byte loads, whole 128-byte rows per 8 lanes) while it computes on the current
-// one, then widens the codes to bf16 (e4m3x16_to_bf16x16) into one shared stage, so the tensor-core part below is
-// the same for both. One stage keeps the block at about 33 KB (HD 128), so more blocks stay resident to cover the
-// register-staged loads' latency.
+// is FP8 e4m3fn (half the bytes, which is what a decode step is bound by); the codes move with cp.async into their
+// own ring and are widened to bf16 (e4m3x16_to_bf16x16) in shared memory, so the tensor-core part is the same.
 template <int HD, typename KV>
 __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restrict__ kc,
     const KV* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
@@ -96,8 +86,9 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
     for (int d = 0; d < 2 * KSTEPS; d++) { o[d][0] = 0.f; o[d][1] = 0.f; o[d][2] = 0.f; o[d][3] = 0.f; }
 
     const int mi = lane >> 3, r8 = lane & 7;
-    // One 64-key tile of this warp's stripe from shared memory: S = Q K^T, online softmax, O += P V.
-    auto consume = [&](const bf16_t* sK, const bf16_t* sV, int i) {
+    // One 64-key tile of this warp's stripe from shared memory: S = Q K^T and the online softmax, leaving P as an A
+    // fragment in pa (then attendV: O += P V).
+    auto scores = [&](const bf16_t* sK, int i, unsigned* pa) {
         float sc[2][4];
 #pragma unroll
         for (int j = 0; j < 2; j++) { sc[j][0] = 0.f; sc[j][1] = 0.f; sc[j][2] = 0.f; sc[j][3] = 0.f; }
@@ -156,11 +147,13 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
             o[d][2] *= corr[1]; o[d][3] *= corr[1];
         }
 
-        unsigned pa[4];
         pa[0] = fa_pack(sc[0][0], sc[0][1]);
         pa[1] = fa_pack(sc[0][2], sc[0][3]);
         pa[2] = fa_pack(sc[1][0], sc[1][1]);
         pa[3] = fa_pack(sc[1][2], sc[1][3]);
+    };
+    // O += P V for the same stripe.
+    auto attendV = [&](const bf16_t* sV, const unsigned* pa) {
 #pragma unroll
         for (int dp = 0; dp < KSTEPS; dp++)
         {
@@ -214,62 +207,71 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
             dec_cp_wait<STAGES - 1>();
             __syncwarp();   // every lane's copies of this warp's rows of tile i have landed
             const bf16_t* sK = dec_smem + (i % STAGES) * STAGE;
-            consume(sK, sK + DEC_KEYS * HD, i);
+            unsigned pa[4];
+            scores(sK, i, pa);
+            attendV(sK + DEC_KEYS * HD, pa);
             __syncwarp();   // this warp's rows of stage i % STAGES are refilled by its next issue
         }
     }
     else
     {
-        // FP8: a row is HD bytes, FCH 16-byte chunks; FRPI rows per load instruction, FIT instructions per stripe.
+        // FP8: a row is HD bytes, FCH 16-byte chunks; FRPI rows per copy instruction, FIT instructions per stripe.
+        // The codes travel by cp.async into a FP8_STAGES ring (no registers held, two tiles ahead: the bytes in
+        // flight per warp match the bf16 ring's while each is worth twice the keys), and each lane widens the
+        // chunks it copied itself into one bf16 buffer of the warp's 16 rows, first K, then (after S) V.
+        // A first version staged one tile ahead in registers: W2 9,698 output tok/s against 9,419 with bf16.
         constexpr int FCH = HD / 16, FRPI = 32 / FCH, FIT = 16 / FRPI;
         const int fsub = lane / FCH, fch = lane % FCH;
-        uint4 pk[FIT], pv[FIT];
-        auto fetch = [&](int tile) {
+        bf16_t* sBuf = dec_smem;  // [64][HD] bf16, rows warp * 16 .. + 15 are this warp's
+        unsigned char* raw = reinterpret_cast<unsigned char*>(dec_smem + DEC_KEYS * HD);  // [stage][warp][K|V][16][HD]
+        auto stage = [&](int tile) { return raw + ((tile % DEC_FP8_STAGES) * 4 + warp) * 2 * 16 * HD; };
+        auto issue = [&](int tile) {
             const int key = kBegin + tile * DEC_KEYS + warp * 16 + (lane & 15);
             const int mySlot = key < kEnd ? bt[key / blockSize] * blockSize + key % blockSize : -1;
+            unsigned char* st = stage(tile);
 #pragma unroll
             for (int it = 0; it < FIT; it++)
             {
-                const int slot = __shfl_sync(0xffffffffu, mySlot, it * FRPI + fsub);
-                const long long off = (long long)slot * rowStride + (long long)kvh * HD + fch * 16;
-                const uint4 zero = {0u, 0u, 0u, 0u};
-                // Keys past the end load as zeros, so no stale (possibly NaN) row meets P = 0 in O += P V.
-                pk[it] = slot >= 0 ? dec_ld16(kc + off) : zero;
-                pv[it] = slot >= 0 ? dec_ld16(vc + off) : zero;
+                const int r = it * FRPI + fsub;
+                const int slot = __shfl_sync(0xffffffffu, mySlot, r);
+                const long long off = (long long)max(slot, 0) * rowStride + (long long)kvh * HD + fch * 16;
+                const int bytes = slot >= 0 ? 16 : 0;  // keys past the end land as zeros (no stale NaN meets P = 0)
+                fa_cp16(fa_smem(st + r * HD + fch * 16), kc + off, bytes);
+                fa_cp16(fa_smem(st + (16 + r) * HD + fch * 16), vc + off, bytes);
             }
         };
-        bf16_t* sK = dec_smem;
-        bf16_t* sV = dec_smem + DEC_KEYS * HD;
-        auto land = [&]() {
+        auto widen = [&](const unsigned char* src) {
 #pragma unroll
             for (int it = 0; it < FIT; it++)
             {
-                const int r = warp * 16 + it * FRPI + fsub;
+                const int r = it * FRPI + fsub;
                 uint4 lo, hi;
-                e4m3x16_to_bf16x16(pk[it], lo, hi);
-                *reinterpret_cast<uint4*>(sK + dec_swz<HD>(r, 2 * fch)) = lo;
-                *reinterpret_cast<uint4*>(sK + dec_swz<HD>(r, 2 * fch + 1)) = hi;
-                e4m3x16_to_bf16x16(pv[it], lo, hi);
-                *reinterpret_cast<uint4*>(sV + dec_swz<HD>(r, 2 * fch)) = lo;
-                *reinterpret_cast<uint4*>(sV + dec_swz<HD>(r, 2 * fch + 1)) = hi;
+                e4m3x16_to_bf16x16(*reinterpret_cast<const uint4*>(src + r * HD + fch * 16), lo, hi);
+                *reinterpret_cast<uint4*>(sBuf + dec_swz<HD>(warp * 16 + r, 2 * fch)) = lo;
+                *reinterpret_cast<uint4*>(sBuf + dec_swz<HD>(warp * 16 + r, 2 * fch + 1)) = hi;
             }
         };
-        if (nTiles > 0)
+#pragma unroll
+        for (int p = 0; p < DEC_FP8_STAGES - 1; p++)
         {
-            fetch(0);
-            land();
-            if (nTiles > 1) fetch(1);
+            if (p < nTiles) issue(p);
+            fa_commit();
         }
         for (int i = 0; i < nTiles; i++)
         {
-            __syncwarp();   // this warp's rows of tile i are in shared memory
-            consume(sK, sV, i);
-            __syncwarp();   // and read; tile i + 1 (in registers) replaces them while tile i + 2 loads
-            if (i + 1 < nTiles)
-            {
-                land();
-                if (i + 2 < nTiles) fetch(i + 2);
-            }
+            if (i + DEC_FP8_STAGES - 1 < nTiles) issue(i + DEC_FP8_STAGES - 1);
+            fa_commit();
+            dec_cp_wait<DEC_FP8_STAGES - 1>();  // this lane's copies of tile i have landed
+            const unsigned char* st = stage(i);
+            widen(st);
+            __syncwarp();   // the warp's K rows are bf16 in sBuf
+            unsigned pa[4];
+            scores(sBuf, i, pa);
+            __syncwarp();   // and read
+            widen(st + 16 * HD);
+            __syncwarp();
+            attendV(sBuf, pa);
+            __syncwarp();   // sBuf is free for the next tile's K
         }
     }
 

@@ -175,13 +175,18 @@ internal sealed class KernelLibrary : IDisposable
     /// <summary>Stages of the tensor-core decode kernel's K/V ring (DEC_STAGES in decode_attention.cu).</summary>
     internal const int DecodeTcStages = 2;
 
+    /// <summary>Stages of the FP8 decode kernel's ring of raw codes (DEC_FP8_STAGES in decode_attention.cu).</summary>
+    internal const int DecodeTcFp8Stages = 3;
+
     /// <summary>
-    /// Dynamic shared memory of the tensor-core decode kernel: a K and a V tile in bf16 per stage (one stage for an
-    /// FP8 cache, whose tiles arrive through registers), and at least the four warps' float32 partials merged at the end.
+    /// Dynamic shared memory of the tensor-core decode kernel: a K and a V tile in bf16 per stage, or for an FP8 cache
+    /// one bf16 tile (K, then V) plus a ring of K and V tiles of codes; at least the four warps' float32 partials
+    /// merged at the end.
     /// </summary>
     internal static int DecodeTcSharedBytes(int headDim, bool fp8 = false)
     {
-        int ring = (fp8 ? 1 : DecodeTcStages) * 2 * DecodeTcKeysPerTile * headDim * 2;
+        int tile = DecodeTcKeysPerTile * headDim;
+        int ring = fp8 ? tile * 2 + DecodeTcFp8Stages * 2 * tile : DecodeTcStages * 2 * tile * 2;
         int merge = (4 * 16 * headDim + 2 * 4 * 16) * 4;
         return Math.Max(ring, merge);
     }
