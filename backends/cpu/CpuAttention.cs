@@ -41,9 +41,8 @@ internal sealed unsafe class CpuAttention(CpuBackend backend) : IAttentionBacken
         // 1. Store the step's new K/V at their slots.
         for (int t = 0; t < m.NumTokens; t++)
         {
-            int slot = m.SlotMapping[t];
+            int slot = StoreSlot(m, t, slots);
             if (slot < 0) continue; // padding token
-            if (slot >= slots) throw new ArgumentOutOfRangeException(nameof(m), $"slot {slot} outside the KV pool ({slots} slots)");
             new Span<float>(ks.F32 + (long)t * rowLen, rowLen).CopyTo(new Span<float>(kPool + (long)slot * rowLen, rowLen));
             new Span<float>(vs.F32 + (long)t * rowLen, rowLen).CopyTo(new Span<float>(vPool + (long)slot * rowLen, rowLen));
         }
@@ -111,9 +110,8 @@ internal sealed unsafe class CpuAttention(CpuBackend backend) : IAttentionBacken
 
         for (int t = 0; t < m.NumTokens; t++)
         {
-            int slot = m.SlotMapping[t];
+            int slot = StoreSlot(m, t, slots);
             if (slot < 0) continue; // padding token
-            if (slot >= slots) throw new ArgumentOutOfRangeException(nameof(m), $"slot {slot} outside the KV pool ({slots} slots)");
             Encode(new ReadOnlySpan<float>(ks.F32 + (long)t * rowLen, rowLen), new Span<byte>(kPool + (long)slot * rowLen, rowLen));
             Encode(new ReadOnlySpan<float>(vs.F32 + (long)t * rowLen, rowLen), new Span<byte>(vPool + (long)slot * rowLen, rowLen));
         }
@@ -202,6 +200,14 @@ internal sealed unsafe class CpuAttention(CpuBackend backend) : IAttentionBacken
         }
         var table = Fp8Table;
         for (; i < dst.Length; i++) dst[i] = table[src[i]];
+    }
+
+    /// <summary>The cache slot row <paramref name="t"/> stores into (negative for padding), checked against the pool.</summary>
+    private static int StoreSlot(AttentionMetadata m, int t, long slots)
+    {
+        int slot = m.SlotMapping[t];
+        if (slot >= slots) throw new ArgumentOutOfRangeException(nameof(m), $"slot {slot} outside the KV pool ({slots} slots)");
+        return slot;
     }
 
     /// <summary>Binary search of the query row in QueryStartLoc.</summary>

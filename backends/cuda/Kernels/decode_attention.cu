@@ -166,6 +166,11 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
 
     const int* bt = blockTables + (long long)s * maxBlocks;
     const long long rowStride = (long long)hk * HD;
+    // Lane l (and l + 16) looks up the cache slot of the warp's key l of a tile; -1 past the end.
+    auto slotOf = [&](int tile) {
+        const int key = kBegin + tile * DEC_KEYS + warp * 16 + (lane & 15);
+        return key < kEnd ? bt[key / blockSize] * blockSize + key % blockSize : -1;
+    };
     if constexpr (sizeof(KV) == 2)
     {
         // Loader: each warp copies exactly the 16 keys it computes on, so warps never wait for one another inside the
@@ -176,8 +181,7 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         constexpr int RPI = 32 / CHUNKS;  // rows per copy instruction
         const int sub = lane / CHUNKS, ch = lane % CHUNKS;
         auto issue = [&](int tile) {  // bf16 cache only
-            const int key = kBegin + tile * DEC_KEYS + warp * 16 + (lane & 15);
-            const int mySlot = key < kEnd ? bt[key / blockSize] * blockSize + key % blockSize : -1;
+            const int mySlot = slotOf(tile);
             bf16_t* sK = dec_smem + (tile % STAGES) * STAGE;
             bf16_t* sV = sK + DEC_KEYS * HD;
 #pragma unroll
@@ -226,8 +230,7 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         unsigned char* raw = reinterpret_cast<unsigned char*>(dec_smem + DEC_KEYS * HD);  // [stage][warp][K|V][16][HD]
         auto stage = [&](int tile) { return raw + ((tile % DEC_FP8_STAGES) * 4 + warp) * 2 * 16 * HD; };
         auto issue = [&](int tile) {
-            const int key = kBegin + tile * DEC_KEYS + warp * 16 + (lane & 15);
-            const int mySlot = key < kEnd ? bt[key / blockSize] * blockSize + key % blockSize : -1;
+            const int mySlot = slotOf(tile);
             unsigned char* st = stage(tile);
 #pragma unroll
             for (int it = 0; it < FIT; it++)
