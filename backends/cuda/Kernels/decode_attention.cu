@@ -11,7 +11,7 @@
 // more, and the softmax touches one fragment per 16 keys. What is left is moving K and V: 64-key tiles are gathered
 // through the block table with cp.async into a two-stage shared-memory ring (16-byte chunks XOR-swizzled per row so
 // ldmatrix is conflict-free, as in flash_attention.cu), the next tile in flight while this one is used. Keys past
-// the end are zero-filled by cp.async's source size (fa_cp16 of flash_attention.cu), so masked keys carry no stale
+// the end are zero-filled by cp.async's source size (cp_async16 of common.cuh), so masked keys carry no stale
 // NaN into P V. Each warp loads and consumes its own 16-key stripe of every tile, so the loop has no block barrier.
 //
 // 4 warps; warp w owns keys [16w, 16w + 16) of each tile and keeps its own running (max, sum, O); the warps merge
@@ -29,9 +29,6 @@
 #define DEC_THREADS 128
 #define DEC_STAGES 2
 #define DEC_FP8_STAGES 3
-
-// Waits until at most N of this thread's newest copy groups are still in flight.
-template <int N> __device__ __forceinline__ void dec_cp_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
 
 // Element offset of 16-byte chunk `chunk` of shared row `row` with HD/8 chunks per row; the XOR spreads the eight
 // rows an ldmatrix reads over distinct bank groups.
@@ -96,7 +93,7 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         for (int kk = 0; kk < KSTEPS; kk++)
         {
             unsigned b0, b1, b2, b3;
-            fa_ldsm4(fa_smem(sK + dec_swz<HD>(warp * 16 + r8 + (mi >> 1) * 8, kk * 2 + (mi & 1))), b0, b1, b2, b3);
+            fa_ldsm4(smem_addr(sK + dec_swz<HD>(warp * 16 + r8 + (mi >> 1) * 8, kk * 2 + (mi & 1))), b0, b1, b2, b3);
             fa_mma(sc[0], qa[kk], b0, b1);
             fa_mma(sc[1], qa[kk], b2, b3);
         }
@@ -158,7 +155,7 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         for (int dp = 0; dp < KSTEPS; dp++)
         {
             unsigned b0, b1, b2, b3;
-            fa_ldsm4_t(fa_smem(sV + dec_swz<HD>(warp * 16 + r8 + (mi & 1) * 8, dp * 2 + (mi >> 1))), b0, b1, b2, b3);
+            fa_ldsm4_t(smem_addr(sV + dec_swz<HD>(warp * 16 + r8 + (mi & 1) * 8, dp * 2 + (mi >> 1))), b0, b1, b2, b3);
             fa_mma(o[2 * dp], pa, b0, b1);
             fa_mma(o[2 * dp + 1], pa, b2, b3);
         }
@@ -191,8 +188,8 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
                 const int slot = __shfl_sync(0xffffffffu, mySlot, r);
                 const long long off = (long long)max(slot, 0) * rowStride + (long long)kvh * HD + ch * 8;
                 const int bytes = slot >= 0 ? 16 : 0;
-                fa_cp16(fa_smem(sK + dec_swz<HD>(warp * 16 + r, ch)), kc + off, bytes);
-                fa_cp16(fa_smem(sV + dec_swz<HD>(warp * 16 + r, ch)), vc + off, bytes);
+                cp_async16(smem_addr(sK + dec_swz<HD>(warp * 16 + r, ch)), kc + off, bytes);
+                cp_async16(smem_addr(sV + dec_swz<HD>(warp * 16 + r, ch)), vc + off, bytes);
             }
         };
 
@@ -202,13 +199,13 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         for (int p = 0; p < STAGES - 1; p++)
         {
             if (p < nTiles) issue(p);
-            fa_commit();
+            cp_async_commit();
         }
         for (int i = 0; i < nTiles; i++)
         {
             if (i + STAGES - 1 < nTiles) issue(i + STAGES - 1);
-            fa_commit();
-            dec_cp_wait<STAGES - 1>();
+            cp_async_commit();
+            cp_async_wait<STAGES - 1>();
             __syncwarp();   // every lane's copies of this warp's rows of tile i have landed
             const bf16_t* sK = dec_smem + (i % STAGES) * STAGE;
             unsigned pa[4];
@@ -239,8 +236,8 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
                 const int slot = __shfl_sync(0xffffffffu, mySlot, r);
                 const long long off = (long long)max(slot, 0) * rowStride + (long long)kvh * HD + fch * 16;
                 const int bytes = slot >= 0 ? 16 : 0;  // keys past the end land as zeros (no stale NaN meets P = 0)
-                fa_cp16(fa_smem(st + r * HD + fch * 16), kc + off, bytes);
-                fa_cp16(fa_smem(st + (16 + r) * HD + fch * 16), vc + off, bytes);
+                cp_async16(smem_addr(st + r * HD + fch * 16), kc + off, bytes);
+                cp_async16(smem_addr(st + (16 + r) * HD + fch * 16), vc + off, bytes);
             }
         };
         auto widen = [&](const unsigned char* src) {
@@ -258,13 +255,13 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         for (int p = 0; p < DEC_FP8_STAGES - 1; p++)
         {
             if (p < nTiles) issue(p);
-            fa_commit();
+            cp_async_commit();
         }
         for (int i = 0; i < nTiles; i++)
         {
             if (i + DEC_FP8_STAGES - 1 < nTiles) issue(i + DEC_FP8_STAGES - 1);
-            fa_commit();
-            dec_cp_wait<DEC_FP8_STAGES - 1>();  // this lane's copies of tile i have landed
+            cp_async_commit();
+            cp_async_wait<DEC_FP8_STAGES - 1>();  // this lane's copies of tile i have landed
             const unsigned char* st = stage(i);
             widen(st);
             __syncwarp();   // the warp's K rows are bf16 in sBuf

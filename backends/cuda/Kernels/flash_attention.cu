@@ -14,13 +14,6 @@
 #define FA_BN 64
 #define FA_THREADS 128
 
-__device__ __forceinline__ unsigned fa_smem(const void* p)
-{
-    unsigned a;
-    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
-    return a;
-}
-
 __device__ __forceinline__ void fa_ldsm4(unsigned addr, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
 {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
@@ -51,17 +44,6 @@ __device__ __forceinline__ unsigned fa_pack(float lo, float hi)
 // Element offset of the 16-byte chunk `chunk` (0..15) of shared row `row` (128 bf16 per row).
 __device__ __forceinline__ int fa_swz(int row, int chunk) { return row * FA_D + ((chunk ^ (row & 7)) << 3); }
 
-// 16-byte asynchronous copy global -> shared (L2 only); bytes = 0 writes zeros and reads nothing.
-__device__ __forceinline__ void fa_cp16(unsigned dst, const void* src, int bytes)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(bytes) : "memory");
-}
-
-__device__ __forceinline__ void fa_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-
-// Waits for all of this thread's copies; a __syncthreads after it makes every thread's copies visible.
-__device__ __forceinline__ void fa_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
-
 // Cache slot of `key` through the sequence's block table, or -1 past the last visible key (its rows load as zeros,
 // so V never feeds garbage - possibly NaN - into O even though P is 0 there).
 __device__ __forceinline__ int fa_slot(const int* bt, int key, int kHi, int blockSize)
@@ -82,7 +64,7 @@ __device__ __forceinline__ void fa_load_tile(bf16_t* dst, const bf16_t* base, co
         const int r = (tid >> 4) + i * (FA_THREADS / 16);
         const int slot = slots[r];
         const bf16_t* src = base + (slot < 0 ? 0LL : (long long)slot * rowStride) + ch * 8;
-        fa_cp16(fa_smem(dst + fa_swz(r, ch)), src, slot < 0 ? 0 : 16);
+        cp_async16(smem_addr(dst + fa_swz(r, ch)), src, slot < 0 ? 0 : 16);
     }
 }
 
@@ -160,14 +142,14 @@ __device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q,
         for (int i = 0; i < FA_BM * 16 / FA_THREADS; i++)
         {
             const int r = (tid >> 4) + i * (FA_THREADS / 16);
-            fa_cp16(fa_smem(sV + fa_swz(r, ch)), qBase + (r < rows ? r * qStride : 0LL), r < rows ? 16 : 0);
+            cp_async16(smem_addr(sV + fa_swz(r, ch)), qBase + (r < rows ? r * qStride : 0LL), r < rows ? 16 : 0);
         }
     }
     __syncthreads();  // sSlot[0] is written
     if constexpr (FP8) fa8_fetch(reg, kBase, sSlot[0], rowStride, tid);
     else fa_load_tile(sK, kBase, sSlot[0], rowStride, tid);
-    fa_commit();
-    fa_wait_all();
+    cp_async_commit();
+    cp_async_wait<0>();
     if constexpr (FP8) fa8_land(sK, reg, tid);
     __syncthreads();  // Q and K_0 have landed for every thread
     unsigned qa[8][4];
@@ -176,7 +158,7 @@ __device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q,
         const int row = warp * 16 + r + (mi & 1) * 8;
 #pragma unroll
         for (int kk = 0; kk < 8; kk++)
-            fa_ldsm4(fa_smem(sV + fa_swz(row, kk * 2 + (mi >> 1))), qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3]);
+            fa_ldsm4(smem_addr(sV + fa_swz(row, kk * 2 + (mi >> 1))), qa[kk][0], qa[kk][1], qa[kk][2], qa[kk][3]);
     }
 
     // This thread's two rows (g and g+8 of the warp's 16): positions and visible key ranges.
@@ -201,7 +183,7 @@ __device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q,
         const int kt = kLo + tile * FA_BN, buf = tile & 1;
         // K of this tile has landed (the only group in flight); every thread is done reading the previous tile's V
         // (or Q) in sV and sSlot[buf ^ 1] (read by the copies of this tile's K and of the previous tile's V).
-        fa_wait_all();
+        cp_async_wait<0>();
         if constexpr (FP8)
             if (tile > 0) fa8_land(sK, reg, tid);  // K of this tile, fetched during the previous one
         __syncthreads();
@@ -209,7 +191,7 @@ __device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q,
         else
         {
             fa_load_tile(sV, vBase, sSlot[buf], rowStride, tid);
-            fa_commit();
+            cp_async_commit();
         }
         if (tid < FA_BN && tile + 1 < nTiles) sSlot[buf ^ 1][tid] = fa_slot(bt, kt + FA_BN + tid, kHi, blockSize);
 
@@ -225,7 +207,7 @@ __device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q,
                 for (int np = 0; np < 4; np++)
                 {
                     unsigned b0, b1, b2, b3;
-                    fa_ldsm4(fa_smem(sK + fa_swz(np * 16 + r + (mi >> 1) * 8, kk * 2 + (mi & 1))), b0, b1, b2, b3);
+                    fa_ldsm4(smem_addr(sK + fa_swz(np * 16 + r + (mi >> 1) * 8, kk * 2 + (mi & 1))), b0, b1, b2, b3);
                     fa_mma(sc[2 * np], qa[kk], b0, b1);
                     fa_mma(sc[2 * np + 1], qa[kk], b2, b3);
                 }
@@ -288,7 +270,7 @@ __device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q,
         }
         // V of this tile has landed (the only group in flight); every thread is done reading its K, so the next
         // tile's K may overwrite it, and sSlot[buf ^ 1] (written above) is visible.
-        fa_wait_all();
+        cp_async_wait<0>();
         if constexpr (FP8) fa8_land(sV, reg, tid);
         __syncthreads();
         if (tile + 1 < nTiles)
@@ -297,7 +279,7 @@ __device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q,
             else
             {
                 fa_load_tile(sK, kBase, sSlot[buf ^ 1], rowStride, tid);
-                fa_commit();
+                cp_async_commit();
             }
         }
 #pragma unroll
@@ -328,7 +310,7 @@ __device__ __forceinline__ void flash_prefill_impl(const bf16_t* __restrict__ q,
                 for (int dp = 0; dp < 8; dp++)
                 {
                     unsigned b0, b1, b2, b3;
-                    fa_ldsm4_t(fa_smem(sV + fa_swz(kk * 16 + r + (mi & 1) * 8, dp * 2 + (mi >> 1))), b0, b1, b2, b3);
+                    fa_ldsm4_t(smem_addr(sV + fa_swz(kk * 16 + r + (mi & 1) * 8, dp * 2 + (mi >> 1))), b0, b1, b2, b3);
                     fa_mma(o[2 * dp], pa, b0, b1);
                     fa_mma(o[2 * dp + 1], pa, b2, b3);
                 }

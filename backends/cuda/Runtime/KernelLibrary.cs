@@ -9,7 +9,7 @@ namespace Modular.Backends.Cuda.Runtime;
 /// </summary>
 internal sealed class KernelLibrary : IDisposable
 {
-    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu", "decode_attention.cu", "gemv.cu", "quant_gemv.cu", "quant_gemm.cu"];
+    private static readonly string[] SourceOrder = ["common.cuh", "elementwise.cu", "norm.cu", "rope.cu", "moe.cu", "attention.cu", "sampling.cu", "qkv.cu", "flash_attention.cu", "decode_attention.cu", "gemv.cu", "quant_gemv.cu", "quant_gemv_stream.cu", "quant_gemm.cu"];
 
     /// <summary>(head dim, query heads per KV head) pairs compiled as GQA-shared attention kernels.</summary>
     internal static readonly (int HeadDim, int Group)[] GqaVariants =

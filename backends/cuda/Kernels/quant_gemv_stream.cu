@@ -1,0 +1,175 @@
+// Int4 decode GEMV for a single row of x (M = 1, the single-stream decode step), streaming the codes through a
+// per-warp shared-memory ring filled by cp.async. Same math and fragment mapping as qgemv_int4_mma (quant_gemv.cu):
+// mma.sync m16n8k16 on bf16 pairs (1 + q/16), scale and zero folded out per 128-input step; what changes is how the
+// bytes arrive. qg4_impl holds its loads in registers (28 registers per stage), so it keeps 3 steps per warp in
+// flight and a warp with 4 steps (K = 4096 split over 8 warps) pays two memory round trips. Here a stage costs no
+// registers: QS_STAGES - 1 steps are in flight per warp, a warp's whole share of K is usually requested before the
+// first byte is used, and several tiles per block (TPB) let the large projections keep long streams per warp.
+//
+// x is copied once per block into shared memory (zero past K) with the per-step sums Sx = sum x (one thread per
+// step), so the ones-mma of qg4_impl is gone. Per 128-input step i a lane (g, t) copies chunk 4 i + t of rows g and
+// g + 8 of its tile, and one of {scale(g), scale(g + 8), zero(g), zero(g + 8)} for the step's group.
+// Layout per stage: codes of rows g (32 lanes x 16 B), then rows g + 8, then 4 x 8 floats (scale/zero by row).
+// grid ceil(ceil(N / 16) / TPB), TPB * WPT warps: warp w takes tile TPB blockIdx.x + w / WPT and steps
+// w % WPT, + WPT, ...; the WPT partial sums of a tile are added in a fixed order (deterministic).
+
+#define QS_STAGE_BYTES 1152
+
+__device__ __forceinline__ void qs_cp4(unsigned dst, const void* src)
+{
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" :: "r"(dst), "l"(src) : "memory");
+}
+
+// Dynamic shared memory of qs_impl for K inputs.
+__host__ __device__ __forceinline__ int qs_shared_bytes(int k, int warps, int stages)
+{
+    const int steps = (k + 127) >> 7;
+    return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QS_STAGE_BYTES;
+}
+
+template <int TPB, int WPT, int NS>
+__device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ scales,
+                        const float* __restrict__ zeros, const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int k,
+                        int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out)
+{
+    constexpr int WARPS = TPB * WPT;
+    extern __shared__ __align__(16) unsigned char qs_sh[];
+    __shared__ float part[WARPS][16];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+    const int chunks = rowBytes >> 4, steps = (chunks + 3) >> 2;
+    bf16_t* xs = reinterpret_cast<bf16_t*>(qs_sh);
+    float* sxs = reinterpret_cast<float*>(qs_sh + steps * 256);
+    unsigned char* ring = qs_sh + steps * 256 + ((steps * 4 + 15) & ~15) + warp * NS * QS_STAGE_BYTES;
+    const unsigned ringA = smem_addr(ring);
+
+    const int tile = blockIdx.x * TPB + warp / WPT, ks = warp % WPT;
+    const int row0 = tile * 16;
+    int rA = row0 + g, rB = row0 + g + 8;
+    rA = rA < n ? rA : n - 1;  // rows past N repeat the last one; their sums are not stored
+    rB = rB < n ? rB : n - 1;
+    const unsigned char* wA = w + (long long)rA * rowBytes + 16 * t;
+    const unsigned char* wB = w + (long long)rB * rowBytes + 16 * t;
+    const int rS = (t & 1) ? rB : rA;
+    const float* sz = t < 2 ? scales + (long long)(rS / scaleBlockRows) * groups
+                            : (zeros != nullptr ? zeros + (long long)rS * groups : nullptr);
+    // Step i lies in group i / (groupSize / 128); (i + 0.5) / q never lands on an integer (see qgemv_impl).
+    const float invStepsPerGroup = groupSize >= k ? 0.f : 1.f / (float)(groupSize >> 7);
+    const int count = ks < steps ? (steps - ks + WPT - 1) / WPT : 0;
+
+    auto issue = [&](int c)
+    {
+        if (c < count)
+        {
+            const int i = ks + c * WPT;
+            const unsigned st = ringA + (c % NS) * QS_STAGE_BYTES;
+            const int bytes = 4 * i + t < chunks ? 16 : 0;  // past K: zero-filled (x is zero there too)
+            const long long off = bytes != 0 ? 64LL * i : 0LL;
+            cp_async16(st + lane * 16, wA + off, bytes);
+            cp_async16(st + 512 + lane * 16, wB + off, bytes);
+            const unsigned slot = st + 1024 + (t * 8 + g) * 4;
+            if (sz != nullptr) qs_cp4(slot, sz + (int)(((float)i + 0.5f) * invStepsPerGroup));
+            else asm volatile("st.shared.f32 [%0], %1;" :: "r"(slot), "f"(8.f) : "memory");  // symmetric: zero 8
+        }
+        cp_async_commit();  // empty groups past the warp's share keep the group count uniform
+    };
+
+    // x (and zeros past K) first, then the codes of the first NS - 1 steps, all in flight together.
+    const unsigned xsA = smem_addr(xs);
+    for (int c = threadIdx.x; c < steps * 16; c += WARPS * 32)
+    {
+        const int bytes = 8 * c < k ? 16 : 0;
+        cp_async16(xsA + 16 * c, x + (bytes != 0 ? 8 * c : 0), bytes);
+    }
+    cp_async_commit();
+#pragma unroll
+    for (int p = 0; p < NS - 1; p++) issue(p);
+    cp_async_wait<NS - 1>();  // this thread's x copies have landed
+    __syncthreads();
+    for (int j = threadIdx.x; j < steps; j += WARPS * 32)
+    {
+        const uint4* xq = reinterpret_cast<const uint4*>(xs + 128 * j);
+        float s = 0.f;
+#pragma unroll 4
+        for (int q = 0; q < 16; q++)
+        {
+            const uint4 v = xq[q];
+            s += (bf_lo(v.x) + bf_hi(v.x)) + (bf_lo(v.y) + bf_hi(v.y)) + (bf_lo(v.z) + bf_hi(v.z)) + (bf_lo(v.w) + bf_hi(v.w));
+        }
+        sxs[j] = s;
+    }
+    __syncthreads();
+
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int c = 0; c < count; c++)
+    {
+        issue(c + NS - 1);
+        cp_async_wait<NS - 1>();
+        __syncwarp();
+        const unsigned char* st = ring + (c % NS) * QS_STAGE_BYTES;
+        const uint4 ca = *reinterpret_cast<const uint4*>(st + lane * 16);
+        const uint4 cb = *reinterpret_cast<const uint4*>(st + 512 + lane * 16);
+        const float* szs = reinterpret_cast<const float*>(st + 1024);
+        const float sA = szs[g], sB = szs[8 + g], zA = szs[16 + g], zB = szs[24 + g];
+        const int i = ks + c * WPT;
+        const uint4* xq = reinterpret_cast<const uint4*>(xs + 128 * i + 32 * t);
+        const uint4 x0 = xq[0], x1 = xq[1], x2 = xq[2], x3 = xq[3];
+        __syncwarp();  // the stage may be refilled by the next issue
+        const unsigned xw[16] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w, x2.x, x2.y, x2.z, x2.w, x3.x, x3.y, x3.z, x3.w};
+        float d[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+        for (int v = 0; v < 4; v++)
+        {
+            const unsigned ua = uint4_word(ca, v), ub = uint4_word(cb, v);
+#pragma unroll
+            for (int h = 0; h < 2; h++)
+            {
+                const unsigned x0w = xw[2 * v + 8 * h], x1w = xw[2 * v + 8 * h + 1];
+                const unsigned b0 = qg4_prmt(x0w, x1w, 0x5410u), b1 = qg4_prmt(x0w, x1w, 0x7632u);
+                const unsigned a02 = qg4_lop(h == 0 ? ua << 3 : ua >> 1), a13 = qg4_lop(h == 0 ? ua >> 5 : ua >> 9);
+                const unsigned b02 = qg4_lop(h == 0 ? ub << 3 : ub >> 1), b13 = qg4_lop(h == 0 ? ub >> 5 : ub >> 9);
+                qg4_mma(d[h], a02, b02, a13, b13, b0, b1);
+            }
+        }
+        const float sx = sxs[i];
+        const float SA = 16.f * sA, CA = -sA * (16.f + zA), SB = 16.f * sB, CB = -sB * (16.f + zB);
+        acc[0] = fmaf(SA, d[0][0] + d[1][0], fmaf(CA, sx, acc[0]));
+        acc[2] = fmaf(SB, d[0][2] + d[1][2], fmaf(CB, sx, acc[2]));
+    }
+    cp_async_wait<0>();
+
+    // Column 0 of the accumulators (lanes t = 0) is the product with x: rows g (acc[0]) and g + 8 (acc[2]).
+    if (t == 0) { part[warp][g] = acc[0]; part[warp][8 + g] = acc[2]; }
+    __syncthreads();
+    if (threadIdx.x < TPB * 16)
+    {
+        const int tl = threadIdx.x >> 4, r = threadIdx.x & 15;
+        const int row = (blockIdx.x * TPB + tl) * 16 + r;
+        if (row < n)
+        {
+            float v = 0.f;
+#pragma unroll
+            for (int q = 0; q < WPT; q++) v += part[tl * WPT + q][r];
+            if (bias != nullptr) v += bf2f(bias[row]);
+            if (f32out) reinterpret_cast<float*>(y)[row] = v;
+            else reinterpret_cast<bf16_t*>(y)[row] = f2bf(v);
+        }
+    }
+}
+
+#define QS_KERNEL(TPB, WPT, NS)                                                                                          \
+    extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
+        qgemv_int4_stream_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const float* scales,          \
+                                                  const float* zeros, const bf16_t* bias, void* y, int n, int m, int k,   \
+                                                  int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out) \
+    { qs_impl<TPB, WPT, NS>(x, w, scales, zeros, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+
+QS_KERNEL(1, 8, 5)
+QS_KERNEL(1, 8, 8)
+QS_KERNEL(1, 4, 8)
+QS_KERNEL(2, 4, 5)
+QS_KERNEL(2, 4, 9)
+QS_KERNEL(4, 2, 9)
+QS_KERNEL(4, 2, 5)
+QS_KERNEL(8, 1, 9)
+QS_KERNEL(1, 8, 15)
+QS_KERNEL(2, 4, 8)

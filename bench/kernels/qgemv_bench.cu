@@ -1,0 +1,194 @@
+// Standalone timing of the Int4 decode GEMVs on the W1 projection shapes of Llama-3.1-8B (GPTQ g128, M = 1), for
+// kernel A/B runs on the device machine without the .NET stack. Built by bench/kernels/qgemv_bench.sh, which puts
+// the backend's kernel sources (common.cuh, flash_attention.cu's neighbours are not needed) in front of this file.
+// Each shape is timed as a CUDA graph of 32 launches over 32 distinct layers' weights (as a decode step sees them:
+// nothing in L2), median of 30 replays; every variant's output is compared with qgemv_int4_mma_r1's.
+#include <cuda_runtime.h>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); exit(1); } } while (0)
+
+struct Shape { const char* name; int n, k; };
+static const Shape kShapes[] = {{"qkv", 6144, 4096}, {"o", 4096, 4096}, {"gate_up", 28672, 4096}, {"down", 4096, 14336}};
+static const int kLayers = 32, kGroup = 128;
+
+typedef void (*QFn)(const bf16_t*, const unsigned char*, const float*, const float*, const bf16_t*, void*, int, int, int,
+                    int, int, int, int, int);
+
+struct Variant { const char* name; QFn fn; int stream; int tpb, wpt, ns; int tiles, warps; };
+
+#define OLD(NAME, TILES, WARPS) {#NAME, NAME, 0, 0, 0, 0, TILES, WARPS}
+#define NEW(TPB, WPT, NS) {"stream_t" #TPB "_w" #WPT "_s" #NS, qgemv_int4_stream_t##TPB##_w##WPT##_s##NS, 1, TPB, WPT, NS, 0, 0}
+static Variant kVariants[] = {
+    OLD(qgemv_int4_mma_r1, 1, 8), OLD(qgemv_int4_mma_r2, 2, 8), OLD(qgemv_int4_mma_w8s4, 1, 8), OLD(qgemv_int4_mma_w4s4, 1, 4),
+    OLD(qgemv_int4_mma_w16s2, 1, 16),
+    NEW(1, 8, 5), NEW(1, 8, 8), NEW(1, 4, 8), NEW(2, 4, 5), NEW(2, 4, 9), NEW(4, 2, 9), NEW(4, 2, 5), NEW(8, 1, 9),
+    NEW(1, 8, 15), NEW(2, 4, 8),
+};
+
+__global__ void fill_bytes(unsigned char* p, long long n, unsigned seed)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        unsigned h = (unsigned)i * 2654435761u ^ seed;
+        h ^= h >> 15; h *= 2246822519u; h ^= h >> 13;
+        p[i] = (unsigned char)h;
+    }
+}
+
+__global__ void fill_floats(float* p, long long n, unsigned seed, float lo, float hi, int integral)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        unsigned h = (unsigned)i * 2654435761u ^ seed;
+        h ^= h >> 15; h *= 2246822519u; h ^= h >> 13;
+        float u = (h & 0xffffff) / 16777216.f;
+        float v = lo + (hi - lo) * u;
+        p[i] = integral ? floorf(v) : v;
+    }
+}
+
+__global__ void fill_bf16(bf16_t* p, long long n, unsigned seed)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        unsigned h = (unsigned)i * 2654435761u ^ seed;
+        h ^= h >> 15; h *= 2246822519u; h ^= h >> 13;
+        p[i] = f2bf(((h & 0xffff) / 65536.f - 0.5f) * 2.f);
+    }
+}
+
+struct Layer { unsigned char* w; float* s; float* z; };
+
+static bool fits(const Variant& v, const Shape& sh)
+{
+    if (!v.stream) return true;
+    const int smem = qs_shared_bytes(sh.k, v.tpb * v.wpt, v.ns);
+    return smem <= 200 * 1024;
+}
+
+static void launch(const Variant& v, const Shape& sh, const Layer& L, const bf16_t* x, void* y, int f32out, cudaStream_t st)
+{
+    int n = sh.n, m = 1, k = sh.k, rowBytes = k / 2, groups = k / kGroup, gs = kGroup, sbr = 1;
+    const bf16_t* bias = nullptr;
+    void* args[] = {(void*)&x, (void*)&L.w, (void*)&L.s, (void*)&L.z, (void*)&bias, (void*)&y, &n, &m, &k, &rowBytes, &groups, &gs, &sbr, &f32out};
+    if (v.stream)
+    {
+        const int tiles = (n + 15) / 16, blocks = (tiles + v.tpb - 1) / v.tpb, smem = qs_shared_bytes(k, v.tpb * v.wpt, v.ns);
+        CK(cudaLaunchKernel((const void*)v.fn, dim3(blocks), dim3(v.tpb * v.wpt * 32), args, smem, st));
+    }
+    else
+    {
+        const int blocks = (n + 16 * v.tiles - 1) / (16 * v.tiles);
+        CK(cudaLaunchKernel((const void*)v.fn, dim3(blocks), dim3(v.warps * 32), args, 0, st));
+    }
+}
+
+int main()
+{
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    printf("device %s, %d SMs, L2 %d MB\n", prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20);
+    for (auto& v : kVariants)
+        if (v.stream) CK(cudaFuncSetAttribute((const void*)v.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    cudaStream_t st;
+    CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+    bf16_t* x;
+    CK(cudaMalloc(&x, 14336 * 2));
+    fill_bf16<<<64, 256>>>(x, 14336, 7);
+    float *yref, *yv;
+    CK(cudaMalloc(&yref, 28672 * 4));
+    CK(cudaMalloc(&yv, 28672 * 4));
+    std::vector<std::vector<Layer>> layers(4);
+    for (int s = 0; s < 4; s++)
+    {
+        const Shape& sh = kShapes[s];
+        for (int l = 0; l < kLayers; l++)
+        {
+            Layer L;
+            long long wb = (long long)sh.n * sh.k / 2, sg = (long long)sh.n * (sh.k / kGroup);
+            CK(cudaMalloc(&L.w, wb));
+            CK(cudaMalloc(&L.s, sg * 4));
+            CK(cudaMalloc(&L.z, sg * 4));
+            fill_bytes<<<1024, 256>>>(L.w, wb, 1000 * s + l);
+            fill_floats<<<256, 256>>>(L.s, sg, 77 + 1000 * s + l, 0.002f, 0.02f, 0);
+            fill_floats<<<256, 256>>>(L.z, sg, 99 + 1000 * s + l, 0.f, 15.99f, 1);
+            layers[s].push_back(L);
+        }
+    }
+    CK(cudaDeviceSynchronize());
+
+    // Correctness against the default kernel (f32 outputs, layer 0 of each shape).
+    std::vector<float> ref(28672), got(28672);
+    for (int s = 0; s < 4; s++)
+    {
+        const Shape& sh = kShapes[s];
+        launch(kVariants[0], sh, layers[s][0], x, yref, 1, st);
+        CK(cudaStreamSynchronize(st));
+        CK(cudaMemcpy(ref.data(), yref, sh.n * 4, cudaMemcpyDeviceToHost));
+        for (auto& v : kVariants)
+        {
+            if (!fits(v, sh)) continue;
+            CK(cudaMemset(yv, 0, sh.n * 4));
+            launch(v, sh, layers[s][0], x, yv, 1, st);
+            CK(cudaStreamSynchronize(st));
+            CK(cudaMemcpy(got.data(), yv, sh.n * 4, cudaMemcpyDeviceToHost));
+            double maxd = 0, maxr = 0;
+            for (int i = 0; i < sh.n; i++) { maxd = std::max(maxd, (double)fabsf(got[i] - ref[i])); maxr = std::max(maxr, (double)fabsf(ref[i])); }
+            if (maxd > 1e-4 * maxr) printf("MISMATCH %s %s: max |diff| %.3g of max |ref| %.3g\n", v.name, sh.name, maxd, maxr);
+        }
+    }
+
+    // Timing: per shape, a graph of 32 launches over the 32 layers (bf16 out), median of 30 replays.
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0));
+    CK(cudaEventCreate(&e1));
+    bf16_t* yb;
+    CK(cudaMalloc(&yb, 28672 * 2));
+    printf("%-26s", "variant \\ us per launch");
+    for (auto& sh : kShapes) printf(" %14s", sh.name);
+    printf(" %12s\n", "sum x 32");
+    for (auto& v : kVariants)
+    {
+        printf("%-26s", v.name);
+        double total = 0;
+        bool all = true;
+        for (int s = 0; s < 4; s++)
+        {
+            const Shape& sh = kShapes[s];
+            if (!fits(v, sh)) { printf(" %14s", "-"); all = false; continue; }
+            cudaGraph_t g;
+            cudaGraphExec_t ge;
+            CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
+            for (int l = 0; l < kLayers; l++) launch(v, sh, layers[s][l], x, yb, 0, st);
+            CK(cudaStreamEndCapture(st, &g));
+            CK(cudaGraphInstantiate(&ge, g, 0));
+            std::vector<float> ms;
+            for (int r = 0; r < 35; r++)
+            {
+                CK(cudaEventRecord(e0, st));
+                CK(cudaGraphLaunch(ge, st));
+                CK(cudaEventRecord(e1, st));
+                CK(cudaEventSynchronize(e1));
+                float t;
+                CK(cudaEventElapsedTime(&t, e0, e1));
+                if (r >= 5) ms.push_back(t);
+            }
+            std::sort(ms.begin(), ms.end());
+            const double us = ms[ms.size() / 2] * 1000.0 / kLayers;
+            const double bytes = (double)sh.n * sh.k / 2 + (double)sh.n * (sh.k / kGroup) * 8;
+            printf(" %6.2f %4.2fTB", us, bytes / us * 1e-6);
+            total += us;
+            CK(cudaGraphExecDestroy(ge));
+            CK(cudaGraphDestroy(g));
+        }
+        if (all) printf(" %9.3f ms", total * kLayers / 1000.0);
+        printf("\n");
+    }
+    return 0;
+}
