@@ -20,15 +20,16 @@ static const int kLayers = 32, kGroup = 128;
 typedef void (*QFn)(const bf16_t*, const unsigned char*, const float*, const float*, const bf16_t*, void*, int, int, int,
                     int, int, int, int, int);
 
-struct Variant { const char* name; QFn fn; int stream; int tpb, wpt, ns; int tiles, warps; };
+struct Variant { const char* name; QFn fn; int stream; int tpb, wpt, ns; int tiles, warps; int tiled; };
 
-#define OLD(NAME, TILES, WARPS) {#NAME, NAME, 0, 0, 0, 0, TILES, WARPS}
-#define NEW(TPB, WPT, NS) {"stream_t" #TPB "_w" #WPT "_s" #NS, qgemv_int4_stream_t##TPB##_w##WPT##_s##NS, 1, TPB, WPT, NS, 0, 0}
+#define OLD(NAME, TILES, WARPS, TILED) {#NAME, NAME, 0, 0, 0, 0, TILES, WARPS, TILED}
+#define NEW(SUF, TPB, WPT, NS, TILED) {"stream" #SUF "_t" #TPB "_w" #WPT "_s" #NS, qgemv_int4_stream##SUF##_t##TPB##_w##WPT##_s##NS, 1, TPB, WPT, NS, 0, 0, TILED}
 static Variant kVariants[] = {
-    OLD(qgemv_int4_mma_r1, 1, 8), OLD(qgemv_int4_mma_r2, 2, 8), OLD(qgemv_int4_mma_w8s4, 1, 8), OLD(qgemv_int4_mma_w4s4, 1, 4),
-    OLD(qgemv_int4_mma_w16s2, 1, 16),
-    NEW(1, 8, 5), NEW(1, 8, 8), NEW(1, 4, 8), NEW(2, 4, 5), NEW(2, 4, 9), NEW(4, 2, 9), NEW(4, 2, 5), NEW(8, 1, 9),
-    NEW(1, 8, 15), NEW(2, 4, 8),
+    OLD(qgemv_int4_mma_r1, 1, 8, 0), OLD(qgemv_int4_mma_w4s4, 1, 4, 0), NEW(, 1, 8, 5, 0), NEW(, 2, 4, 5, 0),
+    OLD(qgemv_int4_mma_tiled_r1, 1, 8, 1), OLD(qgemv_int4_mma_tiled_r2, 2, 8, 1), OLD(qgemv_int4_mma_tiled_w4s4, 1, 4, 1),
+    OLD(qgemv_int4_mma_tiled_w8s4, 1, 8, 1),
+    NEW(_tiled, 1, 8, 5, 1), NEW(_tiled, 2, 4, 5, 1), NEW(_tiled, 4, 2, 5, 1), NEW(_tiled, 1, 4, 8, 1), NEW(_tiled, 2, 4, 8, 1),
+    NEW(_tiled, 4, 2, 9, 1),
 };
 
 __global__ void fill_bytes(unsigned char* p, long long n, unsigned seed)
@@ -125,17 +126,22 @@ int main()
 
     // Correctness against the default kernel (f32 outputs, layer 0 of each shape).
     std::vector<float> ref(28672), got(28672);
+    unsigned char* wt0;
+    CK(cudaMalloc(&wt0, 28672LL * 4096 / 2));
     for (int s = 0; s < 4; s++)
     {
         const Shape& sh = kShapes[s];
         launch(kVariants[0], sh, layers[s][0], x, yref, 1, st);
+        Layer T = layers[s][0];
+        T.w = wt0;
+        int4_tile_repack<<<1024, 256, 0, st>>>(reinterpret_cast<const uint4*>(layers[s][0].w), wt0, sh.n, sh.k / 2);
         CK(cudaStreamSynchronize(st));
         CK(cudaMemcpy(ref.data(), yref, sh.n * 4, cudaMemcpyDeviceToHost));
         for (auto& v : kVariants)
         {
             if (!fits(v, sh)) continue;
             CK(cudaMemset(yv, 0, sh.n * 4));
-            launch(v, sh, layers[s][0], x, yv, 1, st);
+            launch(v, sh, v.tiled ? T : layers[s][0], x, yv, 1, st);
             CK(cudaStreamSynchronize(st));
             CK(cudaMemcpy(got.data(), yv, sh.n * 4, cudaMemcpyDeviceToHost));
             double maxd = 0, maxr = 0;

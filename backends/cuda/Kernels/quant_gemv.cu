@@ -264,6 +264,29 @@ QGEMV_FORMAT(2)
 // A/B runs (MODULAR_QGEMV=w4s4 ...), since the small projections of a decode step are latency-bound (a 4096 x 4096
 // Int4 weight is 8 MB: two memory round trips at 3 stages) and the large ones bandwidth-bound.
 
+// Tiled Int4 layout (the cuda backend's own, made once at load by int4_tile_repack when N % 16 == 0 and
+// K % 128 == 0): the 16 rows of a tile keep their byte range [16 tile rowBytes, 16 (tile + 1) rowBytes), and inside
+// it the 16-byte chunks are ordered so that what one warp of the tensor-core GEMVs reads for a 128-input step is
+// one contiguous kilobyte: step i, then row half h (rows g / g + 8 of the tile), then lane 4 g + t holding chunk
+// 4 i + t. In the row-major layout those bytes are 64-byte pieces of 16 rows 2 KB+ apart, which HBM serves at about
+// two thirds of its streaming rate.
+__device__ __forceinline__ long long int4_tiled_chunk(int row, int c, int rowBytes)
+{
+    return (long long)(row >> 4) * 16 * rowBytes + (c >> 2) * 1024 + ((row >> 3) & 1) * 512 + (((row & 7) << 2) | (c & 3)) * 16;
+}
+
+// dst = src reordered from row-major to the tiled layout, one 16-byte chunk per thread (grid-stride).
+extern "C" __global__ void int4_tile_repack(const uint4* __restrict__ src, unsigned char* __restrict__ dst, int n, int rowBytes)
+{
+    const int chunks = rowBytes >> 4;
+    const long long total = (long long)n * chunks;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total; e += (long long)gridDim.x * blockDim.x)
+    {
+        const int row = (int)(e / chunks), c = (int)(e - (long long)row * chunks);
+        *reinterpret_cast<uint4*>(dst + int4_tiled_chunk(row, c, rowBytes)) = src[e];
+    }
+}
+
 __device__ __forceinline__ unsigned qg4_lop(unsigned v)
 {
     unsigned r;
@@ -306,7 +329,7 @@ struct Qg4Stage
     float z[R][2];
 };
 
-template <int R, int QG4_WARPS, int QG4_STAGES>
+template <int R, int QG4_WARPS, int QG4_STAGES, bool TILED>
 __device__ void qg4_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ scales,
                          const float* __restrict__ zeros, const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int m,
                          int k, int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out)
@@ -326,7 +349,7 @@ __device__ void qg4_impl(const bf16_t* __restrict__ x, const unsigned char* __re
         {
             int row = row0 + 16 * j + 8 * h + g;
             row = row < n ? row : n - 1;  // rows past N repeat the last one; their sums are not stored
-            wr[j][h] = reinterpret_cast<const uint4*>(w + (long long)row * rowBytes) + t;
+            wr[j][h] = reinterpret_cast<const uint4*>(w + (TILED ? int4_tiled_chunk(row, t, rowBytes) : (long long)row * rowBytes + 16 * t));
             sr[j][h] = scales + (long long)(row / scaleBlockRows) * groups;
             zr[j][h] = zeros != nullptr ? zeros + (long long)row * groups : nullptr;
         }
@@ -341,7 +364,7 @@ __device__ void qg4_impl(const bf16_t* __restrict__ x, const unsigned char* __re
 #pragma unroll
             for (int j = 0; j < R; j++)
 #pragma unroll
-                for (int h = 0; h < 2; h++) s.w[j][h] = gemv_stream_load(wr[j][h] + 4 * i);
+                for (int h = 0; h < 2; h++) s.w[j][h] = gemv_stream_load(wr[j][h] + (TILED ? 64 : 4) * i);
 #pragma unroll
             for (int q = 0; q < 4; q++) s.x[q] = qg4_load_x(xr + 128 * i + 8 * q);
         }
@@ -456,17 +479,21 @@ __device__ void qg4_impl(const bf16_t* __restrict__ x, const unsigned char* __re
     }
 }
 
-#define QG4_KERNEL(NAME, R, W, S)                                                                                        \
+#define QG4_KERNEL(NAME, R, W, S, TILED)                                                                                 \
     extern "C" __global__ void __launch_bounds__(W * 32)                                                                  \
         NAME(const bf16_t* x, const unsigned char* w, const float* scales, const float* zeros,                            \
              const bf16_t* bias, void* y, int n, int m, int k, int rowBytes, int groups, int groupSize,                   \
              int scaleBlockRows, int f32out)                                                                              \
-    { qg4_impl<R, W, S>(x, w, scales, zeros, bias, y, n, m, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+    { qg4_impl<R, W, S, TILED>(x, w, scales, zeros, bias, y, n, m, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
 
 // R = weight tiles of 16 rows per warp: 2 shares each x fragment and the ones-mma between two tiles when N is
 // large enough to fill the device anyway.
-QG4_KERNEL(qgemv_int4_mma_r1, 1, 8, 3)
-QG4_KERNEL(qgemv_int4_mma_r2, 2, 8, 3)
-QG4_KERNEL(qgemv_int4_mma_w8s4, 1, 8, 4)
-QG4_KERNEL(qgemv_int4_mma_w4s4, 1, 4, 4)
-QG4_KERNEL(qgemv_int4_mma_w16s2, 1, 16, 2)
+QG4_KERNEL(qgemv_int4_mma_r1, 1, 8, 3, false)
+QG4_KERNEL(qgemv_int4_mma_r2, 2, 8, 3, false)
+QG4_KERNEL(qgemv_int4_mma_w8s4, 1, 8, 4, false)
+QG4_KERNEL(qgemv_int4_mma_w4s4, 1, 4, 4, false)
+QG4_KERNEL(qgemv_int4_mma_w16s2, 1, 16, 2, false)
+QG4_KERNEL(qgemv_int4_mma_tiled_r1, 1, 8, 3, true)
+QG4_KERNEL(qgemv_int4_mma_tiled_r2, 2, 8, 3, true)
+QG4_KERNEL(qgemv_int4_mma_tiled_w4s4, 1, 4, 4, true)
+QG4_KERNEL(qgemv_int4_mma_tiled_w8s4, 1, 8, 4, true)

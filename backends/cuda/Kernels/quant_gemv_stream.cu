@@ -27,7 +27,7 @@ __host__ __device__ __forceinline__ int qs_shared_bytes(int k, int warps, int st
     return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QS_STAGE_BYTES;
 }
 
-template <int TPB, int WPT, int NS>
+template <int TPB, int WPT, int NS, bool TILED>
 __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ scales,
                         const float* __restrict__ zeros, const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int k,
                         int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out)
@@ -47,8 +47,8 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     int rA = row0 + g, rB = row0 + g + 8;
     rA = rA < n ? rA : n - 1;  // rows past N repeat the last one; their sums are not stored
     rB = rB < n ? rB : n - 1;
-    const unsigned char* wA = w + (long long)rA * rowBytes + 16 * t;
-    const unsigned char* wB = w + (long long)rB * rowBytes + 16 * t;
+    const unsigned char* wA = w + (TILED ? int4_tiled_chunk(rA, t, rowBytes) : (long long)rA * rowBytes + 16 * t);
+    const unsigned char* wB = w + (TILED ? int4_tiled_chunk(rB, t, rowBytes) : (long long)rB * rowBytes + 16 * t);
     const int rS = (t & 1) ? rB : rA;
     const float* sz = t < 2 ? scales + (long long)(rS / scaleBlockRows) * groups
                             : (zeros != nullptr ? zeros + (long long)rS * groups : nullptr);
@@ -63,7 +63,7 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
             const int i = ks + c * WPT;
             const unsigned st = ringA + (c % NS) * QS_STAGE_BYTES;
             const int bytes = 4 * i + t < chunks ? 16 : 0;  // past K: zero-filled (x is zero there too)
-            const long long off = bytes != 0 ? 64LL * i : 0LL;
+            const long long off = bytes != 0 ? (TILED ? 1024LL : 64LL) * i : 0LL;
             cp_async16(st + lane * 16, wA + off, bytes);
             cp_async16(st + 512 + lane * 16, wB + off, bytes);
             const unsigned slot = st + 1024 + (t * 8 + g) * 4;
@@ -156,20 +156,18 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     }
 }
 
-#define QS_KERNEL(TPB, WPT, NS)                                                                                          \
+#define QS_KERNEL(TPB, WPT, NS, TILED, SUFFIX)                                                                           \
     extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
-        qgemv_int4_stream_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const float* scales,          \
+        qgemv_int4_stream##SUFFIX##_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const float* scales,          \
                                                   const float* zeros, const bf16_t* bias, void* y, int n, int m, int k,   \
                                                   int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out) \
-    { qs_impl<TPB, WPT, NS>(x, w, scales, zeros, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+    { qs_impl<TPB, WPT, NS, TILED>(x, w, scales, zeros, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
 
-QS_KERNEL(1, 8, 5)
-QS_KERNEL(1, 8, 8)
-QS_KERNEL(1, 4, 8)
-QS_KERNEL(2, 4, 5)
-QS_KERNEL(2, 4, 9)
-QS_KERNEL(4, 2, 9)
-QS_KERNEL(4, 2, 5)
-QS_KERNEL(8, 1, 9)
-QS_KERNEL(1, 8, 15)
-QS_KERNEL(2, 4, 8)
+QS_KERNEL(1, 8, 5, false, )
+QS_KERNEL(2, 4, 5, false, )
+QS_KERNEL(1, 8, 5, true, _tiled)
+QS_KERNEL(2, 4, 5, true, _tiled)
+QS_KERNEL(4, 2, 5, true, _tiled)
+QS_KERNEL(1, 4, 8, true, _tiled)
+QS_KERNEL(2, 4, 8, true, _tiled)
+QS_KERNEL(4, 2, 9, true, _tiled)
