@@ -20,16 +20,14 @@ static const int kLayers = 32, kGroup = 128;
 typedef void (*QFn)(const bf16_t*, const unsigned char*, const float*, const float*, const bf16_t*, void*, int, int, int,
                     int, int, int, int, int);
 
-struct Variant { const char* name; QFn fn; int stream; int tpb, wpt, ns; int tiles, warps; int tiled; };
+struct Variant { const char* name; QFn fn; int stream; int tpb, wpt, ns; int tiles, warps; int tiled; int sz; };
 
-#define OLD(NAME, TILES, WARPS, TILED) {#NAME, NAME, 0, 0, 0, 0, TILES, WARPS, TILED}
-#define NEW(SUF, TPB, WPT, NS, TILED) {"stream" #SUF "_t" #TPB "_w" #WPT "_s" #NS, qgemv_int4_stream##SUF##_t##TPB##_w##WPT##_s##NS, 1, TPB, WPT, NS, 0, 0, TILED}
+#define OLD(NAME, TILES, WARPS, TILED) {#NAME, NAME, 0, 0, 0, 0, TILES, WARPS, TILED, 1}
+#define NEW(SUF, TPB, WPT, NS, TILED, SZ) {"stream" #SUF "_t" #TPB "_w" #WPT "_s" #NS, qgemv_int4_stream##SUF##_t##TPB##_w##WPT##_s##NS, 1, TPB, WPT, NS, 0, 0, TILED, SZ}
 static Variant kVariants[] = {
-    OLD(qgemv_int4_mma_r1, 1, 8, 0), OLD(qgemv_int4_mma_w4s4, 1, 4, 0), NEW(, 1, 8, 5, 0), NEW(, 2, 4, 5, 0),
-    OLD(qgemv_int4_mma_tiled_r1, 1, 8, 1), OLD(qgemv_int4_mma_tiled_r2, 2, 8, 1), OLD(qgemv_int4_mma_tiled_w4s4, 1, 4, 1),
-    OLD(qgemv_int4_mma_tiled_w8s4, 1, 8, 1),
-    NEW(_tiled, 1, 8, 5, 1), NEW(_tiled, 2, 4, 5, 1), NEW(_tiled, 4, 2, 5, 1), NEW(_tiled, 1, 4, 8, 1), NEW(_tiled, 2, 4, 8, 1),
-    NEW(_tiled, 4, 2, 9, 1),
+    OLD(qgemv_int4_mma_r1, 1, 8, 0), OLD(qgemv_int4_mma_tiled_r1, 1, 8, 1), OLD(qgemv_int4_mma_tiled_w4s4, 1, 4, 1),
+    NEW(, 2, 4, 5, 0, 1), NEW(_tiled, 2, 4, 5, 1, 1), NEW(_tiled_nosz, 2, 4, 5, 1, 0), NEW(_tiled_sz, 2, 4, 5, 1, 2),
+    NEW(_tiled_sz, 1, 8, 5, 1, 2), NEW(_tiled_sz, 2, 4, 8, 1, 2), NEW(_tiled_sz, 1, 4, 8, 1, 2), NEW(_tiled_sz, 4, 2, 5, 1, 2),
 };
 
 __global__ void fill_bytes(unsigned char* p, long long n, unsigned seed)
@@ -114,10 +112,10 @@ int main()
             Layer L;
             long long wb = (long long)sh.n * sh.k / 2, sg = (long long)sh.n * (sh.k / kGroup);
             CK(cudaMalloc(&L.w, wb));
-            CK(cudaMalloc(&L.s, sg * 4));
+            CK(cudaMalloc(&L.s, sg * 8));  // room for the tiled scale|zero array (SZ = 2) as well
             CK(cudaMalloc(&L.z, sg * 4));
             fill_bytes<<<1024, 256>>>(L.w, wb, 1000 * s + l);
-            fill_floats<<<256, 256>>>(L.s, sg, 77 + 1000 * s + l, 0.002f, 0.02f, 0);
+            fill_floats<<<256, 256>>>(L.s, 2 * sg, 77 + 1000 * s + l, 0.002f, 0.02f, 0);
             fill_floats<<<256, 256>>>(L.z, sg, 99 + 1000 * s + l, 0.f, 15.99f, 1);
             layers[s].push_back(L);
         }
@@ -128,6 +126,8 @@ int main()
     std::vector<float> ref(28672), got(28672);
     unsigned char* wt0;
     CK(cudaMalloc(&wt0, 28672LL * 4096 / 2));
+    float* szt0;
+    CK(cudaMalloc(&szt0, 28672LL * 32 * 8));
     for (int s = 0; s < 4; s++)
     {
         const Shape& sh = kShapes[s];
@@ -135,13 +135,31 @@ int main()
         Layer T = layers[s][0];
         T.w = wt0;
         int4_tile_repack<<<1024, 256, 0, st>>>(reinterpret_cast<const uint4*>(layers[s][0].w), wt0, sh.n, sh.k / 2);
+        {
+            // Tiled scale|zero array of layer 0: [tile][group][t][g], t = 0/1 scales of rows g / 8 + g, 2/3 their zeros.
+            const int groups = sh.k / kGroup, tiles = sh.n / 16;
+            std::vector<float> hs((size_t)sh.n * groups), hz((size_t)sh.n * groups), ht((size_t)tiles * groups * 32);
+            CK(cudaMemcpy(hs.data(), layers[s][0].s, hs.size() * 4, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(hz.data(), layers[s][0].z, hz.size() * 4, cudaMemcpyDeviceToHost));
+            for (int tl = 0; tl < tiles; tl++)
+                for (int gr = 0; gr < groups; gr++)
+                    for (int q = 0; q < 4; q++)
+                        for (int g = 0; g < 8; g++)
+                        {
+                            const int row = tl * 16 + 8 * (q & 1) + g;
+                            ht[((size_t)tl * groups + gr) * 32 + q * 8 + g] = (q < 2 ? hs : hz)[(size_t)row * groups + gr];
+                        }
+            CK(cudaMemcpy(szt0, ht.data(), ht.size() * 4, cudaMemcpyHostToDevice));
+        }
+        Layer TS = T;
+        TS.s = szt0;
         CK(cudaStreamSynchronize(st));
         CK(cudaMemcpy(ref.data(), yref, sh.n * 4, cudaMemcpyDeviceToHost));
         for (auto& v : kVariants)
         {
-            if (!fits(v, sh)) continue;
+            if (!fits(v, sh) || v.sz == 0) continue;
             CK(cudaMemset(yv, 0, sh.n * 4));
-            launch(v, sh, v.tiled ? T : layers[s][0], x, yv, 1, st);
+            launch(v, sh, v.sz == 2 ? TS : v.tiled ? T : layers[s][0], x, yv, 1, st);
             CK(cudaStreamSynchronize(st));
             CK(cudaMemcpy(got.data(), yv, sh.n * 4, cudaMemcpyDeviceToHost));
             double maxd = 0, maxr = 0;

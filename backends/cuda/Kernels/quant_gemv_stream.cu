@@ -27,7 +27,7 @@ __host__ __device__ __forceinline__ int qs_shared_bytes(int k, int warps, int st
     return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QS_STAGE_BYTES;
 }
 
-template <int TPB, int WPT, int NS, bool TILED>
+template <int TPB, int WPT, int NS, bool TILED, int SZ>
 __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ scales,
                         const float* __restrict__ zeros, const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int k,
                         int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out)
@@ -50,7 +50,11 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     const unsigned char* wA = w + (TILED ? int4_tiled_chunk(rA, t, rowBytes) : (long long)rA * rowBytes + 16 * t);
     const unsigned char* wB = w + (TILED ? int4_tiled_chunk(rB, t, rowBytes) : (long long)rB * rowBytes + 16 * t);
     const int rS = (t & 1) ? rB : rA;
-    const float* sz = t < 2 ? scales + (long long)(rS / scaleBlockRows) * groups
+    // SZ = 1: scales [N / scaleBlockRows, groups] and zeros [N, groups] as the canonical layout has them (each lane
+    // reads 4 bytes of a different row: 32 sectors per step); SZ = 2: one tiled array [tiles, groups, 4, 8] holding
+    // per tile and group the scales of rows 0..15 then their zeros (one 128-byte line per step); SZ = 0: none (A/B).
+    const float* sz = SZ == 2 ? scales + (long long)tile * groups * 32 + t * 8 + g
+                    : t < 2 ? scales + (long long)(rS / scaleBlockRows) * groups
                             : (zeros != nullptr ? zeros + (long long)rS * groups : nullptr);
     // Step i lies in group i / (groupSize / 128); (i + 0.5) / q never lands on an integer (see qgemv_impl).
     const float invStepsPerGroup = groupSize >= k ? 0.f : 1.f / (float)(groupSize >> 7);
@@ -67,7 +71,9 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
             cp_async16(st + lane * 16, wA + off, bytes);
             cp_async16(st + 512 + lane * 16, wB + off, bytes);
             const unsigned slot = st + 1024 + (t * 8 + g) * 4;
-            if (sz != nullptr) qs_cp4(slot, sz + (int)(((float)i + 0.5f) * invStepsPerGroup));
+            const int grp = (int)(((float)i + 0.5f) * invStepsPerGroup);
+            if (SZ == 0) asm volatile("st.shared.f32 [%0], %1;" :: "r"(slot), "f"(t < 2 ? 0.01f : 8.f) : "memory");
+            else if (sz != nullptr) qs_cp4(slot, sz + (SZ == 2 ? grp * 32 : grp));
             else asm volatile("st.shared.f32 [%0], %1;" :: "r"(slot), "f"(8.f) : "memory");  // symmetric: zero 8
         }
         cp_async_commit();  // empty groups past the warp's share keep the group count uniform
@@ -156,18 +162,18 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     }
 }
 
-#define QS_KERNEL(TPB, WPT, NS, TILED, SUFFIX)                                                                           \
+#define QS_KERNEL(TPB, WPT, NS, TILED, SZ, SUFFIX)                                                                          \
     extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
         qgemv_int4_stream##SUFFIX##_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const float* scales,          \
                                                   const float* zeros, const bf16_t* bias, void* y, int n, int m, int k,   \
                                                   int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out) \
-    { qs_impl<TPB, WPT, NS, TILED>(x, w, scales, zeros, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+    { qs_impl<TPB, WPT, NS, TILED, SZ>(x, w, scales, zeros, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
 
-QS_KERNEL(1, 8, 5, false, )
-QS_KERNEL(2, 4, 5, false, )
-QS_KERNEL(1, 8, 5, true, _tiled)
-QS_KERNEL(2, 4, 5, true, _tiled)
-QS_KERNEL(4, 2, 5, true, _tiled)
-QS_KERNEL(1, 4, 8, true, _tiled)
-QS_KERNEL(2, 4, 8, true, _tiled)
-QS_KERNEL(4, 2, 9, true, _tiled)
+QS_KERNEL(2, 4, 5, false, 1, )
+QS_KERNEL(2, 4, 5, true, 1, _tiled)
+QS_KERNEL(2, 4, 5, true, 0, _tiled_nosz)
+QS_KERNEL(2, 4, 5, true, 2, _tiled_sz)
+QS_KERNEL(1, 8, 5, true, 2, _tiled_sz)
+QS_KERNEL(2, 4, 8, true, 2, _tiled_sz)
+QS_KERNEL(1, 4, 8, true, 2, _tiled_sz)
+QS_KERNEL(4, 2, 5, true, 2, _tiled_sz)
