@@ -383,6 +383,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
     /// </summary>
     internal LaunchProfiler? Profiler => _capturing ? null : _profiler;
 
+    /// <summary>True while <see cref="Capture"/> records a graph (work enqueued now is replayed, not run once).</summary>
+    internal bool Capturing => _capturing;
+
     /// <summary>Launches a grid-stride kernel over <paramref name="n"/> elements.</summary>
     internal void LaunchElementwise(nint function, long n, KernelArgsBuilder args, string what = "elementwise")
     {

@@ -5,10 +5,11 @@ using Modular.Backends.Cuda.Runtime;
 namespace Modular.Backends.Cuda;
 
 /// <summary>
-/// Quantized linear layers on the GPU, reading the canonical <see cref="QuantizedWeight"/> layout as uploaded (its
-/// 16-byte Int4 blocks already suit 16-byte loads, so there is no repacking at load):
+/// Quantized linear layers on the GPU, reading the canonical <see cref="QuantizedWeight"/> layout as uploaded, except
+/// for Int4 weights the tensor-core GEMVs take, whose codes are permuted once into <see cref="Int4TiledWeights"/>:
 /// <list type="bullet">
-/// <item>T &lt;= 8 rows (decode): a weight-streaming GEMV per code format that dequantizes in registers.</item>
+/// <item>T &lt;= 8 rows (decode): a weight-streaming GEMV per code format that dequantizes in registers; Int4 on the
+/// tensor cores (one row of x: qgemv_int4_stream, 2..8: qgemv_int4_mma).</item>
 /// <item>FP8 with one scale per tensor, per output channel or per block of output rows: activations quantized to e4m3
 /// with a dynamic per-token scale and multiplied on the FP8 tensor cores through cuBLASLt, which applies the token and
 /// weight scales as outer vectors and the bias in its own epilogue and writes the output (Hopper, CUDA 12.8+). Where
@@ -29,6 +30,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// <summary>Largest FP8 GEMM accumulator, in elements (128 MiB of float32): longer batches run in row chunks.</summary>
     private const long AccElements = 32L << 20;
 
+    private readonly Int4TiledWeights _tiled = new(backend);
     private readonly Dictionary<(int N, int T, int K), Fp8Plan?> _plans = new();
     private readonly Dictionary<ScaledKey, ScaledFp8Plan?> _scaledPlans = new();
     private CublasLtHandle? _lt;
@@ -108,14 +110,30 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (t == 0) return;
         backend.Bind();
         bool f32Out = o.DType == DType.F32;
-        if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && Int4MmaFits(weight))
+        // The legacy CUDA-core GEMV (A/B only) reads row-major codes, so that mode never permutes a weight.
+        var tiles = weight.Format == QuantizedFormat.Int4 && QuantGemvMode != "legacy" ? _tiled.Of(weight, w.Data, w.Scales, w.Zeros) : null;
+        if (t == 1 && tiles is { Tiled: true } && weight.InFeatures <= KernelLibrary.QuantGemvStreamMaxK && ((xv.Pointer | w.Data) & 15) == 0)
+        {
+            // One row of x on the tiled layout (quant_gemv_stream.cu). The shapes by what the H100 measured: two
+            // tiles per block for the large products (gate|up's 1,792 tiles, down's K = 14,336), one for the rest.
+            var shape = n >= 16384 || k >= 8192 ? KernelLibrary.QuantGemvStreamShapes[0] : KernelLibrary.QuantGemvStreamShapes[1];
+            var (tpb, wpt, stages) = shape;
+            backend.Launch(backend.Library.QuantGemvStream(shape), (uint)((n / 16 + tpb - 1) / tpb), 1, 1, (uint)(tpb * wpt * 32),
+                (uint)KernelLibrary.QuantGemvStreamSharedBytes(k, tpb * wpt, stages),
+                backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer).Ptr(b?.Pointer ?? 0).Ptr(o.Pointer)
+                    .Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(f32Out ? 1 : 0), "qgemv_int4_stream");
+            return;
+        }
+        if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && (tiles is { Tiled: true } || Int4MmaFits(weight)))
         {
             // Tensor-core Int4 GEMV (see quant_gemv.cu): 16 weight rows per tile, tiles per block of warps splitting
             // K. One tile per block by default: on the H200, GPTQ W1 ran at 315.5 tok/s with one and 294.7 with two
-            // (more blocks in flight beat sharing each x fragment across two tiles).
+            // (more blocks in flight beat sharing each x fragment across two tiles). The row-major variants stay for
+            // A/B runs (MODULAR_QGEMV with MODULAR_CUDA_INT4_TILED=0).
             var variant = KernelLibrary.QuantGemvInt4MmaVariants.ContainsKey(QuantGemvMode) ? QuantGemvMode : "r1";
-            var (tiles, warps, _) = KernelLibrary.QuantGemvInt4MmaVariants[variant];
-            backend.Launch(backend.Library.QuantGemvInt4Mma(variant), (uint)((n + 16 * tiles - 1) / (16 * tiles)), 1, 1,
+            var (rowTiles, warps, _) = tiles is { Tiled: true } ? (1, 8, 3) : KernelLibrary.QuantGemvInt4MmaVariants[variant];
+            var kernel = tiles is { Tiled: true } ? backend.Library.QuantGemvInt4MmaTiled : backend.Library.QuantGemvInt4Mma(variant);
+            backend.Launch(kernel, (uint)((n + 16 * rowTiles - 1) / (16 * rowTiles)), 1, 1,
                 (uint)warps * 32, 0,
                 backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(b?.Pointer ?? 0).Ptr(o.Pointer)
                     .Int(n).Int(t).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize)
@@ -135,7 +153,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             return;
         }
         if (weight.Format == QuantizedFormat.Fp8E4M3 && TryFp8Gemm(xv, weight, w, b, o, t)) return;
-        DequantizedGemm(xv, weight, w, o, t);
+        DequantizedGemm(xv, weight, w, o, t, tiles is { Tiled: true });
         if (b is not null)
             backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
                 backend.Args().Ptr(o.Pointer).Ptr(b.Pointer).Long(t).Int(n), "bias_add");
@@ -164,7 +182,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     }
 
     /// <summary>Dequantizes row tiles into scratch bf16 and multiplies each with cuBLAS into its output columns.</summary>
-    private void DequantizedGemm(CudaTensor x, QuantizedWeight weight, Layout w, CudaTensor o, int t)
+    private void DequantizedGemm(CudaTensor x, QuantizedWeight weight, Layout w, CudaTensor o, int t, bool tiled)
     {
         int n = weight.OutFeatures, k = weight.InFeatures;
         long tileRows = Math.Min(n, Math.Max(64, TileElements / k / 64 * 64));
@@ -178,7 +196,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             int segs = (k + 7) / 8;
             backend.Launch(backend.Library.QuantDequantTile, (uint)((segs + 255) / 256), (uint)Math.Min(rows, 65535), 1, 256, 0,
                 backend.Args().Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(w.GroupIndex).Ptr(tile).Int(n0).Int(rows).Int(k)
-                    .Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(weight.ScaleBlockRows).Int((int)weight.Format),
+                    .Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(weight.ScaleBlockRows).Int((int)weight.Format)
+                    .Int(tiled ? 1 : 0),
                 "quant_dequant_tile_bf16");
             // Row-major y[T, n0..n0+rows) is the column-major block y^T[rows, T] with leading dimension N.
             CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, rows, t, k,

@@ -6,12 +6,13 @@
 //    scales (Hopper, CUDA 12.8+) it applies activation scale x weight scale and the bias itself and writes the
 //    output; otherwise it writes raw sums and the epilogue applies scales (per tensor or per output channel) and bias.
 
-// Dequantizes 8 consecutive inputs per thread: grid (ceil(ceil(K/8) / 256), rows up to 65535), block 256, rows
+// Dequantizes 8 consecutive inputs per thread (Int4 codes in the row-major or, with tiled != 0, the tiled layout of
+// quant_gemv.cu): grid (ceil(ceil(K/8) / 256), rows up to 65535), block 256, rows
 // beyond the grid's height looped (no 64-bit division per element).
 extern "C" __global__ void quant_dequant_tile_bf16(const unsigned char* __restrict__ w, const float* __restrict__ scales,
                                                    const float* __restrict__ zeros, const int* __restrict__ gidx,
                                                    bf16_t* __restrict__ out, int row0, int rows, int k, int rowBytes,
-                                                   int groups, int groupSize, int scaleBlockRows, int fmt)
+                                                   int groups, int groupSize, int scaleBlockRows, int fmt, int tiled)
 {
     const int seg = blockIdx.x * blockDim.x + threadIdx.x;
     if (seg * 8 >= k) return;
@@ -31,7 +32,7 @@ extern "C" __global__ void quant_dequant_tile_bf16(const unsigned char* __restri
             float q;
             if (fmt == QFMT_INT4)
             {
-                const unsigned byte = wrow[(kk >> 5) * 16 + (kk & 15)];
+                const unsigned byte = tiled ? w[int4_tiled_chunk(n, kk >> 5, rowBytes) + (kk & 15)] : wrow[(kk >> 5) * 16 + (kk & 15)];
                 q = small_u2f((kk & 16) ? (byte >> 4) : (byte & 15u));
             }
             else if (fmt == QFMT_INT8) q = small_u2f(wrow[kk]);

@@ -275,6 +275,24 @@ __device__ __forceinline__ long long int4_tiled_chunk(int row, int c, int rowByt
     return (long long)(row >> 4) * 16 * rowBytes + (c >> 2) * 1024 + ((row >> 3) & 1) * 512 + (((row & 7) << 2) | (c & 3)) * 16;
 }
 
+// The scale|zero array the tiled kernels read: out[tile, group, q, g] = scale (q = 0, 1) or zero point (q = 2, 3; 8
+// when the weight has none) of row 16 tile + 8 (q & 1) + g, so the 16 rows' scales and zeros of one group are one
+// 128-byte line. One element per thread (grid-stride); n % 16 == 0.
+extern "C" __global__ void int4_tile_scales(const float* __restrict__ scales, const float* __restrict__ zeros, float* __restrict__ out,
+                                            int n, int groups, int scaleBlockRows)
+{
+    const long long total = (long long)n * groups * 2;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total; e += (long long)gridDim.x * blockDim.x)
+    {
+        const int g = (int)(e & 7), q = (int)((e >> 3) & 3);
+        const long long tg = e >> 5;  // tile * groups + group
+        const int tile = (int)(tg / groups), grp = (int)(tg - (long long)tile * groups);
+        const int row = 16 * tile + 8 * (q & 1) + g;
+        out[e] = q < 2 ? scales[(long long)(row / scaleBlockRows) * groups + grp]
+                       : zeros != nullptr ? zeros[(long long)row * groups + grp] : 8.f;
+    }
+}
+
 // dst = src reordered from row-major to the tiled layout, one 16-byte chunk per thread (grid-stride).
 extern "C" __global__ void int4_tile_repack(const uint4* __restrict__ src, unsigned char* __restrict__ dst, int n, int rowBytes)
 {
@@ -493,7 +511,5 @@ QG4_KERNEL(qgemv_int4_mma_r2, 2, 8, 3, false)
 QG4_KERNEL(qgemv_int4_mma_w8s4, 1, 8, 4, false)
 QG4_KERNEL(qgemv_int4_mma_w4s4, 1, 4, 4, false)
 QG4_KERNEL(qgemv_int4_mma_w16s2, 1, 16, 2, false)
+// The same on the tiled layout (2..8 rows of x; one row takes qgemv_int4_stream_*).
 QG4_KERNEL(qgemv_int4_mma_tiled_r1, 1, 8, 3, true)
-QG4_KERNEL(qgemv_int4_mma_tiled_r2, 2, 8, 3, true)
-QG4_KERNEL(qgemv_int4_mma_tiled_w4s4, 1, 4, 4, true)
-QG4_KERNEL(qgemv_int4_mma_tiled_w8s4, 1, 8, 4, true)

@@ -1,17 +1,21 @@
-// Int4 decode GEMV for a single row of x (M = 1, the single-stream decode step), streaming the codes through a
-// per-warp shared-memory ring filled by cp.async. Same math and fragment mapping as qgemv_int4_mma (quant_gemv.cu):
-// mma.sync m16n8k16 on bf16 pairs (1 + q/16), scale and zero folded out per 128-input step; what changes is how the
-// bytes arrive. qg4_impl holds its loads in registers (28 registers per stage), so it keeps 3 steps per warp in
-// flight and a warp with 4 steps (K = 4096 split over 8 warps) pays two memory round trips. Here a stage costs no
-// registers: QS_STAGES - 1 steps are in flight per warp, a warp's whole share of K is usually requested before the
-// first byte is used, and several tiles per block (TPB) let the large projections keep long streams per warp.
-//
-// x is copied once per block into shared memory (zero past K) with the per-step sums Sx = sum x (one thread per
-// step), so the ones-mma of qg4_impl is gone. Per 128-input step i a lane (g, t) copies chunk 4 i + t of rows g and
-// g + 8 of its tile, and one of {scale(g), scale(g + 8), zero(g), zero(g + 8)} for the step's group.
-// Layout per stage: codes of rows g (32 lanes x 16 B), then rows g + 8, then 4 x 8 floats (scale/zero by row).
-// grid ceil(ceil(N / 16) / TPB), TPB * WPT warps: warp w takes tile TPB blockIdx.x + w / WPT and steps
-// w % WPT, + WPT, ...; the WPT partial sums of a tile are added in a fixed order (deterministic).
+// Int4 decode GEMV for a single row of x (M = 1, the single-stream decode step) on the tiled layout (see
+// int4_tiled_chunk in quant_gemv.cu), streaming codes and scales through a per-warp shared-memory ring filled by
+// cp.async. Same math and fragment mapping as qgemv_int4_mma: mma.sync m16n8k16 on bf16 pairs (1 + q/16), scale
+// and zero folded out per 128-input step. What differs is how the bytes arrive:
+//  * a warp step's codes are one contiguous kilobyte (tiled layout) and its 16 scales and 16 zeros one 128-byte line
+//    of the tiled scale|zero array [tiles, groups, 4, 8] (int4_tile_scales). Reading them from the row-major
+//    [N, groups] arrays instead touched 32 sectors per step, which cost more time than the codes themselves (H100,
+//    bench/kernels/qgemv_bench.cu: W1 projections 2.05 ms per token with row-major scales, 1.79 with tiled ones,
+//    1.69 with none at all);
+//  * a stage costs no registers (qg4_impl holds 28 per stage), so QS_STAGES - 1 steps are in flight per warp and a
+//    warp's share of K is usually requested before its first byte is used;
+//  * x is copied once per block into shared memory (zero past K) with its per-step sums Sx (one thread per step),
+//    which replaces qg4_impl's ones-mma.
+// Per 128-input step i a lane (g, t) copies 16 bytes of rows g and g + 8 of its tile (chunk 4 i + t) and one float of
+// the step's scale|zero line. Stage layout: codes of rows g (32 lanes x 16 B), of rows g + 8, then the 32 floats.
+// grid ceil(N / 16 / TPB), TPB * WPT warps: warp w takes tile TPB blockIdx.x + w / WPT and steps w % WPT, + WPT, ...;
+// the WPT partial sums of a tile are added in a fixed order (deterministic). The host requires N % 16 == 0,
+// K % 128 == 0 and a step inside one scale group (as for qgemv_int4_mma).
 
 #define QS_STAGE_BYTES 1152
 
@@ -23,39 +27,30 @@ __device__ __forceinline__ void qs_cp4(unsigned dst, const void* src)
 // Dynamic shared memory of qs_impl for K inputs.
 __host__ __device__ __forceinline__ int qs_shared_bytes(int k, int warps, int stages)
 {
-    const int steps = (k + 127) >> 7;
+    const int steps = k >> 7;
     return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QS_STAGE_BYTES;
 }
 
-template <int TPB, int WPT, int NS, bool TILED, int SZ>
-__device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ scales,
-                        const float* __restrict__ zeros, const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int k,
-                        int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out)
+template <int TPB, int WPT, int NS>
+__device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const float* __restrict__ sz,
+                        const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int k,
+                        int rowBytes, int groups, int groupSize, int f32out)
 {
     constexpr int WARPS = TPB * WPT;
     extern __shared__ __align__(16) unsigned char qs_sh[];
     __shared__ float part[WARPS][16];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-    const int chunks = rowBytes >> 4, steps = (chunks + 3) >> 2;
+    const int steps = rowBytes >> 6;
     bf16_t* xs = reinterpret_cast<bf16_t*>(qs_sh);
     float* sxs = reinterpret_cast<float*>(qs_sh + steps * 256);
     unsigned char* ring = qs_sh + steps * 256 + ((steps * 4 + 15) & ~15) + warp * NS * QS_STAGE_BYTES;
     const unsigned ringA = smem_addr(ring);
 
-    const int tile = blockIdx.x * TPB + warp / WPT, ks = warp % WPT;
-    const int row0 = tile * 16;
-    int rA = row0 + g, rB = row0 + g + 8;
-    rA = rA < n ? rA : n - 1;  // rows past N repeat the last one; their sums are not stored
-    rB = rB < n ? rB : n - 1;
-    const unsigned char* wA = w + (TILED ? int4_tiled_chunk(rA, t, rowBytes) : (long long)rA * rowBytes + 16 * t);
-    const unsigned char* wB = w + (TILED ? int4_tiled_chunk(rB, t, rowBytes) : (long long)rB * rowBytes + 16 * t);
-    const int rS = (t & 1) ? rB : rA;
-    // SZ = 1: scales [N / scaleBlockRows, groups] and zeros [N, groups] as the canonical layout has them (each lane
-    // reads 4 bytes of a different row: 32 sectors per step); SZ = 2: one tiled array [tiles, groups, 4, 8] holding
-    // per tile and group the scales of rows 0..15 then their zeros (one 128-byte line per step); SZ = 0: none (A/B).
-    const float* sz = SZ == 2 ? scales + (long long)tile * groups * 32 + t * 8 + g
-                    : t < 2 ? scales + (long long)(rS / scaleBlockRows) * groups
-                            : (zeros != nullptr ? zeros + (long long)rS * groups : nullptr);
+    // A warp of a tile past N (odd tile count, TPB = 2) reads the last tile again; its sums are not stored.
+    const int tile = min((int)blockIdx.x * TPB + warp / WPT, (n >> 4) - 1), ks = warp % WPT;
+    const unsigned char* wA = w + int4_tiled_chunk(16 * tile + g, t, rowBytes);
+    const unsigned char* wB = w + int4_tiled_chunk(16 * tile + 8 + g, t, rowBytes);
+    const float* szl = sz + (long long)tile * groups * 32 + t * 8 + g;  // this lane's float of each group's line
     // Step i lies in group i / (groupSize / 128); (i + 0.5) / q never lands on an integer (see qgemv_impl).
     const float invStepsPerGroup = groupSize >= k ? 0.f : 1.f / (float)(groupSize >> 7);
     const int count = ks < steps ? (steps - ks + WPT - 1) / WPT : 0;
@@ -66,26 +61,17 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
         {
             const int i = ks + c * WPT;
             const unsigned st = ringA + (c % NS) * QS_STAGE_BYTES;
-            const int bytes = 4 * i + t < chunks ? 16 : 0;  // past K: zero-filled (x is zero there too)
-            const long long off = bytes != 0 ? (TILED ? 1024LL : 64LL) * i : 0LL;
-            cp_async16(st + lane * 16, wA + off, bytes);
-            cp_async16(st + 512 + lane * 16, wB + off, bytes);
+            cp_async16(st + lane * 16, wA + 1024LL * i, 16);
+            cp_async16(st + 512 + lane * 16, wB + 1024LL * i, 16);
             const unsigned slot = st + 1024 + (t * 8 + g) * 4;
-            const int grp = (int)(((float)i + 0.5f) * invStepsPerGroup);
-            if (SZ == 0) asm volatile("st.shared.f32 [%0], %1;" :: "r"(slot), "f"(t < 2 ? 0.01f : 8.f) : "memory");
-            else if (sz != nullptr) qs_cp4(slot, sz + (SZ == 2 ? grp * 32 : grp));
-            else asm volatile("st.shared.f32 [%0], %1;" :: "r"(slot), "f"(8.f) : "memory");  // symmetric: zero 8
+            qs_cp4(slot, szl + 32 * (int)(((float)i + 0.5f) * invStepsPerGroup));
         }
         cp_async_commit();  // empty groups past the warp's share keep the group count uniform
     };
 
-    // x (and zeros past K) first, then the codes of the first NS - 1 steps, all in flight together.
+    // x first, then the codes of the first NS - 1 steps, all in flight together.
     const unsigned xsA = smem_addr(xs);
-    for (int c = threadIdx.x; c < steps * 16; c += WARPS * 32)
-    {
-        const int bytes = 8 * c < k ? 16 : 0;
-        cp_async16(xsA + 16 * c, x + (bytes != 0 ? 8 * c : 0), bytes);
-    }
+    for (int c = threadIdx.x; c < steps * 16; c += WARPS * 32) cp_async16(xsA + 16 * c, x + 8 * c, 16);
     cp_async_commit();
 #pragma unroll
     for (int p = 0; p < NS - 1; p++) issue(p);
@@ -162,18 +148,15 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     }
 }
 
-#define QS_KERNEL(TPB, WPT, NS, TILED, SZ, SUFFIX)                                                                          \
+#define QS_KERNEL(TPB, WPT, NS)                                                                                          \
     extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
-        qgemv_int4_stream##SUFFIX##_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const float* scales,          \
-                                                  const float* zeros, const bf16_t* bias, void* y, int n, int m, int k,   \
-                                                  int rowBytes, int groups, int groupSize, int scaleBlockRows, int f32out) \
-    { qs_impl<TPB, WPT, NS, TILED, SZ>(x, w, scales, zeros, bias, y, n, k, rowBytes, groups, groupSize, scaleBlockRows, f32out); }
+        qgemv_int4_stream_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const float* sz,              \
+                                                  const bf16_t* bias, void* y, int n, int k, int rowBytes, int groups,    \
+                                                  int groupSize, int f32out)                                              \
+    { qs_impl<TPB, WPT, NS>(x, w, sz, bias, y, n, k, rowBytes, groups, groupSize, f32out); }
 
-QS_KERNEL(2, 4, 5, false, 1, )
-QS_KERNEL(2, 4, 5, true, 1, _tiled)
-QS_KERNEL(2, 4, 5, true, 0, _tiled_nosz)
-QS_KERNEL(2, 4, 5, true, 2, _tiled_sz)
-QS_KERNEL(1, 8, 5, true, 2, _tiled_sz)
-QS_KERNEL(2, 4, 8, true, 2, _tiled_sz)
-QS_KERNEL(1, 4, 8, true, 2, _tiled_sz)
-QS_KERNEL(4, 2, 5, true, 2, _tiled_sz)
+// The two shapes of work the H100 preferred (qgemv_bench.cu): two tiles per block of 4 + 4 warps with 4 steps in
+// flight for the large products (gate|up, down: 26.7 / 14.5 us), one tile per 4 warps with 7 in flight for the
+// small, latency-bound ones (q|k|v, o: 8.0 / 6.2 us).
+QS_KERNEL(2, 4, 5)
+QS_KERNEL(1, 4, 8)

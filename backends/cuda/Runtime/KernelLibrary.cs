@@ -127,6 +127,18 @@ internal sealed class KernelLibrary : IDisposable
                     _quantGemv[(f, m, r)] = _module.GetFunction($"qgemv_f{f}_m{m}_r{r}");
         foreach (var v in QuantGemvInt4MmaVariants.Keys) _quantGemvInt4Mma[v] = _module.GetFunction($"qgemv_int4_mma_{v}");
         QuantDequantTile = _module.GetFunction("quant_dequant_tile_bf16");
+        QuantGemvInt4MmaTiled = _module.GetFunction("qgemv_int4_mma_tiled_r1");
+        Int4TileRepack = _module.GetFunction("int4_tile_repack");
+        Int4TileScales = _module.GetFunction("int4_tile_scales");
+        foreach (var (tpb, wpt, stages) in QuantGemvStreamShapes)
+        {
+            string name = $"qgemv_int4_stream_t{tpb}_w{wpt}_s{stages}";
+            var f = _module.GetFunction(name);
+            // x and the ring exceed the 48 KiB a launch gets without opting in for long K (down: 75 KiB at K = 14336).
+            CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, QuantGemvStreamMaxSharedBytes),
+                $"cuFuncSetAttribute({name}, max dynamic shared memory)");
+            _quantGemvStream[(tpb, wpt, stages)] = f;
+        }
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
     }
@@ -163,6 +175,45 @@ internal sealed class KernelLibrary : IDisposable
     internal nint FlashPrefill128 { get; }
     internal nint FlashPrefill128Fp8 { get; }
     internal nint QuantDequantTile { get; }
+
+    /// <summary>qgemv_int4_mma on the tiled Int4 layout (2..<see cref="MaxQuantGemvRows"/> rows of x).</summary>
+    internal nint QuantGemvInt4MmaTiled { get; }
+
+    /// <summary>int4_tile_repack: row-major Int4 codes to the tiled layout (quant_gemv.cu).</summary>
+    internal nint Int4TileRepack { get; }
+
+    /// <summary>int4_tile_scales: the tiled scale|zero array of a tiled Int4 weight.</summary>
+    internal nint Int4TileScales { get; }
+
+    /// <summary>
+    /// (tiles per block, warps per tile, ring stages) of the compiled qgemv_int4_stream kernels: the first for the large
+    /// products, the second for the small ones (see quant_gemv_stream.cu).
+    /// </summary>
+    internal static readonly (int TilesPerBlock, int WarpsPerTile, int Stages)[] QuantGemvStreamShapes = [(2, 4, 5), (1, 4, 8)];
+
+    /// <summary>Shared memory the stream GEMV may use: K up to <see cref="QuantGemvStreamMaxK"/> inputs.</summary>
+    internal const int QuantGemvStreamMaxSharedBytes = 160 * 1024;
+
+    /// <summary>
+    /// Dynamic shared memory of a qgemv_int4_stream launch (x as bf16, its per-step sums, one ring per warp of
+    /// <see cref="QuantGemvStreamStageBytes"/>-byte stages), as qs_shared_bytes computes it.
+    /// </summary>
+    internal static int QuantGemvStreamSharedBytes(int k, int warps, int stages)
+    {
+        int steps = k / 128;
+        return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QuantGemvStreamStageBytes;
+    }
+
+    /// <summary>QS_STAGE_BYTES: 1 KiB of codes and 128 bytes of scales and zeros per warp step.</summary>
+    internal const int QuantGemvStreamStageBytes = 1152;
+
+    /// <summary>Longest K the stream GEMV takes (its x copy and rings within <see cref="QuantGemvStreamMaxSharedBytes"/>).</summary>
+    internal static readonly int QuantGemvStreamMaxK = 128 * ((QuantGemvStreamMaxSharedBytes - 8 * 8 * QuantGemvStreamStageBytes - 16) / 260);
+
+    /// <summary>The stream GEMV of one compiled shape.</summary>
+    internal nint QuantGemvStream((int, int, int) shape) => _quantGemvStream[shape];
+
+    private readonly Dictionary<(int, int, int), nint> _quantGemvStream = new();
     internal nint Fp8ActQuantizeRows { get; }
     internal nint Fp8GemmEpilogue { get; }
 
