@@ -45,7 +45,9 @@ for stage in "$@"; do
     goldens)
       for m in models/bard-2m/ .fixtures/models/*/; do
         name=$(basename "$m")
-        run golden-$name 90 bash .gpu/run dotnet $cli verify-golden --backend cuda "$m"
+        # FP8 checkpoints run with FP8 activations on the GPU: issue #8 holds them to 1e-1, not bf16's 2e-2.
+        tol=(); case $name in *fp8*) tol=(--tolerance 1e-1) ;; esac
+        run golden-$name 90 bash .gpu/run dotnet $cli verify-golden --backend cuda "${tol[@]}" "$m"
         echo "   $name: $(grep -oE "max \|logit err\| [0-9.E+-]+" "$logs/golden-$name.log" | awk '{print $4}' | sort -g | tail -1) max err; $(tail -1 "$logs/golden-$name.log")"
       done ;;
     ceilings)

@@ -41,6 +41,9 @@ internal sealed partial class CudaKernels : IQuantizedKernels
     /// <summary>Why the scaled FP8 GEMM last fell back to the epilogue kernel, or null while it never did.</summary>
     internal string? Fp8ScaledGemmRefusal => _quantized.Fp8ScaledGemmRefusal;
 
+    /// <summary>Int4 calls so far that took the one-row stream GEMV on the tiled layout (tests and reports).</summary>
+    internal long QuantGemvStreamCalls => _quantized.StreamCalls;
+
     /// <summary>Frees the cuBLASLt handle, descriptors and workspace (called by the backend's Dispose).</summary>
     internal void DisposeQuantized() => _quantized.Dispose();
 }

@@ -45,6 +45,9 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// MODULAR_CUDA_FP8_GEMM=0 turns it off). Off, they take the dequantize-and-cuBLAS path with bf16 activations:
     /// slower, but exact to the weights (tests compare both).
     /// </summary>
+    /// <summary>Calls that took the one-row stream GEMV (tests and reports).</summary>
+    internal long StreamCalls { get; private set; }
+
     internal bool Fp8ActivationQuantization { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GEMM") != "0";
 
     /// <summary>
@@ -122,6 +125,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                 (uint)KernelLibrary.QuantGemvStreamSharedBytes(k, tpb * wpt, stages),
                 backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer).Ptr(b?.Pointer ?? 0).Ptr(o.Pointer)
                     .Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(f32Out ? 1 : 0), "qgemv_int4_stream");
+            StreamCalls++;
             return;
         }
         if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && (tiles is { Tiled: true } || Int4MmaFits(weight)))

@@ -7,10 +7,14 @@ namespace Modular.Backends.Cuda;
 /// <summary>
 /// The cuda backend's own layout for Int4 weights that the tensor-core GEMVs read (int4_tiled_chunk in
 /// quant_gemv.cu): the codes of each 16-row tile reordered so that one warp step reads one contiguous kilobyte, plus a
-/// scale|zero array with one 128-byte line per tile and group. The codes are permuted in place (the weight's
-/// <see cref="QuantizedWeight.Data"/> keeps its size; no second copy), the scale|zero array is new (8 bytes per row
-/// and group, as the canonical scales and zeros). Made once per weight at its first use outside graph capture;
-/// every cuda kernel that reads Int4 codes takes the layout as a flag.
+/// scale|zero array of f16 pairs with one 64-byte line per tile and group (int4_tile_scales_f16). The codes are
+/// permuted in place (the weight's <see cref="QuantizedWeight.Data"/> keeps its size; no second copy), the
+/// scale|zero array is new (4 bytes per row and group, half the canonical float scales and zeros). Made once per
+/// weight at its first use outside graph capture; every cuda kernel that reads Int4 codes takes the layout as a flag.
+/// <para>
+/// The f16 pair is exact for what GPTQ and AWQ write (fp16 scales, integer zero points); a weight whose scales or
+/// zeros would round (scales made in float32 by a caller) stays row-major, so the layout never changes a result.
+/// </para>
 /// <para>
 /// A weight first seen while a graph is being captured stays row-major for good: permuting it later would corrupt
 /// the kernels that graph already holds. MODULAR_CUDA_INT4_TILED=0 keeps every weight row-major (A/B runs).
@@ -62,6 +66,21 @@ internal sealed class Int4TiledWeights(CudaBackend backend)
         int n = weight.OutFeatures, groups = weight.Groups;
         long bytes = (long)n * weight.RowBytes;
         var lib = backend.Library;
+        var sz = backend.AllocateUninitialized(DType.I32, [n / 16, groups, 16]);
+        var inexact = backend.AllocateUninitialized(DType.I32, [1]);
+        CudaCheck.Driver(CudaDriver.cuMemsetD32Async(inexact.Pointer, 0, 1, backend.Stream.Raw), "cuMemsetD32Async(inexact flag)");
+        backend.Launch(lib.Int4TileScalesF16, (uint)Math.Min(((long)n * groups + 255) / 256, backend.MultiprocessorCount * 16L), 1, 1, 256, 0,
+            backend.Args().Ptr(scales).Ptr(zeros).Ptr(sz.Pointer).Int(n).Int(groups).Int(weight.ScaleBlockRows).Ptr(inexact.Pointer),
+            "int4_tile_scales_f16");
+        Span<int> flag = stackalloc int[1];
+        backend.DownloadI32(inexact, flag);
+        inexact.Dispose();
+        if (flag[0] != 0)
+        {
+            sz.Dispose();
+            _entries.AddOrUpdate(weight.Data, RowMajor);
+            return RowMajor;
+        }
         // Permute through a temporary copy: a tile's bytes stay within its range, but not chunk by chunk.
         using (var tmp = new DeviceBuffer(backend.Context, backend.Stream, bytes))
         {
@@ -69,9 +88,6 @@ internal sealed class Int4TiledWeights(CudaBackend backend)
             backend.Launch(lib.Int4TileRepack, (uint)Math.Min((bytes / 16 + 255) / 256, backend.MultiprocessorCount * 16L), 1, 1, 256, 0,
                 backend.Args().Ptr(tmp.Pointer).Ptr(data).Int(n).Int(weight.RowBytes), "int4_tile_repack");
         }
-        var sz = backend.AllocateUninitialized(DType.F32, [n / 16, groups, 32]);
-        backend.Launch(lib.Int4TileScales, (uint)Math.Min(((long)n * groups * 2 + 255) / 256, backend.MultiprocessorCount * 16L), 1, 1, 256, 0,
-            backend.Args().Ptr(scales).Ptr(zeros).Ptr(sz.Pointer).Int(n).Int(groups).Int(weight.ScaleBlockRows), "int4_tile_scales");
         var entry = new Entry(sz);
         _entries.AddOrUpdate(weight.Data, entry);
         Count++;

@@ -96,8 +96,9 @@ public sealed class DummyQuantizer : IQuantizer
         var zeros = new float[scales.Length];
         for (long i = 0; i < scales.LongLength; i++)
         {
-            // Codes 0..15 around an integer zero point 7..9: (q - z) * s stays within about +-0.02.
-            scales[i] = (float)((0.5 + rng.NextDouble()) * 0.02 / 8);
+            // Codes 0..15 around an integer zero point 7..9: (q - z) * s stays within about +-0.02. The scale is an fp16
+            // value, as GPTQ and AWQ checkpoints store it (the cuda backend's tiled layout relies on that).
+            scales[i] = (float)(Half)((0.5 + rng.NextDouble()) * 0.02 / 8);
             zeros[i] = 7 + rng.Next(3);
         }
         return new PackedWeight(QuantizedFormat.Int4, outFeatures, inFeatures, data, scales, groups, zeros, GroupSize);

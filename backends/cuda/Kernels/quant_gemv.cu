@@ -293,6 +293,31 @@ extern "C" __global__ void int4_tile_scales(const float* __restrict__ scales, co
     }
 }
 
+// The fp16 scale|zero array the stream GEMV reads: out[tile, group, r] = (scale, zero point) of row 16 tile + r as
+// two f16 (zero 8 when the weight has none), so the 16 rows of one group are one 64-byte line. GPTQ and AWQ write
+// their scales in fp16 and their zero points are integers, so the pair is exact; *inexact becomes 1 when any value
+// does not survive the rounding (the host then keeps the weight row-major). One pair per thread (grid-stride).
+extern "C" __global__ void int4_tile_scales_f16(const float* __restrict__ scales, const float* __restrict__ zeros,
+                                                unsigned* __restrict__ out, int n, int groups, int scaleBlockRows,
+                                                int* __restrict__ inexact)
+{
+    const long long total = (long long)n * groups;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total; e += (long long)gridDim.x * blockDim.x)
+    {
+        const int r = (int)(e & 15);
+        const long long tg = e >> 4;  // tile * groups + group
+        const int tile = (int)(tg / groups), grp = (int)(tg - (long long)tile * groups);
+        const int row = 16 * tile + r;
+        const float s = scales[(long long)(row / scaleBlockRows) * groups + grp];
+        const float z = zeros != nullptr ? zeros[(long long)row * groups + grp] : 8.f;
+        unsigned short hs, hz;
+        asm("cvt.rn.f16.f32 %0, %1;" : "=h"(hs) : "f"(s));
+        asm("cvt.rn.f16.f32 %0, %1;" : "=h"(hz) : "f"(z));
+        if (h2f(hs) != s || h2f(hz) != z) *inexact = 1;
+        out[e] = (unsigned)hs | ((unsigned)hz << 16);
+    }
+}
+
 // dst = src reordered from row-major to the tiled layout, one 16-byte chunk per thread (grid-stride).
 extern "C" __global__ void int4_tile_repack(const uint4* __restrict__ src, unsigned char* __restrict__ dst, int n, int rowBytes)
 {

@@ -129,10 +129,10 @@ internal sealed class KernelLibrary : IDisposable
         QuantDequantTile = _module.GetFunction("quant_dequant_tile_bf16");
         QuantGemvInt4MmaTiled = _module.GetFunction("qgemv_int4_mma_tiled_r1");
         Int4TileRepack = _module.GetFunction("int4_tile_repack");
-        Int4TileScales = _module.GetFunction("int4_tile_scales");
+        Int4TileScalesF16 = _module.GetFunction("int4_tile_scales_f16");
         foreach (var (tpb, wpt, stages) in QuantGemvStreamShapes)
         {
-            string name = $"qgemv_int4_stream_t{tpb}_w{wpt}_s{stages}";
+            string name = $"qgemv_int4_streamh_t{tpb}_w{wpt}_s{stages}";
             var f = _module.GetFunction(name);
             // x and the ring exceed the 48 KiB a launch gets without opting in for long K (down: 75 KiB at K = 14336).
             CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, QuantGemvStreamMaxSharedBytes),
@@ -183,7 +183,7 @@ internal sealed class KernelLibrary : IDisposable
     internal nint Int4TileRepack { get; }
 
     /// <summary>int4_tile_scales: the tiled scale|zero array of a tiled Int4 weight.</summary>
-    internal nint Int4TileScales { get; }
+    internal nint Int4TileScalesF16 { get; }
 
     /// <summary>
     /// (tiles per block, warps per tile, ring stages) of the compiled qgemv_int4_stream kernels: the first for the large
@@ -204,8 +204,8 @@ internal sealed class KernelLibrary : IDisposable
         return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QuantGemvStreamStageBytes;
     }
 
-    /// <summary>QS_STAGE_BYTES: 1 KiB of codes and 128 bytes of scales and zeros per warp step.</summary>
-    internal const int QuantGemvStreamStageBytes = 1152;
+    /// <summary>QS_STAGE_BYTES_H: 1 KiB of codes and 64 bytes of f16 scales and zeros per warp step.</summary>
+    internal const int QuantGemvStreamStageBytes = 1088;
 
     /// <summary>Longest K the stream GEMV takes (its x copy and rings within <see cref="QuantGemvStreamMaxSharedBytes"/>).</summary>
     internal static readonly int QuantGemvStreamMaxK = 128 * ((QuantGemvStreamMaxSharedBytes - 8 * 8 * QuantGemvStreamStageBytes - 16) / 260);

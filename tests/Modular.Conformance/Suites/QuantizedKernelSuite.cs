@@ -29,6 +29,12 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
     [InlineData(QuantizedFormat.Int4, 64, 192, 0, 1, false, false, true, 5)]
     [InlineData(QuantizedFormat.Int4, 48, 200, 40, 1, true, false, false, 1)]
     [InlineData(QuantizedFormat.Int4, 48, 200, 40, 1, true, false, false, 37)]
+    // One row on the cuda backend's tiled Int4 path (quant_gemv_stream.cu): several steps per warp across group
+    // boundaries, per-channel scales without zeros, a group of two steps, and K = 8,192 (two tiles per block, odd tiles).
+    [InlineData(QuantizedFormat.Int4, 272, 1536, 128, 1, true, false, true, 1)]
+    [InlineData(QuantizedFormat.Int4, 160, 1024, 0, 1, false, false, false, 1)]
+    [InlineData(QuantizedFormat.Int4, 48, 1024, 256, 1, true, false, false, 1)]
+    [InlineData(QuantizedFormat.Int4, 48, 8192, 128, 1, true, false, true, 1)]
     [InlineData(QuantizedFormat.Int8, 64, 128, 0, 1, true, false, true, 1)]
     [InlineData(QuantizedFormat.Int8, 64, 128, 32, 1, false, true, false, 37)]
     [InlineData(QuantizedFormat.Fp8E4M3, 128, 256, 0, 0, false, false, false, 1)]
@@ -47,8 +53,14 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         double tol = format == QuantizedFormat.Fp8E4M3 && t > 8 ? Math.Max(Fp8ActivationTolerance, Tolerance.For(Act)) : Tolerance.For(Act);
         string shape = $"{format} W [{n},{k}] group {(groupSize == 0 ? "channel" : groupSize)} blockRows {(scaleBlockRows == 0 ? "tensor" : scaleBlockRows)}"
             + $"{(zeros ? " zeros" : "")}{(actOrder ? " act-order" : "")}{(bias ? " bias" : "")} x [{t},{k}]";
+        long streamBefore = Target.Kernels is Backends.Cuda.CudaKernels sc ? sc.QuantGemvStreamCalls : 0;
         Compare($"LinearQuantized", shape, be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, b, t, be.ActivationDType),
             Oracle(w, x, b, t), tol);
+        // On the cuda backend, one row of an Int4 weight with fp16 scales, whole tiles and steps must have been tiled
+        // and taken the stream GEMV.
+        if (format == QuantizedFormat.Int4 && t == 1 && !actOrder && n % 16 == 0 && k % 128 == 0 && (groupSize == 0 || groupSize % 128 == 0)
+            && Target.Kernels is Backends.Cuda.CudaKernels sk)
+            Assert.True(sk.QuantGemvStreamCalls > streamBefore, $"{shape}: the cuda stream GEMV did not run (weight left row-major?)");
         // On the cuda backend, FP8 batches with scales constant along K must have taken the tensor-core path.
         if (format == QuantizedFormat.Fp8E4M3 && t > 8 && groupSize == 0 && Target.Kernels is Backends.Cuda.CudaKernels ck)
         {
@@ -228,7 +240,9 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         // Scales chosen so |W| stays near 0.05: integer codes span +-levels/2 around the zero point, FP8 codes +-448.
         float span = format == QuantizedFormat.Fp8E4M3 ? 448f : levels / 2f;
         var scales = Data.Uniform((long)((n + sbr - 1) / sbr) * groups, 0.5f);
-        for (int i = 0; i < scales.Length; i++) scales[i] = (1f + scales[i]) * 0.05f / span;
+        // Integer formats get fp16 scales, as GPTQ and AWQ checkpoints store them (FP8's are float32 in the HF format).
+        for (int i = 0; i < scales.Length; i++)
+            scales[i] = format == QuantizedFormat.Fp8E4M3 ? (1f + scales[i]) * 0.05f / span : (float)(Half)((1f + scales[i]) * 0.05f / span);
         float[]? z = null;
         if (zeros)
         {
