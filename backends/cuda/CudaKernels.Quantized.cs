@@ -3,12 +3,15 @@ using Modular.Abstractions;
 namespace Modular.Backends.Cuda;
 
 /// <summary>The kernels object's <see cref="IQuantizedKernels"/> face, delegating to <see cref="CudaQuantizedKernels"/>.</summary>
-internal sealed partial class CudaKernels : IQuantizedKernels
+internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGateUpKernels
 {
     public bool Supports(QuantizedFormat format) => CudaQuantizedKernels.Supports(format);
 
     public void LinearQuantized(Tensor x, QuantizedWeight weight, Tensor? bias, Tensor output) =>
         _quantized.Linear(x, weight, bias, output);
+
+    public bool TryLinearQuantizedActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output) =>
+        _quantized.TryLinearActAndMul(x, gateUp, activation, output);
 
     /// <summary>Why FP8 batches do not use the tensor cores on this device, or null when they do (reports, tests).</summary>
     internal string? Fp8GemmUnavailable => _quantized.Fp8GemmUnavailable;

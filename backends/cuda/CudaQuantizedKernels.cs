@@ -92,6 +92,32 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     public static bool Supports(QuantizedFormat format) =>
         format is QuantizedFormat.Int4 or QuantizedFormat.Int8 or QuantizedFormat.Fp8E4M3;
 
+    /// <summary>
+    /// One row of x through a stacked Int4 gate|up weight [2I, K] with the activation as the stream GEMV's epilogue
+    /// (qgemv_int4_streamh_gated in quant_gemv_stream.cu); false, having done nothing, for anything the kernel does not
+    /// take (more rows, other formats, a weight left row-major, I not a whole number of tiles).
+    /// </summary>
+    public bool TryLinearActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output)
+    {
+        if (gateUp.Format != QuantizedFormat.Int4 || QuantGemvMode == "legacy" || x.DType != DType.BF16 || output.DType != DType.BF16) return false;
+        var xv = backend.Own(x, nameof(x));
+        var o = backend.Own(output, nameof(output));
+        int n = gateUp.OutFeatures, k = gateUp.InFeatures, inter = n / 2;
+        if (xv.Length != k || o.Length != inter || n % 32 != 0 || k > KernelLibrary.QuantGemvStreamMaxK) return false;
+        var w = Layout.Check(backend, gateUp);
+        if (((xv.Pointer | w.Data) & 15) != 0) return false;
+        backend.Bind();
+        var tiles = _tiled.Of(gateUp, w.Data, w.Scales, w.Zeros);
+        if (!tiles.Tiled) return false;
+        var (tpb, wpt, stages) = KernelLibrary.QuantGemvStreamGatedShape;
+        backend.Launch(backend.Library.QuantGemvStreamGated, (uint)(inter / 16 / (tpb / 2)), 1, 1, (uint)(tpb * wpt * 32),
+            (uint)KernelLibrary.QuantGemvStreamSharedBytes(k, tpb * wpt, stages),
+            backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer).Ptr(o.Pointer)
+                .Int(n).Int(k).Int(gateUp.RowBytes).Int(gateUp.Groups).Int(gateUp.GroupSize).Int((int)activation), "qgemv_int4_stream_gated");
+        StreamCalls++;
+        return true;
+    }
+
     public void Linear(Tensor x, QuantizedWeight weight, Tensor? bias, Tensor output)
     {
         const string op = "LinearQuantized";

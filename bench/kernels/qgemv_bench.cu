@@ -138,6 +138,7 @@ int main()
     printf("device %s, %d SMs, L2 %d MB\n", prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20);
     for (auto& v : kVariants)
         if (v.stream == 1 || v.stream == 2) CK(cudaFuncSetAttribute((const void*)v.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
+    CK(cudaFuncSetAttribute((const void*)qgemv_int4_streamh_gated_t2_w4_s5, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
     bf16_t* x;
@@ -200,6 +201,62 @@ int main()
             for (int i = 0; i < sh.n; i++) { maxd = std::max(maxd, (double)fabsf(got[i] - ref[i])); maxr = std::max(maxr, (double)fabsf(ref[i])); }
             if (maxd > 1e-4 * maxr) printf("MISMATCH %s %s: max |diff| %.3g of max |ref| %.3g\n", v.name, sh.name, maxd, maxr);
         }
+    }
+
+    // gate|up with the SiLU epilogue against SiLU of the reference kernel's f32 gate and up (layer 0, repacked).
+    {
+        const Shape& sh = kShapes[2];
+        const int inter = sh.n / 2, k = sh.k, rowBytes = k / 2, groups = k / kGroup, gs = kGroup, act = 0;
+        launch(kVariants[0], sh, layers[2][0], x, yref, 1, st);
+        int4_tile_repack<<<1024, 256, 0, st>>>(reinterpret_cast<const uint4*>(layers[2][0].w), wt0, sh.n, rowBytes);
+        bf16_t* yg;
+        CK(cudaMalloc(&yg, inter * 2));
+        int n = sh.n;
+        void* args[] = {(void*)&x, (void*)&wt0, (void*)&layers[2][0].szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act};
+        CK(cudaLaunchKernel((const void*)qgemv_int4_streamh_gated_t2_w4_s5, dim3(inter / 16), dim3(256), args, qs_shared_bytes(k, 8, 5, 1), st));
+        CK(cudaStreamSynchronize(st));
+        std::vector<float> r(sh.n);
+        std::vector<unsigned short> gb(inter);
+        CK(cudaMemcpy(r.data(), yref, sh.n * 4, cudaMemcpyDeviceToHost));
+        CK(cudaMemcpy(gb.data(), yg, inter * 2, cudaMemcpyDeviceToHost));
+        double maxd = 0, maxr = 0;
+        for (int j = 0; j < inter; j++)
+        {
+            const double gv = r[j], e = gv / (1 + std::exp(-gv)) * r[inter + j];
+            unsigned u = (unsigned)gb[j] << 16;
+            float got;
+            memcpy(&got, &u, 4);
+            maxd = std::max(maxd, std::fabs(got - e));
+            maxr = std::max(maxr, std::fabs(e));
+        }
+        printf("gated gate_up: max |diff| %.3g of max |ref| %.3g%s\n", maxd, maxr, maxd > 1e-2 * maxr ? " MISMATCH" : "");
+        // Timing: the gated kernel over the 32 layers (codes read as if tiled).
+        cudaGraph_t g;
+        cudaGraphExec_t ge;
+        CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
+        for (int l = 0; l < kLayers; l++)
+        {
+            void* a[] = {(void*)&x, (void*)&layers[2][l].w, (void*)&layers[2][l].szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act};
+            CK(cudaLaunchKernel((const void*)qgemv_int4_streamh_gated_t2_w4_s5, dim3(inter / 16), dim3(256), a, qs_shared_bytes(k, 8, 5, 1), st));
+        }
+        CK(cudaStreamEndCapture(st, &g));
+        CK(cudaGraphInstantiate(&ge, g, 0));
+        std::vector<float> ms;
+        cudaEvent_t a0, a1;
+        CK(cudaEventCreate(&a0));
+        CK(cudaEventCreate(&a1));
+        for (int rep = 0; rep < 35; rep++)
+        {
+            CK(cudaEventRecord(a0, st));
+            CK(cudaGraphLaunch(ge, st));
+            CK(cudaEventRecord(a1, st));
+            CK(cudaEventSynchronize(a1));
+            float t;
+            CK(cudaEventElapsedTime(&t, a0, a1));
+            if (rep >= 5) ms.push_back(t);
+        }
+        std::sort(ms.begin(), ms.end());
+        printf("gated_t2_w4_s5 gate_up: %.2f us per launch\n", ms[ms.size() / 2] * 1000.0 / kLayers);
     }
 
     // Timing: per shape, a graph of 32 launches over the 32 layers (bf16 out), median of 30 replays.

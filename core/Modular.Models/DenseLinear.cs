@@ -3,7 +3,7 @@ using Modular.Abstractions;
 namespace Modular.Models;
 
 /// <summary>An unquantized linear layer: the weight [N,K] (and bias [N]) held by the backend as-is.</summary>
-public sealed class DenseLinear(Tensor weight, Tensor? bias, bool ownsWeight = true) : ILinear
+public sealed class DenseLinear(Tensor weight, Tensor? bias, bool ownsWeight = true) : IGatedLinear
 {
     /// <summary>[N,K] weight.</summary>
     public Tensor Weight { get; } = weight;
@@ -17,6 +17,10 @@ public sealed class DenseLinear(Tensor weight, Tensor? bias, bool ownsWeight = t
 
     /// <inheritdoc />
     public void Forward(Tensor x, Tensor output) => Weight.Backend.Kernels.Linear(x, Weight, Bias, output);
+
+    /// <inheritdoc />
+    public bool TryForwardActAndMul(Tensor x, Activation activation, Tensor output) =>
+        Bias is null && Weight.Backend.Kernels is IFusedGateUpKernels f && f.TryLinearActAndMul(x, Weight, activation, output);
 
     /// <inheritdoc />
     public void Dispose()

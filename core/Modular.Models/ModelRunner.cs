@@ -12,8 +12,9 @@ namespace Modular.Models;
 /// <remarks>
 /// Four optional backend capabilities are used when present. <see cref="IFusedQkvKernels"/>: layers whose q, k and
 /// v were loaded as one stacked linear (<see cref="LayerWeights.Qkv"/>) run one GEMM and one split+rope kernel.
-/// <see cref="IFusedGateUpKernels"/>: a dense gate|up product with the activation as its epilogue, where the backend
-/// takes the shape (decode rows).
+/// <see cref="IGatedLinear"/> (a dense weight on <see cref="IFusedGateUpKernels"/>, a quantized one on
+/// <see cref="IFusedQuantizedGateUpKernels"/>): the gate|up product with the activation as its epilogue, where the
+/// backend takes the shape (decode rows).
 /// <see cref="IGraphCapture"/> with <see cref="IGraphAttention"/>: a pure decode step (one query token per
 /// sequence, logits for every row in order) is padded to a fixed batch size, its metadata put at fixed device
 /// addresses, and the whole step - decoder, LM head and greedy argmax - recorded once per (padded batch, context
@@ -372,8 +373,7 @@ public sealed class ModelRunner : IDisposable
             k.Moe(s.Normed, s.RouterLogits!, w.ExpertsGateUp!, w.ExpertsDown!, c.NumExpertsPerToken, renormalize: true, c.Activation, s.MlpOut);
             return;
         }
-        bool fused = _fuseGateUp && k is IFusedGateUpKernels f && w.GateUp is DenseLinear { Bias: null } gu
-            && f.TryLinearActAndMul(s.Normed, gu.Weight, c.Activation, s.Act);
+        bool fused = _fuseGateUp && w.GateUp is IGatedLinear gated && gated.TryForwardActAndMul(s.Normed, c.Activation, s.Act);
         if (!fused)
         {
             w.GateUp!.Forward(s.Normed, s.GateUp);

@@ -4,7 +4,7 @@ using Modular.Abstractions;
 namespace Modular.Plugins.Quant;
 
 /// <summary>A linear layer whose weight stays quantized on the backend; the backend's kernels dequantize on the fly.</summary>
-public sealed class QuantizedLinear : ILinear
+public sealed class QuantizedLinear : IGatedLinear
 {
     private readonly IQuantizedKernels _kernels;
 
@@ -29,6 +29,10 @@ public sealed class QuantizedLinear : ILinear
 
     /// <inheritdoc />
     public void Forward(Tensor x, Tensor output) => _kernels.LinearQuantized(x, Weight, Bias, output);
+
+    /// <inheritdoc />
+    public bool TryForwardActAndMul(Tensor x, Activation activation, Tensor output) =>
+        Bias is null && _kernels is IFusedQuantizedGateUpKernels f && f.TryLinearQuantizedActAndMul(x, Weight, activation, output);
 
     /// <summary>
     /// Puts a packed weight on <paramref name="backend"/>: quantized when its kernels run the format, otherwise

@@ -32,11 +32,15 @@ __host__ __device__ __forceinline__ int qs_shared_bytes(int k, int warps, int st
     return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * (half ? QS_STAGE_BYTES_H : QS_STAGE_BYTES);
 }
 
-template <int TPB, int WPT, int NS, bool H>
+// GATED: the weight is gate|up stacked [2I, K] and y[j] = act(gate_j) * up_j for j < I (act_fn's code in f32out):
+// the block's first TPB / 2 tiles are gate tiles and the rest the up tiles I / 16 further on, so both halves of
+// an output meet in the block's final sum and the [2I] intermediate and act_and_mul's launch disappear.
+template <int TPB, int WPT, int NS, bool H, bool GATED = false>
 __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const void* __restrict__ sz,
                         const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int k,
                         int rowBytes, int groups, int groupSize, int f32out)
 {
+    static_assert(!GATED || TPB % 2 == 0, "a gated block pairs gate tiles with up tiles");
     constexpr int WARPS = TPB * WPT;
     extern __shared__ __align__(16) unsigned char qs_sh[];
     __shared__ float part[WARPS][16];
@@ -49,7 +53,9 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     const unsigned ringA = smem_addr(ring);
 
     // A warp of a tile past N (odd tile count, TPB = 2) reads the last tile again; its sums are not stored.
-    const int tile = min((int)blockIdx.x * TPB + warp / WPT, (n >> 4) - 1), ks = warp % WPT;
+    const int tl = warp / WPT, ks = warp % WPT;
+    const int tile = GATED ? (tl < TPB / 2 ? 0 : n >> 5) + min((int)blockIdx.x * (TPB / 2) + tl % (TPB / 2), (n >> 5) - 1)
+                           : min((int)blockIdx.x * TPB + tl, (n >> 4) - 1);
     const unsigned char* wA = w + int4_tiled_chunk(16 * tile + g, t, rowBytes);
     const unsigned char* wB = w + int4_tiled_chunk(16 * tile + 8 + g, t, rowBytes);
     const float* szl = reinterpret_cast<const float*>(sz) + (long long)tile * groups * 32 + t * 8 + g;  // this lane's float of each group's line
@@ -147,6 +153,22 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     // Column 0 of the accumulators (lanes t = 0) is the product with x: rows g (acc[0]) and g + 8 (acc[2]).
     if (t == 0) { part[warp][g] = acc[0]; part[warp][8 + g] = acc[2]; }
     __syncthreads();
+    if (GATED)
+    {
+        if (threadIdx.x < TPB / 2 * 16)
+        {
+            const int tg = threadIdx.x >> 4, r = threadIdx.x & 15;
+            const int row = (blockIdx.x * (TPB / 2) + tg) * 16 + r;
+            if (row < (n >> 1))
+            {
+                float gv = 0.f, uv = 0.f;
+#pragma unroll
+                for (int q = 0; q < WPT; q++) { gv += part[tg * WPT + q][r]; uv += part[(TPB / 2 + tg) * WPT + q][r]; }
+                reinterpret_cast<bf16_t*>(y)[row] = f2bf(act_fn(gv, f32out) * uv);
+            }
+        }
+        return;
+    }
     if (threadIdx.x < TPB * 16)
     {
         const int tl = threadIdx.x >> 4, r = threadIdx.x & 15;
@@ -175,8 +197,17 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
                                                    int groupSize, int f32out)                                             \
     { qs_impl<TPB, WPT, NS, true>(x, w, sz, bias, y, n, k, rowBytes, groups, groupSize, f32out); }
 
+// gate|up with the activation as the epilogue: n = 2I rows, y [I] in bf16, act in place of f32out, no bias.
+#define QS_GATED_KERNEL(TPB, WPT, NS)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
+        qgemv_int4_streamh_gated_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const void* sz,        \
+                                                         bf16_t* y, int n, int k, int rowBytes, int groups,             \
+                                                         int groupSize, int act)                                        \
+    { qs_impl<TPB, WPT, NS, true, true>(x, w, sz, nullptr, y, n, k, rowBytes, groups, groupSize, act); }
+
 // The two shapes of work the H100 preferred (qgemv_bench.cu): two tiles per block of 4 + 4 warps with 4 steps in
 // flight for the large products (gate|up, down: 26.7 / 14.5 us), one tile per 4 warps with 7 in flight for the
 // small, latency-bound ones (q|k|v, o: 8.0 / 6.2 us).
 QS_KERNEL(2, 4, 5)
 QS_KERNEL(1, 4, 8)
+QS_GATED_KERNEL(2, 4, 5)

@@ -139,6 +139,13 @@ internal sealed class KernelLibrary : IDisposable
                 $"cuFuncSetAttribute({name}, max dynamic shared memory)");
             _quantGemvStream[(tpb, wpt, stages)] = f;
         }
+        {
+            var (tpb, wpt, stages) = QuantGemvStreamGatedShape;
+            string name = $"qgemv_int4_streamh_gated_t{tpb}_w{wpt}_s{stages}";
+            QuantGemvStreamGated = _module.GetFunction(name);
+            CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(QuantGemvStreamGated, CuFuncAttributeMaxDynamicSharedBytes, QuantGemvStreamMaxSharedBytes),
+                $"cuFuncSetAttribute({name}, max dynamic shared memory)");
+        }
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
     }
@@ -209,6 +216,12 @@ internal sealed class KernelLibrary : IDisposable
 
     /// <summary>Longest K the stream GEMV takes (its x copy and rings within <see cref="QuantGemvStreamMaxSharedBytes"/>).</summary>
     internal static readonly int QuantGemvStreamMaxK = 128 * ((QuantGemvStreamMaxSharedBytes - 8 * 8 * QuantGemvStreamStageBytes - 16) / 260);
+
+    /// <summary>(tiles per block, warps per tile, ring stages) of the gated stream GEMV (gate|up with the activation).</summary>
+    internal static readonly (int TilesPerBlock, int WarpsPerTile, int Stages) QuantGemvStreamGatedShape = (2, 4, 5);
+
+    /// <summary>qgemv_int4_streamh_gated of <see cref="QuantGemvStreamGatedShape"/>.</summary>
+    internal nint QuantGemvStreamGated { get; }
 
     /// <summary>The stream GEMV of one compiled shape.</summary>
     internal nint QuantGemvStream((int, int, int) shape) => _quantGemvStream[shape];

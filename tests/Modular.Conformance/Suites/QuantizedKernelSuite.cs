@@ -145,6 +145,37 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
             be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, null, t, DType.F32), Oracle(w, x, null, t), Tolerance.For(Act));
     }
 
+    /// <summary>
+    /// A quantized stacked gate|up with the activation fused (<see cref="IFusedQuantizedGateUpKernels"/>), one decode
+    /// row, against act(gate) * up of the oracle product. Backends without the capability skip.
+    /// </summary>
+    [Theory, Trait("tier", "optional")]
+    [InlineData(Activation.Silu, 96, 512, true)]
+    [InlineData(Activation.GeluTanh, 160, 1024, false)]
+    public void LinearQuantizedActAndMul(Activation activation, int n, int k, bool zeros)
+    {
+        Quantized(QuantizedFormat.Int4);
+        Assert.SkipUnless(Target.Kernels is IFusedQuantizedGateUpKernels, $"backend '{Target.Name}' has no fused quantized gate|up");
+        var fused = (IFusedQuantizedGateUpKernels)Target.Kernels;
+        var w = MakeWeight(QuantizedFormat.Int4, n, k, 128, 1, zeros, actOrder: false);
+        var x = Round(Data.Uniform(k), Act);
+        var product = Oracle(w, x, null, 1);
+        int inter = n / 2;
+        var oracle = new double[inter];
+        for (int j = 0; j < inter; j++)
+        {
+            double g = product[j];
+            double a = activation == Activation.Silu ? g / (1 + Math.Exp(-g))
+                : 0.5 * g * (1 + Math.Tanh(0.7978845608028654 * (g + 0.044715 * g * g * g)));
+            oracle[j] = a * product[inter + j];
+        }
+        using var qw = Upload(Target, w);
+        using var xt = Put(Target, x, Act, 1, k);
+        using var o = Target.Allocate(Act, 1, inter);
+        Assert.True(fused.TryLinearQuantizedActAndMul(xt, qw, activation, o), $"Int4 gate|up [{n},{k}] x [1,{k}]: the fused path declined");
+        Checks.Close(Target.Name, "LinearQuantizedActAndMul", $"Int4 gate|up [{n},{k}] {activation} x [1,{k}]", Get(o), oracle, Tolerance.For(Act));
+    }
+
     /// <summary>The decode GEMV recorded into a CUDA graph replays to the directly launched result.</summary>
     [Fact, Trait("tier", "optional")]
     public void LinearQuantizedGraphReplay()
