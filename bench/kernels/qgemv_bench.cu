@@ -131,6 +131,39 @@ static void launch(const Variant& v, const Shape& sh, const Layer& L, const bf16
     }
 }
 
+// Median time per launch of the 32 launches record() issues, captured once as a graph and replayed 35 times
+// (the first 5 discarded).
+template <typename F>
+static double graph_us(cudaStream_t st, F record)
+{
+    cudaGraph_t g;
+    cudaGraphExec_t ge;
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0));
+    CK(cudaEventCreate(&e1));
+    CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
+    record();
+    CK(cudaStreamEndCapture(st, &g));
+    CK(cudaGraphInstantiate(&ge, g, 0));
+    std::vector<float> ms;
+    for (int r = 0; r < 35; r++)
+    {
+        CK(cudaEventRecord(e0, st));
+        CK(cudaGraphLaunch(ge, st));
+        CK(cudaEventRecord(e1, st));
+        CK(cudaEventSynchronize(e1));
+        float t;
+        CK(cudaEventElapsedTime(&t, e0, e1));
+        if (r >= 5) ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    CK(cudaGraphExecDestroy(ge));
+    CK(cudaGraphDestroy(g));
+    CK(cudaEventDestroy(e0));
+    CK(cudaEventDestroy(e1));
+    return ms[ms.size() / 2] * 1000.0 / kLayers;
+}
+
 int main()
 {
     cudaDeviceProp prop;
@@ -231,38 +264,17 @@ int main()
         }
         printf("gated gate_up: max |diff| %.3g of max |ref| %.3g%s\n", maxd, maxr, maxd > 1e-2 * maxr ? " MISMATCH" : "");
         // Timing: the gated kernel over the 32 layers (codes read as if tiled).
-        cudaGraph_t g;
-        cudaGraphExec_t ge;
-        CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-        for (int l = 0; l < kLayers; l++)
-        {
-            void* a[] = {(void*)&x, (void*)&layers[2][l].w, (void*)&layers[2][l].szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act};
-            CK(cudaLaunchKernel((const void*)qgemv_int4_streamh_gated_t2_w4_s5, dim3(inter / 16), dim3(256), a, qs_shared_bytes(k, 8, 5, 1), st));
-        }
-        CK(cudaStreamEndCapture(st, &g));
-        CK(cudaGraphInstantiate(&ge, g, 0));
-        std::vector<float> ms;
-        cudaEvent_t a0, a1;
-        CK(cudaEventCreate(&a0));
-        CK(cudaEventCreate(&a1));
-        for (int rep = 0; rep < 35; rep++)
-        {
-            CK(cudaEventRecord(a0, st));
-            CK(cudaGraphLaunch(ge, st));
-            CK(cudaEventRecord(a1, st));
-            CK(cudaEventSynchronize(a1));
-            float t;
-            CK(cudaEventElapsedTime(&t, a0, a1));
-            if (rep >= 5) ms.push_back(t);
-        }
-        std::sort(ms.begin(), ms.end());
-        printf("gated_t2_w4_s5 gate_up: %.2f us per launch\n", ms[ms.size() / 2] * 1000.0 / kLayers);
+        const double us = graph_us(st, [&] {
+            for (int l = 0; l < kLayers; l++)
+            {
+                void* a[] = {(void*)&x, (void*)&layers[2][l].w, (void*)&layers[2][l].szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act};
+                CK(cudaLaunchKernel((const void*)qgemv_int4_streamh_gated_t2_w4_s5, dim3(inter / 16), dim3(256), a, qs_shared_bytes(k, 8, 5, 1), st));
+            }
+        });
+        printf("gated_t2_w4_s5 gate_up: %.2f us per launch\n", us);
     }
 
     // Timing: per shape, a graph of 32 launches over the 32 layers (bf16 out), median of 30 replays.
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
     bf16_t* yb;
     CK(cudaMalloc(&yb, 28672 * 2));
     printf("%-26s", "variant \\ us per launch");
@@ -272,37 +284,16 @@ int main()
     {
         printf("%-26s", v.name);
         double total = 0;
-        bool all = true;
         for (int s = 0; s < 4; s++)
         {
             const Shape& sh = kShapes[s];
-            
-            cudaGraph_t g;
-            cudaGraphExec_t ge;
-            CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-            for (int l = 0; l < kLayers; l++) launch(v, sh, layers[s][l], x, yb, 0, st);
-            CK(cudaStreamEndCapture(st, &g));
-            CK(cudaGraphInstantiate(&ge, g, 0));
-            std::vector<float> ms;
-            for (int r = 0; r < 35; r++)
-            {
-                CK(cudaEventRecord(e0, st));
-                CK(cudaGraphLaunch(ge, st));
-                CK(cudaEventRecord(e1, st));
-                CK(cudaEventSynchronize(e1));
-                float t;
-                CK(cudaEventElapsedTime(&t, e0, e1));
-                if (r >= 5) ms.push_back(t);
-            }
-            std::sort(ms.begin(), ms.end());
-            const double us = ms[ms.size() / 2] * 1000.0 / kLayers;
-            const double bytes = (double)sh.n * sh.k / 2 + (double)sh.n * (sh.k / kGroup) * 8;
+            const double us = graph_us(st, [&] { for (int l = 0; l < kLayers; l++) launch(v, sh, layers[s][l], x, yb, 0, st); });
+            // Codes and the f16 scale|zero pairs the stream kernels read.
+            const double bytes = (double)sh.n * sh.k / 2 + (double)sh.n * (sh.k / kGroup) * 4;
             printf(" %6.2f %4.2fTB", us, bytes / us * 1e-6);
             total += us;
-            CK(cudaGraphExecDestroy(ge));
-            CK(cudaGraphDestroy(g));
         }
-        if (all) printf(" %9.3f ms", total * kLayers / 1000.0);
+        printf(" %9.3f ms", total * kLayers / 1000.0);
         printf("\n");
     }
     return 0;
