@@ -45,6 +45,32 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// MODULAR_CUDA_FP8_GEMM=0 turns it off). Off, they take the dequantize-and-cuBLAS path with bf16 activations:
     /// slower, but exact to the weights (tests compare both).
     /// </summary>
+    /// <summary>
+    /// (tiles per block, warps per tile, ring stages) of the stream GEMV for large products (N >= 16,384 or
+    /// K >= 8,192: gate|up, down), for the rest (q|k|v, o), and for the gated gate|up. From MODULAR_QGEMV_STREAM
+    /// ("TxWxS,TxWxS,TxWxS", each one of <see cref="KernelLibrary.QuantGemvStreamShapes"/>, the gated one with an even
+    /// T) for A/B runs; the defaults are what the H100 preferred (see bench/results/2026-12-06-h100-int4-stream.md).
+    /// </summary>
+    internal static readonly ((int, int, int) Large, (int, int, int) Small, (int, int, int) Gated) StreamShapes =
+        ParseStreamShapes(Environment.GetEnvironmentVariable("MODULAR_QGEMV_STREAM"));
+
+    internal static ((int, int, int), (int, int, int), (int, int, int)) ParseStreamShapes(string? spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec)) return ((2, 4, 5), (1, 4, 8), (2, 4, 5));
+        var parts = spec.Split(',');
+        var shapes = new (int, int, int)[3];
+        for (int i = 0; i < 3; i++)
+        {
+            var f = i < parts.Length ? parts[i].Split('x') : [];
+            if (f.Length != 3 || !int.TryParse(f[0], out int tpb) || !int.TryParse(f[1], out int wpt) || !int.TryParse(f[2], out int ns)
+                || !KernelLibrary.QuantGemvStreamShapes.Contains((tpb, wpt, ns)) || (i == 2 && tpb % 2 != 0))
+                throw new ArgumentException($"MODULAR_QGEMV_STREAM='{spec}': expected three compiled shapes TxWxS (large, small, gated with an even T) "
+                    + $"among {string.Join(", ", KernelLibrary.QuantGemvStreamShapes.Select(q => $"{q.TilesPerBlock}x{q.WarpsPerTile}x{q.Stages}"))}");
+            shapes[i] = (tpb, wpt, ns);
+        }
+        return (shapes[0], shapes[1], shapes[2]);
+    }
+
     /// <summary>Calls that took the one-row stream GEMV (tests and reports).</summary>
     internal long StreamCalls { get; private set; }
 
@@ -109,8 +135,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         backend.Bind();
         var tiles = _tiled.Of(gateUp, w.Data, w.Scales, w.Zeros);
         if (!tiles.Tiled) return false;
-        var (tpb, wpt, stages) = KernelLibrary.QuantGemvStreamGatedShape;
-        backend.Launch(backend.Library.QuantGemvStreamGated, (uint)(inter / 16 / (tpb / 2)), 1, 1, (uint)(tpb * wpt * 32),
+        var (tpb, wpt, stages) = StreamShapes.Gated;
+        backend.Launch(backend.Library.QuantGemvStreamGated(StreamShapes.Gated), (uint)(inter / 16 / (tpb / 2)), 1, 1, (uint)(tpb * wpt * 32),
             (uint)KernelLibrary.QuantGemvStreamSharedBytes(k, tpb * wpt, stages),
             backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer).Ptr(o.Pointer)
                 .Int(n).Int(k).Int(gateUp.RowBytes).Int(gateUp.Groups).Int(gateUp.GroupSize).Int((int)activation), "qgemv_int4_stream_gated");
@@ -143,9 +169,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         var tiles = weight.Format == QuantizedFormat.Int4 && QuantGemvMode != "legacy" ? _tiled.Of(weight, w.Data, w.Scales, w.Zeros) : null;
         if (t == 1 && tiles is { Tiled: true } && weight.InFeatures <= KernelLibrary.QuantGemvStreamMaxK && ((xv.Pointer | w.Data) & 15) == 0)
         {
-            // One row of x on the tiled layout (quant_gemv_stream.cu). The shapes by what the H100 measured: two
-            // tiles per block for the large products (gate|up's 1,792 tiles, down's K = 14,336), one for the rest.
-            var shape = n >= 16384 || k >= 8192 ? KernelLibrary.QuantGemvStreamShapes[0] : KernelLibrary.QuantGemvStreamShapes[1];
+            // One row of x on the tiled layout (quant_gemv_stream.cu), in the shape chosen for the product's size.
+            var shape = n >= 16384 || k >= 8192 ? StreamShapes.Large : StreamShapes.Small;
             var (tpb, wpt, stages) = shape;
             backend.Launch(backend.Library.QuantGemvStream(shape), (uint)((n / 16 + tpb - 1) / tpb), 1, 1, (uint)(tpb * wpt * 32),
                 (uint)KernelLibrary.QuantGemvStreamSharedBytes(k, tpb * wpt, stages),

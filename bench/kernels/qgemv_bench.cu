@@ -38,9 +38,7 @@ __global__ void read_bound(const uint4* __restrict__ p, long long n16, unsigned*
 #define OLD(NAME, TILES, WARPS, TILED) {#NAME, (void*)NAME, 0, 0, 0, 0, TILES, WARPS, TILED, 0}
 #define NEW(TPB, WPT, NS) {"stream_t" #TPB "_w" #WPT "_s" #NS, (void*)qgemv_int4_stream_t##TPB##_w##WPT##_s##NS, 1, TPB, WPT, NS, 0, 0, 1, 0}
 #define NEWH(TPB, WPT, NS, PDL) {PDL ? "streamh_pdl_t" #TPB "_w" #WPT "_s" #NS : "streamh_t" #TPB "_w" #WPT "_s" #NS, (void*)qgemv_int4_streamh_t##TPB##_w##WPT##_s##NS, 2, TPB, WPT, NS, 0, 0, 1, PDL}
-QS_KERNEL(2, 4, 4)
 QS_KERNEL(1, 4, 6)
-QS_KERNEL(1, 8, 4)
 QS_KERNEL(1, 8, 5)
 QS_KERNEL(2, 8, 4)
 QS_KERNEL(1, 16, 4)

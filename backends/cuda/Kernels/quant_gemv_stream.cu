@@ -205,9 +205,11 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
                                                          int groupSize, int act)                                        \
     { qs_impl<TPB, WPT, NS, true, true>(x, w, sz, nullptr, y, n, k, rowBytes, groups, groupSize, act); }
 
-// The two shapes of work the H100 preferred (qgemv_bench.cu): two tiles per block of 4 + 4 warps with 4 steps in
-// flight for the large products (gate|up, down: 26.7 / 14.5 us), one tile per 4 warps with 7 in flight for the
-// small, latency-bound ones (q|k|v, o: 8.0 / 6.2 us).
+// The shapes KernelLibrary.QuantGemvStreamShapes lists (MODULAR_QGEMV_STREAM picks among them; see
+// CudaQuantizedKernels.StreamShapes for the defaults and what the H100 measured).
 QS_KERNEL(2, 4, 5)
 QS_KERNEL(1, 4, 8)
+QS_KERNEL(2, 4, 4)
+QS_KERNEL(1, 8, 4)
 QS_GATED_KERNEL(2, 4, 5)
+QS_GATED_KERNEL(2, 4, 4)

@@ -132,19 +132,8 @@ internal sealed class KernelLibrary : IDisposable
         Int4TileScalesF16 = _module.GetFunction("int4_tile_scales_f16");
         foreach (var (tpb, wpt, stages) in QuantGemvStreamShapes)
         {
-            string name = $"qgemv_int4_streamh_t{tpb}_w{wpt}_s{stages}";
-            var f = _module.GetFunction(name);
-            // x and the ring exceed the 48 KiB a launch gets without opting in for long K (down: 75 KiB at K = 14336).
-            CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, QuantGemvStreamMaxSharedBytes),
-                $"cuFuncSetAttribute({name}, max dynamic shared memory)");
-            _quantGemvStream[(tpb, wpt, stages)] = f;
-        }
-        {
-            var (tpb, wpt, stages) = QuantGemvStreamGatedShape;
-            string name = $"qgemv_int4_streamh_gated_t{tpb}_w{wpt}_s{stages}";
-            QuantGemvStreamGated = _module.GetFunction(name);
-            CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(QuantGemvStreamGated, CuFuncAttributeMaxDynamicSharedBytes, QuantGemvStreamMaxSharedBytes),
-                $"cuFuncSetAttribute({name}, max dynamic shared memory)");
+            LoadStream($"qgemv_int4_streamh_t{tpb}_w{wpt}_s{stages}", (tpb, wpt, stages), _quantGemvStream);
+            if (tpb % 2 == 0) LoadStream($"qgemv_int4_streamh_gated_t{tpb}_w{wpt}_s{stages}", (tpb, wpt, stages), _quantGemvStreamGated);
         }
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
@@ -193,10 +182,21 @@ internal sealed class KernelLibrary : IDisposable
     internal nint Int4TileScalesF16 { get; }
 
     /// <summary>
-    /// (tiles per block, warps per tile, ring stages) of the compiled qgemv_int4_stream kernels: the first for the large
-    /// products, the second for the small ones (see quant_gemv_stream.cu).
+    /// (tiles per block, warps per tile, ring stages) of the compiled qgemv_int4_streamh kernels (and, for an even
+    /// tile count, their gated twins); <see cref="CudaQuantizedKernels"/> picks one per product size (see
+    /// quant_gemv_stream.cu).
     /// </summary>
-    internal static readonly (int TilesPerBlock, int WarpsPerTile, int Stages)[] QuantGemvStreamShapes = [(2, 4, 5), (1, 4, 8)];
+    internal static readonly (int TilesPerBlock, int WarpsPerTile, int Stages)[] QuantGemvStreamShapes =
+        [(2, 4, 5), (1, 4, 8), (2, 4, 4), (1, 8, 4)];
+
+    private void LoadStream(string name, (int, int, int) shape, Dictionary<(int, int, int), nint> into)
+    {
+        var f = _module.GetFunction(name);
+        // x and the ring exceed the 48 KiB a launch gets without opting in for long K (down: 75 KiB at K = 14336).
+        CudaCheck.Driver(CudaDriver.cuFuncSetAttribute(f, CuFuncAttributeMaxDynamicSharedBytes, QuantGemvStreamMaxSharedBytes),
+            $"cuFuncSetAttribute({name}, max dynamic shared memory)");
+        into[shape] = f;
+    }
 
     /// <summary>Shared memory the stream GEMV may use: K up to <see cref="QuantGemvStreamMaxK"/> inputs.</summary>
     internal const int QuantGemvStreamMaxSharedBytes = 160 * 1024;
@@ -217,16 +217,15 @@ internal sealed class KernelLibrary : IDisposable
     /// <summary>Longest K the stream GEMV takes (its x copy and rings within <see cref="QuantGemvStreamMaxSharedBytes"/>).</summary>
     internal static readonly int QuantGemvStreamMaxK = 128 * ((QuantGemvStreamMaxSharedBytes - 8 * 8 * QuantGemvStreamStageBytes - 16) / 260);
 
-    /// <summary>(tiles per block, warps per tile, ring stages) of the gated stream GEMV (gate|up with the activation).</summary>
-    internal static readonly (int TilesPerBlock, int WarpsPerTile, int Stages) QuantGemvStreamGatedShape = (2, 4, 5);
-
-    /// <summary>qgemv_int4_streamh_gated of <see cref="QuantGemvStreamGatedShape"/>.</summary>
-    internal nint QuantGemvStreamGated { get; }
-
     /// <summary>The stream GEMV of one compiled shape.</summary>
     internal nint QuantGemvStream((int, int, int) shape) => _quantGemvStream[shape];
 
     private readonly Dictionary<(int, int, int), nint> _quantGemvStream = new();
+
+    /// <summary>The gated stream GEMV (gate|up with the activation) of one compiled shape with an even tile count.</summary>
+    internal nint QuantGemvStreamGated((int, int, int) shape) => _quantGemvStreamGated[shape];
+
+    private readonly Dictionary<(int, int, int), nint> _quantGemvStreamGated = new();
     internal nint Fp8ActQuantizeRows { get; }
     internal nint Fp8GemmEpilogue { get; }
 
