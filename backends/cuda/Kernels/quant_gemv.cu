@@ -275,24 +275,6 @@ __device__ __forceinline__ long long int4_tiled_chunk(int row, int c, int rowByt
     return (long long)(row >> 4) * 16 * rowBytes + (c >> 2) * 1024 + ((row >> 3) & 1) * 512 + (((row & 7) << 2) | (c & 3)) * 16;
 }
 
-// The scale|zero array the tiled kernels read: out[tile, group, q, g] = scale (q = 0, 1) or zero point (q = 2, 3; 8
-// when the weight has none) of row 16 tile + 8 (q & 1) + g, so the 16 rows' scales and zeros of one group are one
-// 128-byte line. One element per thread (grid-stride); n % 16 == 0.
-extern "C" __global__ void int4_tile_scales(const float* __restrict__ scales, const float* __restrict__ zeros, float* __restrict__ out,
-                                            int n, int groups, int scaleBlockRows)
-{
-    const long long total = (long long)n * groups * 2;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total; e += (long long)gridDim.x * blockDim.x)
-    {
-        const int g = (int)(e & 7), q = (int)((e >> 3) & 3);
-        const long long tg = e >> 5;  // tile * groups + group
-        const int tile = (int)(tg / groups), grp = (int)(tg - (long long)tile * groups);
-        const int row = 16 * tile + 8 * (q & 1) + g;
-        out[e] = q < 2 ? scales[(long long)(row / scaleBlockRows) * groups + grp]
-                       : zeros != nullptr ? zeros[(long long)row * groups + grp] : 8.f;
-    }
-}
-
 // The fp16 scale|zero array the stream GEMV reads: out[tile, group, r] = (scale, zero point) of row 16 tile + r as
 // two f16 (zero 8 when the weight has none), so the 16 rows of one group are one 64-byte line. GPTQ and AWQ write
 // their scales in fp16 and their zero points are integers, so the pair is exact; *inexact becomes 1 when any value

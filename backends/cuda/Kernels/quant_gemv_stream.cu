@@ -2,40 +2,34 @@
 // int4_tiled_chunk in quant_gemv.cu), streaming codes and scales through a per-warp shared-memory ring filled by
 // cp.async. Same math and fragment mapping as qgemv_int4_mma: mma.sync m16n8k16 on bf16 pairs (1 + q/16), scale
 // and zero folded out per 128-input step. What differs is how the bytes arrive:
-//  * a warp step's codes are one contiguous kilobyte (tiled layout) and its 16 scales and 16 zeros one 128-byte line
-//    of the tiled scale|zero array [tiles, groups, 4, 8] (int4_tile_scales). Reading them from the row-major
-//    [N, groups] arrays instead touched 32 sectors per step, which cost more time than the codes themselves (H100,
-//    bench/kernels/qgemv_bench.cu: W1 projections 2.05 ms per token with row-major scales, 1.79 with tiled ones,
-//    1.69 with none at all);
-//  * a stage costs no registers (qg4_impl holds 28 per stage), so QS_STAGES - 1 steps are in flight per warp and a
+//  * a warp step's codes are one contiguous kilobyte (tiled layout) and its 16 (scale, zero) f16 pairs one 64-byte
+//    line of the tiled scale|zero array [tiles, groups, 16] (int4_tile_scales_f16). Reading them from the row-major
+//    float [N, groups] arrays instead touched 32 sectors per step, which cost more time than the codes themselves
+//    (H100, bench/kernels/qgemv_bench.cu: W1 projections 2.05 ms per token with row-major scales, 1.79 with a
+//    128-byte float line, 1.69 with none at all; the f16 line then took 1.90 where the float one took 2.01 in one run);
+//  * a stage costs no registers (qg4_impl holds 28 per stage), so NS - 1 steps are in flight per warp and a
 //    warp's share of K is usually requested before its first byte is used;
 //  * x is copied once per block into shared memory (zero past K) with its per-step sums Sx (one thread per step),
 //    which replaces qg4_impl's ones-mma.
-// Per 128-input step i a lane (g, t) copies 16 bytes of rows g and g + 8 of its tile (chunk 4 i + t) and one float of
-// the step's scale|zero line. Stage layout: codes of rows g (32 lanes x 16 B), of rows g + 8, then the 32 floats.
+// Per 128-input step i a lane (g, t) copies 16 bytes of rows g and g + 8 of its tile (chunk 4 i + t); lanes 0-3
+// copy the step's 64-byte scale|zero line. Stage layout: codes of rows g (32 lanes x 16 B), of rows g + 8, the line.
 // grid ceil(N / 16 / TPB), TPB * WPT warps: warp w takes tile TPB blockIdx.x + w / WPT and steps w % WPT, + WPT, ...;
 // the WPT partial sums of a tile are added in a fixed order (deterministic). The host requires N % 16 == 0,
 // K % 128 == 0 and a step inside one scale group (as for qgemv_int4_mma).
 
-#define QS_STAGE_BYTES 1152
-#define QS_STAGE_BYTES_H 1088
-
-__device__ __forceinline__ void qs_cp4(unsigned dst, const void* src)
-{
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" :: "r"(dst), "l"(src) : "memory");
-}
+#define QS_STAGE_BYTES 1088
 
 // Dynamic shared memory of qs_impl for K inputs.
-__host__ __device__ __forceinline__ int qs_shared_bytes(int k, int warps, int stages, int half = 0)
+__host__ __device__ __forceinline__ int qs_shared_bytes(int k, int warps, int stages)
 {
     const int steps = k >> 7;
-    return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * (half ? QS_STAGE_BYTES_H : QS_STAGE_BYTES);
+    return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QS_STAGE_BYTES;
 }
 
 // GATED: the weight is gate|up stacked [2I, K] and y[j] = act(gate_j) * up_j for j < I (act_fn's code in f32out):
 // the block's first TPB / 2 tiles are gate tiles and the rest the up tiles I / 16 further on, so both halves of
 // an output meet in the block's final sum and the [2I] intermediate and act_and_mul's launch disappear.
-template <int TPB, int WPT, int NS, bool H, bool GATED = false>
+template <int TPB, int WPT, int NS, bool GATED>
 __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const void* __restrict__ sz,
                         const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int k,
                         int rowBytes, int groups, int groupSize, int f32out)
@@ -48,8 +42,7 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     const int steps = rowBytes >> 6;
     bf16_t* xs = reinterpret_cast<bf16_t*>(qs_sh);
     float* sxs = reinterpret_cast<float*>(qs_sh + steps * 256);
-    constexpr int SB = H ? QS_STAGE_BYTES_H : QS_STAGE_BYTES;
-    unsigned char* ring = qs_sh + steps * 256 + ((steps * 4 + 15) & ~15) + warp * NS * SB;
+    unsigned char* ring = qs_sh + steps * 256 + ((steps * 4 + 15) & ~15) + warp * NS * QS_STAGE_BYTES;
     const unsigned ringA = smem_addr(ring);
 
     // A warp of a tile past N (odd tile count, TPB = 2) reads the last tile again; its sums are not stored.
@@ -58,8 +51,8 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
                            : min((int)blockIdx.x * TPB + tl, (n >> 4) - 1);
     const unsigned char* wA = w + int4_tiled_chunk(16 * tile + g, t, rowBytes);
     const unsigned char* wB = w + int4_tiled_chunk(16 * tile + 8 + g, t, rowBytes);
-    const float* szl = reinterpret_cast<const float*>(sz) + (long long)tile * groups * 32 + t * 8 + g;  // this lane's float of each group's line
-    const unsigned char* szh = reinterpret_cast<const unsigned char*>(sz) + (long long)tile * groups * 64 + 16 * (lane & 3);
+    // Lanes 0-3: this lane's 16 bytes of each group's line.
+    const unsigned char* szl = reinterpret_cast<const unsigned char*>(sz) + (long long)tile * groups * 64 + 16 * (lane & 3);
     // Step i lies in group i / (groupSize / 128); (i + 0.5) / q never lands on an integer (see qgemv_impl).
     const float invStepsPerGroup = groupSize >= k ? 0.f : 1.f / (float)(groupSize >> 7);
     const int count = ks < steps ? (steps - ks + WPT - 1) / WPT : 0;
@@ -69,12 +62,10 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
         if (c < count)
         {
             const int i = ks + c * WPT;
-            const unsigned st = ringA + (c % NS) * SB;
+            const unsigned st = ringA + (c % NS) * QS_STAGE_BYTES;
             cp_async16(st + lane * 16, wA + 1024LL * i, 16);
             cp_async16(st + 512 + lane * 16, wB + 1024LL * i, 16);
-            const int grp = (int)(((float)i + 0.5f) * invStepsPerGroup);
-            if (H) { if (lane < 4) cp_async16(st + 1024 + lane * 16, szh + 64LL * grp, 16); }
-            else qs_cp4(st + 1024 + (t * 8 + g) * 4, szl + 32 * grp);
+            if (lane < 4) cp_async16(st + 1024 + lane * 16, szl + 64LL * (int)(((float)i + 0.5f) * invStepsPerGroup), 16);
         }
         cp_async_commit();  // empty groups past the warp's share keep the group count uniform
     };
@@ -109,20 +100,11 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
         issue(c + NS - 1);
         cp_async_wait<NS - 1>();
         __syncwarp();
-        const unsigned char* st = ring + (c % NS) * SB;
+        const unsigned char* st = ring + (c % NS) * QS_STAGE_BYTES;
         const uint4 ca = *reinterpret_cast<const uint4*>(st + lane * 16);
         const uint4 cb = *reinterpret_cast<const uint4*>(st + 512 + lane * 16);
-        float sA, sB, zA, zB;
-        if (H)
-        {
-            const f16_t* hz = reinterpret_cast<const f16_t*>(st + 1024);
-            sA = h2f(hz[2 * g]); zA = h2f(hz[2 * g + 1]); sB = h2f(hz[16 + 2 * g]); zB = h2f(hz[17 + 2 * g]);
-        }
-        else
-        {
-            const float* szs = reinterpret_cast<const float*>(st + 1024);
-            sA = szs[g]; sB = szs[8 + g]; zA = szs[16 + g]; zB = szs[24 + g];
-        }
+        const f16_t* sz16 = reinterpret_cast<const f16_t*>(st + 1024);
+        const float sA = h2f(sz16[2 * g]), zA = h2f(sz16[2 * g + 1]), sB = h2f(sz16[16 + 2 * g]), zB = h2f(sz16[17 + 2 * g]);
         const int i = ks + c * WPT;
         const uint4* xq = reinterpret_cast<const uint4*>(xs + 128 * i + 32 * t);
         const uint4 x0 = xq[0], x1 = xq[1], x2 = xq[2], x3 = xq[3];
@@ -187,15 +169,10 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
 
 #define QS_KERNEL(TPB, WPT, NS)                                                                                          \
     extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
-        qgemv_int4_stream_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const float* sz,              \
-                                                  const bf16_t* bias, void* y, int n, int k, int rowBytes, int groups,    \
-                                                  int groupSize, int f32out)                                              \
-    { qs_impl<TPB, WPT, NS, false>(x, w, sz, bias, y, n, k, rowBytes, groups, groupSize, f32out); }                      \
-    extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
         qgemv_int4_streamh_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const void* sz,              \
                                                    const bf16_t* bias, void* y, int n, int k, int rowBytes, int groups,   \
                                                    int groupSize, int f32out)                                             \
-    { qs_impl<TPB, WPT, NS, true>(x, w, sz, bias, y, n, k, rowBytes, groups, groupSize, f32out); }
+    { qs_impl<TPB, WPT, NS, false>(x, w, sz, bias, y, n, k, rowBytes, groups, groupSize, f32out); }
 
 // gate|up with the activation as the epilogue: n = 2I rows, y [I] in bf16, act in place of f32out, no bias.
 #define QS_GATED_KERNEL(TPB, WPT, NS)                                                                                    \
@@ -203,7 +180,7 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
         qgemv_int4_streamh_gated_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const void* sz,        \
                                                          bf16_t* y, int n, int k, int rowBytes, int groups,             \
                                                          int groupSize, int act)                                        \
-    { qs_impl<TPB, WPT, NS, true, true>(x, w, sz, nullptr, y, n, k, rowBytes, groups, groupSize, act); }
+    { qs_impl<TPB, WPT, NS, true>(x, w, sz, nullptr, y, n, k, rowBytes, groups, groupSize, act); }
 
 // The shapes KernelLibrary.QuantGemvStreamShapes lists (MODULAR_QGEMV_STREAM picks among them; see
 // CudaQuantizedKernels.StreamShapes for the defaults and what the H100 measured).

@@ -178,7 +178,7 @@ internal sealed class KernelLibrary : IDisposable
     /// <summary>int4_tile_repack: row-major Int4 codes to the tiled layout (quant_gemv.cu).</summary>
     internal nint Int4TileRepack { get; }
 
-    /// <summary>int4_tile_scales: the tiled scale|zero array of a tiled Int4 weight.</summary>
+    /// <summary>int4_tile_scales_f16: the tiled f16 scale|zero array of a tiled Int4 weight, with an inexactness flag.</summary>
     internal nint Int4TileScalesF16 { get; }
 
     /// <summary>
