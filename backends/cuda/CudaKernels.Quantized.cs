@@ -44,6 +44,13 @@ internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGa
     /// <summary>Why the scaled FP8 GEMM last fell back to the epilogue kernel, or null while it never did.</summary>
     internal string? Fp8ScaledGemmRefusal => _quantized.Fp8ScaledGemmRefusal;
 
+    /// <summary>Whether one-row Int4 gate|up products take the gated stream GEMV (see <see cref="CudaQuantizedKernels.GatedGateUp"/>).</summary>
+    internal bool Int4GatedGateUp
+    {
+        get => _quantized.GatedGateUp;
+        set => _quantized.GatedGateUp = value;
+    }
+
     /// <summary>Int4 calls so far that took the one-row stream GEMV on the tiled layout (tests and reports).</summary>
     internal long QuantGemvStreamCalls => _quantized.StreamCalls;
 

@@ -71,6 +71,13 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         return (shapes[0], shapes[1], shapes[2]);
     }
 
+    /// <summary>
+    /// Whether one-row Int4 gate|up products take the gated stream GEMV (MODULAR_CUDA_INT4_GATED=1). Off by default
+    /// until it has been timed and checked on a GPU: it was written in a session whose device time ran out before
+    /// its first run (the conformance suite turns it on for its own case).
+    /// </summary>
+    internal bool GatedGateUp { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_INT4_GATED") == "1";
+
     /// <summary>Calls that took the one-row stream GEMV (tests and reports).</summary>
     internal long StreamCalls { get; private set; }
 
@@ -121,11 +128,12 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// <summary>
     /// One row of x through a stacked Int4 gate|up weight [2I, K] with the activation as the stream GEMV's epilogue
     /// (qgemv_int4_streamh_gated in quant_gemv_stream.cu); false, having done nothing, for anything the kernel does not
-    /// take (more rows, other formats, a weight left row-major, I not a whole number of tiles).
+    /// take (more rows, other formats, a weight left row-major, I not a whole number of tiles), and while
+    /// <see cref="GatedGateUp"/> is off.
     /// </summary>
     public bool TryLinearActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output)
     {
-        if (gateUp.Format != QuantizedFormat.Int4 || QuantGemvMode == "legacy" || x.DType != DType.BF16 || output.DType != DType.BF16) return false;
+        if (!GatedGateUp || gateUp.Format != QuantizedFormat.Int4 || QuantGemvMode == "legacy" || x.DType != DType.BF16 || output.DType != DType.BF16) return false;
         var xv = backend.Own(x, nameof(x));
         var o = backend.Own(output, nameof(output));
         int n = gateUp.OutFeatures, k = gateUp.InFeatures, inter = n / 2;

@@ -172,7 +172,18 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         using var qw = Upload(Target, w);
         using var xt = Put(Target, x, Act, 1, k);
         using var o = Target.Allocate(Act, 1, inter);
-        Assert.True(fused.TryLinearQuantizedActAndMul(xt, qw, activation, o), $"Int4 gate|up [{n},{k}] x [1,{k}]: the fused path declined");
+        // The cuda path is off by default (MODULAR_CUDA_INT4_GATED); the case turns it on for itself.
+        var ck = Target.Kernels as Backends.Cuda.CudaKernels;
+        bool wasGated = ck?.Int4GatedGateUp ?? false;
+        if (ck is not null) ck.Int4GatedGateUp = true;
+        try
+        {
+            Assert.True(fused.TryLinearQuantizedActAndMul(xt, qw, activation, o), $"Int4 gate|up [{n},{k}] x [1,{k}]: the fused path declined");
+        }
+        finally
+        {
+            if (ck is not null) ck.Int4GatedGateUp = wasGated;
+        }
         Checks.Close(Target.Name, "LinearQuantizedActAndMul", $"Int4 gate|up [{n},{k}] {activation} x [1,{k}]", Get(o), oracle, Tolerance.For(Act));
     }
 
