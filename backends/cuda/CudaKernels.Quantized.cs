@@ -54,6 +54,9 @@ internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGa
     /// <summary>Int4 calls so far that took the one-row stream GEMV on the tiled layout (tests and reports).</summary>
     internal long QuantGemvStreamCalls => _quantized.StreamCalls;
 
+    /// <summary>Whether Int4 weights may take the tiled layout and the stream GEMV (no A/B setting keeps them row-major).</summary>
+    internal bool QuantGemvStreamEnabled => _quantized.StreamEnabled;
+
     /// <summary>Frees the cuBLASLt handle, descriptors and workspace (called by the backend's Dispose).</summary>
     internal void DisposeQuantized() => _quantized.Dispose();
 }

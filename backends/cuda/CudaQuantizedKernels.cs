@@ -41,15 +41,11 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     private string? _scaledMissing;
 
     /// <summary>
-    /// Whether FP8 batches past the GEMV quantize their activations for the FP8 tensor cores (default on;
-    /// MODULAR_CUDA_FP8_GEMM=0 turns it off). Off, they take the dequantize-and-cuBLAS path with bf16 activations:
-    /// slower, but exact to the weights (tests compare both).
-    /// </summary>
-    /// <summary>
     /// (tiles per block, warps per tile, ring stages) of the stream GEMV for large products (N >= 16,384 or
     /// K >= 8,192: gate|up, down), for the rest (q|k|v, o), and for the gated gate|up. From MODULAR_QGEMV_STREAM
     /// ("TxWxS,TxWxS,TxWxS", each one of <see cref="KernelLibrary.QuantGemvStreamShapes"/>, the gated one with an even
-    /// T) for A/B runs; the defaults are what the H100 preferred (see bench/results/2026-12-06-h100-int4-stream.md).
+    /// T) for A/B runs. The defaults are the shapes the H100 preferred with the float scale line (2026-12-05); the f16
+    /// line's harness run preferred 4 stages (bench/results/2026-12-06-h100-int4.md), not yet confirmed end to end.
     /// </summary>
     internal static readonly ((int, int, int) Large, (int, int, int) Small, (int, int, int) Gated) StreamShapes =
         ParseStreamShapes(Environment.GetEnvironmentVariable("MODULAR_QGEMV_STREAM"));
@@ -81,6 +77,14 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// <summary>Calls that took the one-row stream GEMV (tests and reports).</summary>
     internal long StreamCalls { get; private set; }
 
+    /// <summary>False when an A/B setting keeps Int4 weights row-major (MODULAR_CUDA_INT4_TILED=0, MODULAR_QGEMV=legacy).</summary>
+    internal bool StreamEnabled => _tiled.Enabled && QuantGemvMode != "legacy";
+
+    /// <summary>
+    /// Whether FP8 batches past the GEMV quantize their activations for the FP8 tensor cores (default on;
+    /// MODULAR_CUDA_FP8_GEMM=0 turns it off). Off, they take the dequantize-and-cuBLAS path with bf16 activations:
+    /// slower, but exact to the weights (tests compare both).
+    /// </summary>
     internal bool Fp8ActivationQuantization { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GEMM") != "0";
 
     /// <summary>

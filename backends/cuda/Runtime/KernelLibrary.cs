@@ -211,7 +211,7 @@ internal sealed class KernelLibrary : IDisposable
         return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QuantGemvStreamStageBytes;
     }
 
-    /// <summary>QS_STAGE_BYTES_H: 1 KiB of codes and 64 bytes of f16 scales and zeros per warp step.</summary>
+    /// <summary>QS_STAGE_BYTES: 1 KiB of codes and 64 bytes of f16 scales and zeros per warp step.</summary>
     internal const int QuantGemvStreamStageBytes = 1088;
 
     /// <summary>Longest K the stream GEMV takes (its x copy and rings within <see cref="QuantGemvStreamMaxSharedBytes"/>).</summary>
@@ -226,6 +226,7 @@ internal sealed class KernelLibrary : IDisposable
     internal nint QuantGemvStreamGated((int, int, int) shape) => _quantGemvStreamGated[shape];
 
     private readonly Dictionary<(int, int, int), nint> _quantGemvStreamGated = new();
+
     internal nint Fp8ActQuantizeRows { get; }
     internal nint Fp8GemmEpilogue { get; }
 
