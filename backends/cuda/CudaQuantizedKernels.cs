@@ -47,7 +47,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// T) for A/B runs. The defaults are the shapes the H100 preferred with the float scale line (2026-12-05); the f16
     /// line's harness run preferred 4 stages (bench/results/2026-12-06-h100-int4.md), not yet confirmed end to end.
     /// </summary>
-    internal static readonly ((int, int, int) Large, (int, int, int) Small, (int, int, int) Gated) StreamShapes =
+    internal static readonly ((int Tpb, int Wpt, int Stages) Large, (int Tpb, int Wpt, int Stages) Small, (int Tpb, int Wpt, int Stages) Gated) StreamShapes =
         ParseStreamShapes(Environment.GetEnvironmentVariable("MODULAR_QGEMV_STREAM"));
 
     internal static ((int, int, int), (int, int, int), (int, int, int)) ParseStreamShapes(string? spec)
@@ -77,7 +77,10 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// <summary>Calls that took the one-row stream GEMV (tests and reports).</summary>
     internal long StreamCalls { get; private set; }
 
-    /// <summary>False when an A/B setting keeps Int4 weights row-major (MODULAR_CUDA_INT4_TILED=0, MODULAR_QGEMV=legacy).</summary>
+    /// <summary>
+    /// False when an A/B setting keeps Int4 weights row-major (MODULAR_CUDA_INT4_TILED=0, or MODULAR_QGEMV=legacy, whose
+    /// CUDA-core GEMV reads row-major codes).
+    /// </summary>
     internal bool StreamEnabled => _tiled.Enabled && QuantGemvMode != "legacy";
 
     /// <summary>
@@ -137,7 +140,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// </summary>
     public bool TryLinearActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output)
     {
-        if (!GatedGateUp || gateUp.Format != QuantizedFormat.Int4 || QuantGemvMode == "legacy" || x.DType != DType.BF16 || output.DType != DType.BF16) return false;
+        if (!GatedGateUp || !StreamEnabled || gateUp.Format != QuantizedFormat.Int4 || x.DType != DType.BF16 || output.DType != DType.BF16) return false;
         var xv = backend.Own(x, nameof(x));
         var o = backend.Own(output, nameof(output));
         int n = gateUp.OutFeatures, k = gateUp.InFeatures, inter = n / 2;
@@ -147,13 +150,19 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         backend.Bind();
         var tiles = _tiled.Of(gateUp, w.Data, w.Scales, w.Zeros);
         if (!tiles.Tiled) return false;
-        var (tpb, wpt, stages) = StreamShapes.Gated;
-        backend.Launch(backend.Library.QuantGemvStreamGated(StreamShapes.Gated), (uint)(inter / 16 / (tpb / 2)), 1, 1, (uint)(tpb * wpt * 32),
-            (uint)KernelLibrary.QuantGemvStreamSharedBytes(k, tpb * wpt, stages),
+        var shape = StreamShapes.Gated;
+        LaunchStream(backend.Library.QuantGemvStreamGated(shape), shape, inter / 16 / (shape.Tpb / 2), k,
             backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer).Ptr(o.Pointer)
                 .Int(n).Int(k).Int(gateUp.RowBytes).Int(gateUp.Groups).Int(gateUp.GroupSize).Int((int)activation), "qgemv_int4_stream_gated");
-        StreamCalls++;
         return true;
+    }
+
+    /// <summary>Launches a stream GEMV of <paramref name="shape"/> (tiles per block, warps per tile, stages) over K inputs.</summary>
+    private void LaunchStream(nint kernel, (int Tpb, int Wpt, int Stages) shape, int blocks, int k, KernelArgsBuilder args, string what)
+    {
+        backend.Launch(kernel, (uint)blocks, 1, 1, (uint)(shape.Tpb * shape.Wpt * 32),
+            (uint)KernelLibrary.QuantGemvStreamSharedBytes(k, shape.Tpb * shape.Wpt, shape.Stages), args, what);
+        StreamCalls++;
     }
 
     public void Linear(Tensor x, QuantizedWeight weight, Tensor? bias, Tensor output)
@@ -178,17 +187,14 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         backend.Bind();
         bool f32Out = o.DType == DType.F32;
         // The legacy CUDA-core GEMV (A/B only) reads row-major codes, so that mode never permutes a weight.
-        var tiles = weight.Format == QuantizedFormat.Int4 && QuantGemvMode != "legacy" ? _tiled.Of(weight, w.Data, w.Scales, w.Zeros) : null;
+        var tiles = weight.Format == QuantizedFormat.Int4 && StreamEnabled ? _tiled.Of(weight, w.Data, w.Scales, w.Zeros) : null;
         if (t == 1 && tiles is { Tiled: true } && weight.InFeatures <= KernelLibrary.QuantGemvStreamMaxK && ((xv.Pointer | w.Data) & 15) == 0)
         {
             // One row of x on the tiled layout (quant_gemv_stream.cu), in the shape chosen for the product's size.
             var shape = n >= 16384 || k >= 8192 ? StreamShapes.Large : StreamShapes.Small;
-            var (tpb, wpt, stages) = shape;
-            backend.Launch(backend.Library.QuantGemvStream(shape), (uint)((n / 16 + tpb - 1) / tpb), 1, 1, (uint)(tpb * wpt * 32),
-                (uint)KernelLibrary.QuantGemvStreamSharedBytes(k, tpb * wpt, stages),
+            LaunchStream(backend.Library.QuantGemvStream(shape), shape, (n / 16 + shape.Tpb - 1) / shape.Tpb, k,
                 backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer).Ptr(b?.Pointer ?? 0).Ptr(o.Pointer)
                     .Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(f32Out ? 1 : 0), "qgemv_int4_stream");
-            StreamCalls++;
             return;
         }
         if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && (tiles is { Tiled: true } || Int4MmaFits(weight)))

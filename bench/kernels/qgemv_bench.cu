@@ -18,10 +18,10 @@ struct Shape { const char* name; int n, k; };
 static const Shape kShapes[] = {{"qkv", 6144, 4096}, {"o", 4096, 4096}, {"gate_up", 28672, 4096}, {"down", 4096, 14336}};
 static const int kLayers = 32, kGroup = 128;
 
-// stream = 0: qgemv_int4_mma_* (row-major or tiled codes, row-major scales); 2: qgemv_int4_streamh_* (tiled codes and
-// the tiled f16 scale|zero array); 3: a plain read of the codes (the bound). pdl: launched with programmatic stream
-// serialization (measured once: 1.86 against 1.90 ms, when the kernel still waited on griddepcontrol before loading x).
-struct Variant { const char* name; void* fn; int stream; int tpb, wpt, ns; int tiles, warps; int tiled; int pdl; };
+// kind 0: qgemv_int4_mma_* (row-major or tiled codes, row-major scales); 1: qgemv_int4_streamh_* (tiled codes and the
+// tiled f16 scale|zero array); 2: a plain read of the codes (the bound).
+enum { kMma = 0, kStream = 1, kReadBound = 2 };
+struct Variant { const char* name; void* fn; int kind; int tpb, wpt, ns; int tiles, warps; int tiled; };
 
 __global__ void read_bound(const uint4* __restrict__ p, long long n16, unsigned* out)
 {
@@ -34,17 +34,17 @@ __global__ void read_bound(const uint4* __restrict__ p, long long n16, unsigned*
     if (acc == 0x9e3779b9u) *out = acc;
 }
 
-#define OLD(NAME, TILES, WARPS, TILED) {#NAME, (void*)NAME, 0, 0, 0, 0, TILES, WARPS, TILED, 0}
-#define NEWH(TPB, WPT, NS, PDL) {PDL ? "streamh_pdl_t" #TPB "_w" #WPT "_s" #NS : "streamh_t" #TPB "_w" #WPT "_s" #NS, (void*)qgemv_int4_streamh_t##TPB##_w##WPT##_s##NS, 2, TPB, WPT, NS, 0, 0, 1, PDL}
+#define OLD(NAME, TILES, WARPS, TILED) {#NAME, (void*)NAME, kMma, 0, 0, 0, TILES, WARPS, TILED}
+#define NEWH(TPB, WPT, NS) {"streamh_t" #TPB "_w" #WPT "_s" #NS, (void*)qgemv_int4_streamh_t##TPB##_w##WPT##_s##NS, kStream, TPB, WPT, NS, 0, 0, 1}
 QS_KERNEL(1, 4, 6)
 QS_KERNEL(1, 8, 5)
 QS_KERNEL(2, 8, 4)
 QS_KERNEL(1, 16, 4)
 QS_KERNEL(2, 2, 8)
 static Variant kVariants[] = {
-    OLD(qgemv_int4_mma_r1, 1, 8, 0), {"read_bound", (void*)read_bound, 3, 0, 0, 0, 0, 0, 1, 0},
-    NEWH(2, 4, 5, 0), NEWH(2, 4, 4, 0), NEWH(1, 4, 8, 0), NEWH(1, 4, 6, 0), NEWH(1, 8, 4, 0),
-    NEWH(1, 8, 5, 0), NEWH(2, 8, 4, 0), NEWH(1, 16, 4, 0), NEWH(2, 2, 8, 0),
+    OLD(qgemv_int4_mma_r1, 1, 8, 0), {"read_bound", (void*)read_bound, kReadBound, 0, 0, 0, 0, 0, 1},
+    NEWH(2, 4, 5), NEWH(2, 4, 4), NEWH(1, 4, 8), NEWH(1, 4, 6), NEWH(1, 8, 4),
+    NEWH(1, 8, 5), NEWH(2, 8, 4), NEWH(1, 16, 4), NEWH(2, 2, 8),
 };
 
 __global__ void fill_bytes(unsigned char* p, long long n, unsigned seed)
@@ -72,11 +72,7 @@ __global__ void fill_floats(float* p, long long n, unsigned seed, float lo, floa
 __global__ void round_f16(float* p, long long n)
 {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-    {
-        unsigned short h;
-        asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(p[i]));
-        p[i] = h2f(h);
-    }
+        p[i] = h2f(f2h(p[i]));
 }
 
 __global__ void fill_bf16(bf16_t* p, long long n, unsigned seed)
@@ -95,29 +91,18 @@ static void launch(const Variant& v, const Shape& sh, const Layer& L, const bf16
 {
     int n = sh.n, m = 1, k = sh.k, rowBytes = k / 2, groups = k / kGroup, gs = kGroup, sbr = 1;
     const bf16_t* bias = nullptr;
-    if (v.stream == 3)
+    if (v.kind == kReadBound)
     {
         long long n16 = (long long)n * rowBytes / 16;
         unsigned* out = (unsigned*)y;
         void* args[] = {(void*)&L.w, &n16, &out};
         CK(cudaLaunchKernel((const void*)v.fn, dim3(132 * 8), dim3(256), args, 0, st));
     }
-    else if (v.stream)
+    else if (v.kind == kStream)
     {
-        const void* sz = L.szh;
-        void* args[] = {(void*)&x, (void*)&L.w, (void*)&sz, (void*)&bias, (void*)&y, &n, &k, &rowBytes, &groups, &gs, &f32out};
+        void* args[] = {(void*)&x, (void*)&L.w, (void*)&L.szh, (void*)&bias, (void*)&y, &n, &k, &rowBytes, &groups, &gs, &f32out};
         const int tiles = n / 16, blocks = (tiles + v.tpb - 1) / v.tpb, smem = qs_shared_bytes(k, v.tpb * v.wpt, v.ns);
-        cudaLaunchConfig_t cfg = {};
-        cfg.gridDim = dim3(blocks);
-        cfg.blockDim = dim3(v.tpb * v.wpt * 32);
-        cfg.dynamicSmemBytes = smem;
-        cfg.stream = st;
-        cudaLaunchAttribute attr[1];
-        attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        attr[0].val.programmaticStreamSerializationAllowed = 1;
-        cfg.attrs = attr;
-        cfg.numAttrs = v.pdl ? 1 : 0;
-        CK(cudaLaunchKernelExC(&cfg, v.fn, args));
+        CK(cudaLaunchKernel((const void*)v.fn, dim3(blocks), dim3(v.tpb * v.wpt * 32), args, smem, st));
     }
     else
     {
@@ -166,7 +151,7 @@ int main()
     CK(cudaGetDeviceProperties(&prop, 0));
     printf("device %s, %d SMs, L2 %d MB\n", prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20);
     for (auto& v : kVariants)
-        if (v.stream == 2) CK(cudaFuncSetAttribute((const void*)v.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
+        if (v.kind == kStream) CK(cudaFuncSetAttribute((const void*)v.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     CK(cudaFuncSetAttribute((const void*)qgemv_int4_streamh_gated_t2_w4_s5, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
@@ -219,7 +204,7 @@ int main()
         CK(cudaMemcpy(ref.data(), yref, sh.n * 4, cudaMemcpyDeviceToHost));
         for (auto& v : kVariants)
         {
-            if (v.stream == 3) continue;
+            if (v.kind == kReadBound) continue;
             CK(cudaMemset(yv, 0, sh.n * 4));
             launch(v, sh, v.tiled ? T : layers[s][0], x, yv, 1, st);
             CK(cudaStreamSynchronize(st));
@@ -239,8 +224,12 @@ int main()
         bf16_t* yg;
         CK(cudaMalloc(&yg, inter * 2));
         int n = sh.n;
-        void* args[] = {(void*)&x, (void*)&wt0, (void*)&layers[2][0].szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act};
-        CK(cudaLaunchKernel((const void*)qgemv_int4_streamh_gated_t2_w4_s5, dim3(inter / 16), dim3(256), args, qs_shared_bytes(k, 8, 5), st));
+        auto gated = [&](const unsigned char* w, const unsigned* szh)
+        {
+            void* a[] = {(void*)&x, (void*)&w, (void*)&szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act};
+            CK(cudaLaunchKernel((const void*)qgemv_int4_streamh_gated_t2_w4_s5, dim3(inter / 16), dim3(256), a, qs_shared_bytes(k, 8, 5), st));
+        };
+        gated(wt0, layers[2][0].szh);
         CK(cudaStreamSynchronize(st));
         std::vector<float> r(sh.n);
         std::vector<unsigned short> gb(inter);
@@ -258,13 +247,7 @@ int main()
         }
         printf("gated gate_up: max |diff| %.3g of max |ref| %.3g%s\n", maxd, maxr, maxd > 1e-2 * maxr ? " MISMATCH" : "");
         // Timing: the gated kernel over the 32 layers (codes read as if tiled).
-        const double us = graph_us(st, [&] {
-            for (int l = 0; l < kLayers; l++)
-            {
-                void* a[] = {(void*)&x, (void*)&layers[2][l].w, (void*)&layers[2][l].szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act};
-                CK(cudaLaunchKernel((const void*)qgemv_int4_streamh_gated_t2_w4_s5, dim3(inter / 16), dim3(256), a, qs_shared_bytes(k, 8, 5), st));
-            }
-        });
+        const double us = graph_us(st, [&] { for (int l = 0; l < kLayers; l++) gated(layers[2][l].w, layers[2][l].szh); });
         printf("gated_t2_w4_s5 gate_up: %.2f us per launch\n", us);
     }
 

@@ -28,6 +28,14 @@ __device__ __forceinline__ float h2f(f16_t h)
     return f;
 }
 
+// float -> f16, round to nearest even.
+__device__ __forceinline__ f16_t f2h(float f)
+{
+    f16_t h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+
 // Shared-memory address of a generic pointer, for cp.async / ldmatrix / st.shared operands.
 __device__ __forceinline__ unsigned smem_addr(const void* p)
 {

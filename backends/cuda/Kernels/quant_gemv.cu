@@ -292,9 +292,7 @@ extern "C" __global__ void int4_tile_scales_f16(const float* __restrict__ scales
         const int row = 16 * tile + r;
         const float s = scales[(long long)(row / scaleBlockRows) * groups + grp];
         const float z = zeros != nullptr ? zeros[(long long)row * groups + grp] : 8.f;
-        unsigned short hs, hz;
-        asm("cvt.rn.f16.f32 %0, %1;" : "=h"(hs) : "f"(s));
-        asm("cvt.rn.f16.f32 %0, %1;" : "=h"(hz) : "f"(z));
+        const f16_t hs = f2h(s), hz = f2h(z);
         if (h2f(hs) != s || h2f(hz) != z) *inexact = 1;
         out[e] = (unsigned)hs | ((unsigned)hz << 16);
     }
