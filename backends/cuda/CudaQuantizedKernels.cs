@@ -41,38 +41,48 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     private string? _scaledMissing;
 
     /// <summary>
-    /// (tiles per block, warps per tile, ring stages) of the stream GEMV for large products (N >= 16,384 or
-    /// K >= 8,192: gate|up, down), for the rest (q|k|v, o), and for the gated gate|up. From MODULAR_QGEMV_STREAM
-    /// ("TxWxS,TxWxS,TxWxS", each one of <see cref="KernelLibrary.QuantGemvStreamShapes"/>, the gated one with an even
-    /// T) for A/B runs. The defaults are the shapes the H100 preferred with the float scale line (2026-12-05); the f16
-    /// line's harness run preferred 4 stages (bench/results/2026-12-06-h100-int4.md), not yet confirmed end to end.
+    /// (tiles per block, warps per tile, ring stages) of the stream GEMV for wide products (N >= 16,384 with K below
+    /// 8,192: an unfused gate|up), deep ones (K >= 8,192: down), the rest (q|k|v, o), and the gated gate|up. From
+    /// MODULAR_QGEMV_STREAM ("TxWxS,TxWxS,TxWxS,TxWxS", each one of <see cref="KernelLibrary.QuantGemvStreamShapes"/>,
+    /// the last one of <see cref="KernelLibrary.QuantGemvStreamGatedShapes"/>) for A/B runs. The defaults are what the
+    /// harness preferred per product on the H200 (bench/results/2026-12-06-h200-int4.md): down 11.8 us with 2 x 8 x 4
+    /// against 14.4 with 2 x 4 x 5; q|k|v 7.5 with 1 x 4 x 8 against 8.3.
     /// </summary>
-    internal static readonly ((int Tpb, int Wpt, int Stages) Large, (int Tpb, int Wpt, int Stages) Small, (int Tpb, int Wpt, int Stages) Gated) StreamShapes =
-        ParseStreamShapes(Environment.GetEnvironmentVariable("MODULAR_QGEMV_STREAM"));
+    internal static readonly StreamShapeSet StreamShapes = ParseStreamShapes(Environment.GetEnvironmentVariable("MODULAR_QGEMV_STREAM"));
 
-    internal static ((int, int, int), (int, int, int), (int, int, int)) ParseStreamShapes(string? spec)
+    /// <summary>The stream GEMV shape per product class (see <see cref="StreamShapes"/>).</summary>
+    internal readonly record struct StreamShapeSet((int Tpb, int Wpt, int Stages) Wide, (int Tpb, int Wpt, int Stages) Deep,
+        (int Tpb, int Wpt, int Stages) Small, (int Tpb, int Wpt, int Stages) Gated)
     {
-        if (string.IsNullOrWhiteSpace(spec)) return ((2, 4, 5), (1, 4, 8), (2, 4, 5));
+        /// <summary>The shape for an N x K product of one row.</summary>
+        public (int Tpb, int Wpt, int Stages) For(int n, int k) => k >= 8192 ? Deep : n >= 16384 ? Wide : Small;
+    }
+
+    internal static StreamShapeSet ParseStreamShapes(string? spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec)) return new((2, 4, 5), (2, 8, 4), (1, 4, 8), (2, 4, 5));
         var parts = spec.Split(',');
-        var shapes = new (int, int, int)[3];
-        for (int i = 0; i < 3; i++)
+        var shapes = new (int, int, int)[4];
+        for (int i = 0; i < 4; i++)
         {
             var f = i < parts.Length ? parts[i].Split('x') : [];
-            if (f.Length != 3 || !int.TryParse(f[0], out int tpb) || !int.TryParse(f[1], out int wpt) || !int.TryParse(f[2], out int ns)
-                || !KernelLibrary.QuantGemvStreamShapes.Contains((tpb, wpt, ns)) || (i == 2 && tpb % 2 != 0))
-                throw new ArgumentException($"MODULAR_QGEMV_STREAM='{spec}': expected three compiled shapes TxWxS (large, small, gated with an even T) "
-                    + $"among {string.Join(", ", KernelLibrary.QuantGemvStreamShapes.Select(q => $"{q.TilesPerBlock}x{q.WarpsPerTile}x{q.Stages}"))}");
+            var compiled = i == 3 ? KernelLibrary.QuantGemvStreamGatedShapes : KernelLibrary.QuantGemvStreamShapes;
+            if (parts.Length != 4 || f.Length != 3 || !int.TryParse(f[0], out int tpb) || !int.TryParse(f[1], out int wpt) || !int.TryParse(f[2], out int ns)
+                || !compiled.Contains((tpb, wpt, ns)))
+                throw new ArgumentException($"MODULAR_QGEMV_STREAM='{spec}': expected four compiled shapes TxWxS (wide, deep, small among "
+                    + $"{Names(KernelLibrary.QuantGemvStreamShapes)}; gated among {Names(KernelLibrary.QuantGemvStreamGatedShapes)})");
             shapes[i] = (tpb, wpt, ns);
         }
-        return (shapes[0], shapes[1], shapes[2]);
+        return new(shapes[0], shapes[1], shapes[2], shapes[3]);
+
+        static string Names((int T, int W, int S)[] set) => string.Join(", ", set.Select(q => $"{q.T}x{q.W}x{q.S}"));
     }
 
     /// <summary>
-    /// Whether one-row Int4 gate|up products take the gated stream GEMV (MODULAR_CUDA_INT4_GATED=1). Off by default
-    /// until it has been timed and checked on a GPU: it was written in a session whose device time ran out before
-    /// its first run (the conformance suite turns it on for its own case).
+    /// Whether one-row Int4 gate|up products take the gated stream GEMV (default on; MODULAR_CUDA_INT4_GATED=0 turns it
+    /// off for A/B runs). H200, W1 GPTQ: 396.3 decode tok/s with it, 385.3 without (2026-12-06).
     /// </summary>
-    internal bool GatedGateUp { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_INT4_GATED") == "1";
+    internal bool GatedGateUp { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_INT4_GATED") != "0";
 
     /// <summary>Calls that took the one-row stream GEMV (tests and reports).</summary>
     internal long StreamCalls { get; private set; }
@@ -140,22 +150,86 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// </summary>
     public bool TryLinearActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output)
     {
-        if (!GatedGateUp || !StreamEnabled || gateUp.Format != QuantizedFormat.Int4 || x.DType != DType.BF16 || output.DType != DType.BF16) return false;
         var xv = backend.Own(x, nameof(x));
+        return GatedGateUp && TryStream(xv, null, gateUp, null, activation, output);
+    }
+
+    /// <summary>
+    /// One row through an Int4 weight on the stream GEMV with the add + RMSNorm of <paramref name="norm"/> as its
+    /// prologue (the plain kernel, or the gated one when <paramref name="gatedActivation"/> is set and
+    /// <see cref="GatedGateUp"/> is on); false, having done nothing, for anything the stream GEMV does not take, a
+    /// hidden size other than K, unaligned rows, or while <see cref="NormPrologue"/> is off.
+    /// </summary>
+    public bool TryLinearAddRmsNorm(AddRmsNormInput norm, QuantizedWeight weight, Tensor? bias, Activation? gatedActivation, Tensor output)
+    {
+        if (!NormPrologue || (gatedActivation is not null && (!GatedGateUp || bias is not null))) return false;
+        var residual = backend.Own(norm.Residual, "residual");
+        var delta = backend.Own(norm.Delta, "delta");
+        var residualOut = backend.Own(norm.ResidualOut, "residualOut");
+        var normW = backend.Own(norm.Weight, "norm weight");
+        int k = weight.InFeatures;
+        if (delta.Length != k || residualOut.Length != k || normW.Length != k
+            || delta.DType != DType.BF16 || residualOut.DType != DType.BF16 || normW.DType != DType.BF16
+            || ((delta.Pointer | residualOut.Pointer | normW.Pointer) & 15) != 0
+            || residualOut.Pointer == residual.Pointer || residualOut.Pointer == delta.Pointer) return false;
+        return TryStream(residual, (delta, residualOut, normW, norm.Eps, norm.WeightOffset), weight, bias, gatedActivation, output);
+    }
+
+    /// <summary>
+    /// Whether Int4 stream GEMVs that follow a norm compute the add + RMSNorm in their prologue
+    /// (<see cref="TryLinearAddRmsNorm"/>; default on, MODULAR_CUDA_INT4_NORM=0 turns it off for A/B runs).
+    /// </summary>
+    internal bool NormPrologue { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_INT4_NORM") != "0";
+
+    /// <summary>
+    /// The one-row stream GEMV of x through a tiled Int4 weight: plain, gated (<paramref name="gated"/> set: y [I] =
+    /// act(gate) * up) and with or without the norm prologue (x is then the residual row). False, having launched
+    /// nothing, when the product is not one the kernels take.
+    /// </summary>
+    private bool TryStream(CudaTensor xv, (CudaTensor Delta, CudaTensor ResidualOut, CudaTensor Weight, float Eps, float Offset)? norm,
+        QuantizedWeight weight, Tensor? bias, Activation? gated, Tensor output)
+    {
         var o = backend.Own(output, nameof(output));
-        int n = gateUp.OutFeatures, k = gateUp.InFeatures, inter = n / 2;
-        if (xv.Length != k || o.Length != inter || n % 32 != 0 || k > KernelLibrary.QuantGemvStreamMaxK) return false;
-        var w = Layout.Check(backend, gateUp);
+        bool f32Out = o.DType == DType.F32 && gated is null;
+        if (!StreamEnabled || weight.Format != QuantizedFormat.Int4 || xv.DType != DType.BF16 || (o.DType != DType.BF16 && !f32Out)) return false;
+        int n = weight.OutFeatures, k = weight.InFeatures;
+        if (xv.Length != k || o.Length != (gated is null ? n : n / 2) || n % (gated is null ? 16 : 32) != 0 || k > KernelLibrary.QuantGemvStreamMaxK)
+            return false;
+        CudaTensor? b = null;
+        if (bias is not null)
+        {
+            b = backend.Own(bias, nameof(bias));
+            if (b.DType != DType.BF16 || b.Length != n) return false;
+        }
+        var w = Layout.Check(backend, weight);
         if (((xv.Pointer | w.Data) & 15) != 0) return false;
         backend.Bind();
-        var tiles = _tiled.Of(gateUp, w.Data, w.Scales, w.Zeros);
+        var tiles = _tiled.Of(weight, w.Data, w.Scales, w.Zeros);
         if (!tiles.Tiled) return false;
-        var shape = StreamShapes.Gated;
-        LaunchStream(backend.Library.QuantGemvStreamGated(shape), shape, inter / 16 / (shape.Tpb / 2), k,
-            backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer).Ptr(o.Pointer)
-                .Int(n).Int(k).Int(gateUp.RowBytes).Int(gateUp.Groups).Int(gateUp.GroupSize).Int((int)activation), "qgemv_int4_stream_gated");
+        var args = backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer);
+        if (gated is null) args.Ptr(b?.Pointer ?? 0);
+        // The flag after the group size: f32 output for the plain kernel, the activation's code for the gated one.
+        args.Ptr(o.Pointer).Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(gated is { } act ? (int)act : f32Out ? 1 : 0);
+        if (norm is { } nm) args.Ptr(nm.Delta.Pointer).Ptr(nm.ResidualOut.Pointer).Ptr(nm.Weight.Pointer).Float(nm.Eps).Float(nm.Offset);
+        else NoNorm(args);
+        if (gated is null)
+        {
+            var shape = StreamShapes.For(n, k);
+            LaunchStream(backend.Library.QuantGemvStream(shape), shape, (n / 16 + shape.Tpb - 1) / shape.Tpb, k, args,
+                norm is null ? "qgemv_int4_stream" : "qgemv_int4_stream_norm");
+        }
+        else
+        {
+            var shape = StreamShapes.Gated;
+            int pairs = shape.Tpb / 2;
+            LaunchStream(backend.Library.QuantGemvStreamGated(shape), shape, (n / 32 + pairs - 1) / pairs, k, args,
+                norm is null ? "qgemv_int4_stream_gated" : "qgemv_int4_stream_gated_norm");
+        }
         return true;
     }
+
+    /// <summary>The stream GEMV's norm-prologue arguments when it has none (normW = null: x is the product's input).</summary>
+    private static KernelArgsBuilder NoNorm(KernelArgsBuilder args) => args.Ptr(0).Ptr(0).Ptr(0).Float(0f).Float(0f);
 
     /// <summary>Launches a stream GEMV of <paramref name="shape"/> (tiles per block, warps per tile, stages) over K inputs.</summary>
     private void LaunchStream(nint kernel, (int Tpb, int Wpt, int Stages) shape, int blocks, int k, KernelArgsBuilder args, string what)
@@ -188,15 +262,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         bool f32Out = o.DType == DType.F32;
         // The legacy CUDA-core GEMV (A/B only) reads row-major codes, so that mode never permutes a weight.
         var tiles = weight.Format == QuantizedFormat.Int4 && StreamEnabled ? _tiled.Of(weight, w.Data, w.Scales, w.Zeros) : null;
-        if (t == 1 && tiles is { Tiled: true } && weight.InFeatures <= KernelLibrary.QuantGemvStreamMaxK && ((xv.Pointer | w.Data) & 15) == 0)
-        {
-            // One row of x on the tiled layout (quant_gemv_stream.cu), in the shape chosen for the product's size.
-            var shape = n >= 16384 || k >= 8192 ? StreamShapes.Large : StreamShapes.Small;
-            LaunchStream(backend.Library.QuantGemvStream(shape), shape, (n / 16 + shape.Tpb - 1) / shape.Tpb, k,
-                backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer).Ptr(b?.Pointer ?? 0).Ptr(o.Pointer)
-                    .Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(f32Out ? 1 : 0), "qgemv_int4_stream");
-            return;
-        }
+        // One row of x on the tiled layout (quant_gemv_stream.cu), in the shape chosen for the product's size.
+        if (t == 1 && tiles is { Tiled: true } && TryStream(xv, null, weight, bias, null, output)) return;
         if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && (tiles is { Tiled: true } || Int4MmaFits(weight)))
         {
             // Tensor-core Int4 GEMV (see quant_gemv.cu): 16 weight rows per tile, tiles per block of warps splitting

@@ -131,10 +131,9 @@ internal sealed class KernelLibrary : IDisposable
         Int4TileRepack = _module.GetFunction("int4_tile_repack");
         Int4TileScalesF16 = _module.GetFunction("int4_tile_scales_f16");
         foreach (var (tpb, wpt, stages) in QuantGemvStreamShapes)
-        {
             LoadStream($"qgemv_int4_streamh_t{tpb}_w{wpt}_s{stages}", (tpb, wpt, stages), _quantGemvStream);
-            if (tpb % 2 == 0) LoadStream($"qgemv_int4_streamh_gated_t{tpb}_w{wpt}_s{stages}", (tpb, wpt, stages), _quantGemvStreamGated);
-        }
+        foreach (var (tpb, wpt, stages) in QuantGemvStreamGatedShapes)
+            LoadStream($"qgemv_int4_streamh_gated_t{tpb}_w{wpt}_s{stages}", (tpb, wpt, stages), _quantGemvStreamGated);
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
     }
@@ -182,12 +181,15 @@ internal sealed class KernelLibrary : IDisposable
     internal nint Int4TileScalesF16 { get; }
 
     /// <summary>
-    /// (tiles per block, warps per tile, ring stages) of the compiled qgemv_int4_streamh kernels (and, for an even
-    /// tile count, their gated twins); <see cref="CudaQuantizedKernels"/> picks one per product size (see
-    /// quant_gemv_stream.cu).
+    /// (tiles per block, warps per tile, ring stages) of the compiled qgemv_int4_streamh kernels;
+    /// <see cref="CudaQuantizedKernels"/> picks one per product size (see quant_gemv_stream.cu). At most 64 warp
+    /// stages per block (<see cref="QuantGemvStreamMaxK"/> assumes it).
     /// </summary>
     internal static readonly (int TilesPerBlock, int WarpsPerTile, int Stages)[] QuantGemvStreamShapes =
-        [(2, 4, 5), (1, 4, 8), (2, 4, 4), (1, 8, 4)];
+        [(2, 4, 5), (1, 4, 8), (2, 8, 4)];
+
+    /// <summary>The shapes of the compiled gated twins (qgemv_int4_streamh_gated_*; an even tile count each).</summary>
+    internal static readonly (int TilesPerBlock, int WarpsPerTile, int Stages)[] QuantGemvStreamGatedShapes = [(2, 4, 5)];
 
     private void LoadStream(string name, (int, int, int) shape, Dictionary<(int, int, int), nint> into)
     {
@@ -222,7 +224,7 @@ internal sealed class KernelLibrary : IDisposable
 
     private readonly Dictionary<(int, int, int), nint> _quantGemvStream = new();
 
-    /// <summary>The gated stream GEMV (gate|up with the activation) of one compiled shape with an even tile count.</summary>
+    /// <summary>The gated stream GEMV (gate|up with the activation) of one of <see cref="QuantGemvStreamGatedShapes"/>.</summary>
     internal nint QuantGemvStreamGated((int, int, int) shape) => _quantGemvStreamGated[shape];
 
     private readonly Dictionary<(int, int, int), nint> _quantGemvStreamGated = new();
