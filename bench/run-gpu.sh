@@ -9,7 +9,7 @@
 #   ceilings     copy bandwidth, bf16 GEMM rate, prefill 8 x 2,048 and static W2 (bench/Modular.Bench)
 #   graphs       per-launch time of each decode projection inside a replayed graph (bench/Modular.Bench; QUANT=1: GPTQ too)
 #   w1           W1 through `modular bench latency` (bf16; with QUANT=1 also GPTQ int4 dummy weights; W1_QS="gptq"
-#                runs only the listed formats, for A/B runs of one)
+#                runs only the listed formats, for A/B runs of one; profile1 too)
 #   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights), once per
 #                KV cache dtype in KV_DTYPES (default "auto"; "auto fp8" adds the FP8 KV cache)
 #   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
@@ -83,7 +83,7 @@ for stage in "$@"; do
         --num-prompts 512 --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384
       show w2-profile$tag "Throughput|cuda profile" 24 ;;
     profile1)
-      for q in none ${QUANT:+gptq}; do
+      for q in ${W1_QS:-none ${QUANT:+gptq}}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)
         MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w1-profile-$q$tag 150 bash .gpu/run dotnet $cli bench latency --backend cuda "${model[@]}" \
           "${qa[@]}" --input-len 128 --output-len 256 --num-iters-warmup 0 --num-iters 1
