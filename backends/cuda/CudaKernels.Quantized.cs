@@ -3,7 +3,7 @@ using Modular.Abstractions;
 namespace Modular.Backends.Cuda;
 
 /// <summary>The kernels object's <see cref="IQuantizedKernels"/> face, delegating to <see cref="CudaQuantizedKernels"/>.</summary>
-internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGateUpKernels, IFusedQuantizedNormKernels
+internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGateUpKernels
 {
     public bool Supports(QuantizedFormat format) => CudaQuantizedKernels.Supports(format);
 
@@ -12,9 +12,6 @@ internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGa
 
     public bool TryLinearQuantizedActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output) =>
         _quantized.TryLinearActAndMul(x, gateUp, activation, output);
-
-    public bool TryLinearQuantizedAddRmsNorm(AddRmsNormInput norm, QuantizedWeight weight, Tensor? bias, Activation? gatedActivation, Tensor output) =>
-        _quantized.TryLinearAddRmsNorm(norm, weight, bias, gatedActivation, output);
 
     /// <summary>Why FP8 batches do not use the tensor cores on this device, or null when they do (reports, tests).</summary>
     internal string? Fp8GemmUnavailable => _quantized.Fp8GemmUnavailable;
@@ -52,13 +49,6 @@ internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGa
     {
         get => _quantized.GatedGateUp;
         set => _quantized.GatedGateUp = value;
-    }
-
-    /// <summary>Whether Int4 stream GEMVs after a norm fuse it (see <see cref="CudaQuantizedKernels.NormPrologue"/>).</summary>
-    internal bool Int4NormPrologue
-    {
-        get => _quantized.NormPrologue;
-        set => _quantized.NormPrologue = value;
     }
 
     /// <summary>Int4 calls so far that took the one-row stream GEMV on the tiled layout (tests and reports).</summary>

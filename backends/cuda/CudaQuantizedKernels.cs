@@ -46,7 +46,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// MODULAR_QGEMV_STREAM ("TxWxS,TxWxS,TxWxS,TxWxS", each one of <see cref="KernelLibrary.QuantGemvStreamShapes"/>,
     /// the last one of <see cref="KernelLibrary.QuantGemvStreamGatedShapes"/>) for A/B runs. The defaults are what the
     /// harness preferred per product on the H200 (bench/results/2026-12-06-h200-int4.md): down 11.8 us with 2 x 8 x 4
-    /// against 14.4 with 2 x 4 x 5; q|k|v 7.5 with 1 x 4 x 8 against 8.3.
+    /// against 14.4 with 2 x 4 x 5; q|k|v 7.5 with 1 x 4 x 8 against 8.3. End to end the deep shape was a wash on the
+    /// H100 (W1 GPTQ 334.7 against 333.4 tok/s).
     /// </summary>
     internal static readonly StreamShapeSet StreamShapes = ParseStreamShapes(Environment.GetEnvironmentVariable("MODULAR_QGEMV_STREAM"));
 
@@ -80,7 +81,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
 
     /// <summary>
     /// Whether one-row Int4 gate|up products take the gated stream GEMV (default on; MODULAR_CUDA_INT4_GATED=0 turns it
-    /// off for A/B runs). H200, W1 GPTQ: 396.3 decode tok/s with it, 385.3 without (2026-12-06).
+    /// off for A/B runs). W1 GPTQ decode on 2026-12-06: H100 356.4 tok/s with it, 348.6 without; H200 396.3 and 385.3.
     /// </summary>
     internal bool GatedGateUp { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_INT4_GATED") != "0";
 
@@ -151,43 +152,14 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     public bool TryLinearActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output)
     {
         var xv = backend.Own(x, nameof(x));
-        return GatedGateUp && TryStream(xv, null, gateUp, null, activation, output);
+        return GatedGateUp && TryStream(xv, gateUp, null, activation, output);
     }
 
     /// <summary>
-    /// One row through an Int4 weight on the stream GEMV with the add + RMSNorm of <paramref name="norm"/> as its
-    /// prologue (the plain kernel, or the gated one when <paramref name="gatedActivation"/> is set and
-    /// <see cref="GatedGateUp"/> is on); false, having done nothing, for anything the stream GEMV does not take, a
-    /// hidden size other than K, unaligned rows, or while <see cref="NormPrologue"/> is off.
+    /// The one-row stream GEMV of x through a tiled Int4 weight, plain or gated (<paramref name="gated"/> set: y [I] =
+    /// act(gate) * up). False, having launched nothing, when the product is not one the kernels take.
     /// </summary>
-    public bool TryLinearAddRmsNorm(AddRmsNormInput norm, QuantizedWeight weight, Tensor? bias, Activation? gatedActivation, Tensor output)
-    {
-        if (!NormPrologue || (gatedActivation is not null && (!GatedGateUp || bias is not null))) return false;
-        var residual = backend.Own(norm.Residual, "residual");
-        var delta = backend.Own(norm.Delta, "delta");
-        var residualOut = backend.Own(norm.ResidualOut, "residualOut");
-        var normW = backend.Own(norm.Weight, "norm weight");
-        int k = weight.InFeatures;
-        if (delta.Length != k || residualOut.Length != k || normW.Length != k
-            || delta.DType != DType.BF16 || residualOut.DType != DType.BF16 || normW.DType != DType.BF16
-            || ((delta.Pointer | residualOut.Pointer | normW.Pointer) & 15) != 0
-            || residualOut.Pointer == residual.Pointer || residualOut.Pointer == delta.Pointer) return false;
-        return TryStream(residual, (delta, residualOut, normW, norm.Eps, norm.WeightOffset), weight, bias, gatedActivation, output);
-    }
-
-    /// <summary>
-    /// Whether Int4 stream GEMVs that follow a norm compute the add + RMSNorm in their prologue
-    /// (<see cref="TryLinearAddRmsNorm"/>; default on, MODULAR_CUDA_INT4_NORM=0 turns it off for A/B runs).
-    /// </summary>
-    internal bool NormPrologue { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_INT4_NORM") != "0";
-
-    /// <summary>
-    /// The one-row stream GEMV of x through a tiled Int4 weight: plain, gated (<paramref name="gated"/> set: y [I] =
-    /// act(gate) * up) and with or without the norm prologue (x is then the residual row). False, having launched
-    /// nothing, when the product is not one the kernels take.
-    /// </summary>
-    private bool TryStream(CudaTensor xv, (CudaTensor Delta, CudaTensor ResidualOut, CudaTensor Weight, float Eps, float Offset)? norm,
-        QuantizedWeight weight, Tensor? bias, Activation? gated, Tensor output)
+    private bool TryStream(CudaTensor xv, QuantizedWeight weight, Tensor? bias, Activation? gated, Tensor output)
     {
         var o = backend.Own(output, nameof(output));
         bool f32Out = o.DType == DType.F32 && gated is null;
@@ -210,26 +182,21 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (gated is null) args.Ptr(b?.Pointer ?? 0);
         // The flag after the group size: f32 output for the plain kernel, the activation's code for the gated one.
         args.Ptr(o.Pointer).Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(gated is { } act ? (int)act : f32Out ? 1 : 0);
-        if (norm is { } nm) args.Ptr(nm.Delta.Pointer).Ptr(nm.ResidualOut.Pointer).Ptr(nm.Weight.Pointer).Float(nm.Eps).Float(nm.Offset);
-        else NoNorm(args);
         if (gated is null)
         {
             var shape = StreamShapes.For(n, k);
             LaunchStream(backend.Library.QuantGemvStream(shape), shape, (n / 16 + shape.Tpb - 1) / shape.Tpb, k, args,
-                norm is null ? "qgemv_int4_stream" : "qgemv_int4_stream_norm");
+                "qgemv_int4_stream");
         }
         else
         {
             var shape = StreamShapes.Gated;
             int pairs = shape.Tpb / 2;
             LaunchStream(backend.Library.QuantGemvStreamGated(shape), shape, (n / 32 + pairs - 1) / pairs, k, args,
-                norm is null ? "qgemv_int4_stream_gated" : "qgemv_int4_stream_gated_norm");
+                "qgemv_int4_stream_gated");
         }
         return true;
     }
-
-    /// <summary>The stream GEMV's norm-prologue arguments when it has none (normW = null: x is the product's input).</summary>
-    private static KernelArgsBuilder NoNorm(KernelArgsBuilder args) => args.Ptr(0).Ptr(0).Ptr(0).Float(0f).Float(0f);
 
     /// <summary>Launches a stream GEMV of <paramref name="shape"/> (tiles per block, warps per tile, stages) over K inputs.</summary>
     private void LaunchStream(nint kernel, (int Tpb, int Wpt, int Stages) shape, int blocks, int k, KernelArgsBuilder args, string what)
@@ -263,7 +230,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         // The legacy CUDA-core GEMV (A/B only) reads row-major codes, so that mode never permutes a weight.
         var tiles = weight.Format == QuantizedFormat.Int4 && StreamEnabled ? _tiled.Of(weight, w.Data, w.Scales, w.Zeros) : null;
         // One row of x on the tiled layout (quant_gemv_stream.cu), in the shape chosen for the product's size.
-        if (t == 1 && tiles is { Tiled: true } && TryStream(xv, null, weight, bias, null, output)) return;
+        if (t == 1 && tiles is { Tiled: true } && TryStream(xv, weight, bias, null, output)) return;
         if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && (tiles is { Tiled: true } || Int4MmaFits(weight)))
         {
             // Tensor-core Int4 GEMV (see quant_gemv.cu): 16 weight rows per tile, tiles per block of warps splitting

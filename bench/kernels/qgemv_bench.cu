@@ -101,10 +101,7 @@ static void launch(const Variant& v, const Shape& sh, const Layer& L, const bf16
     }
     else if (v.kind == kStream)
     {
-        const bf16_t* none = nullptr;
-        float eps = 1e-5f, offset = 0.f;
-        void* args[] = {(void*)&x, (void*)&L.w, (void*)&L.szh, (void*)&bias, (void*)&y, &n, &k, &rowBytes, &groups, &gs, &f32out,
-                        (void*)&none, (void*)&none, (void*)&none, &eps, &offset};
+        void* args[] = {(void*)&x, (void*)&L.w, (void*)&L.szh, (void*)&bias, (void*)&y, &n, &k, &rowBytes, &groups, &gs, &f32out};
         const int tiles = n / 16, blocks = (tiles + v.tpb - 1) / v.tpb, smem = qs_shared_bytes(k, v.tpb * v.wpt, v.ns);
         CK(cudaLaunchKernel((const void*)v.fn, dim3(blocks), dim3(v.tpb * v.wpt * 32), args, smem, st));
     }
@@ -230,10 +227,7 @@ int main()
         int n = sh.n;
         auto gated = [&](const unsigned char* w, const unsigned* szh)
         {
-            const bf16_t* none = nullptr;
-            float eps = 1e-5f, offset = 0.f;
-            void* a[] = {(void*)&x, (void*)&w, (void*)&szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act,
-                         (void*)&none, (void*)&none, (void*)&none, &eps, &offset};
+            void* a[] = {(void*)&x, (void*)&w, (void*)&szh, (void*)&yg, &n, (void*)&k, (void*)&rowBytes, (void*)&groups, (void*)&gs, (void*)&act};
             CK(cudaLaunchKernel((const void*)qgemv_int4_streamh_gated_t2_w4_s5, dim3(inter / 16), dim3(256), a, qs_shared_bytes(k, 8, 5), st));
         };
         gated(wt0, layers[2][0].szh);

@@ -36,12 +36,6 @@ public sealed class ModelRunner : IDisposable
 
     /// <summary>Whether dense gate|up products may take the backend's fused activation path (MODULAR_FUSED_GATE_UP=0: never).</summary>
     private readonly bool _fuseGateUp = Environment.GetEnvironmentVariable("MODULAR_FUSED_GATE_UP") != "0";
-
-    /// <summary>
-    /// Whether a norm followed by a projection may run as one kernel where the projection offers it
-    /// (<see cref="IAddRmsNormLinear"/>; MODULAR_FUSED_ADD_NORM=0: never).
-    /// </summary>
-    private readonly bool _fuseNorm = Environment.GetEnvironmentVariable("MODULAR_FUSED_ADD_NORM") != "0";
     private long _graphEpoch = -1;
     private float[] _hostLogits = [];
     private bool _lastStepWasGraph;
@@ -322,31 +316,14 @@ public sealed class ModelRunner : IDisposable
         for (int layer = 0; layer < c.NumLayers; layer++)
         {
             var w = Model.Layers[layer];
-            // q|k|v and gate|up may take their norm in their own kernel; otherwise it writes s.Normed first.
-            bool qkvDone = TryNormedProjection(pending, w.InputNorm, w.Qkv, null, s.Qkv, s);
-            if (!qkvDone) NormInto(pending, w.InputNorm, s);
-            Attention(layer, w, s, meta, qkvDone);
-            bool actDone = w.Router is null && _fuseGateUp && TryNormedProjection(s.O, w.PostAttentionNorm, w.GateUp, c.Activation, s.Act, s);
-            if (!actDone) NormInto(s.O, w.PostAttentionNorm, s);
-            Mlp(w, s, actDone);
+            NormInto(pending, w.InputNorm, s);
+            Attention(layer, w, s, meta);
+            NormInto(s.O, w.PostAttentionNorm, s);
+            Mlp(w, s);
             pending = s.MlpOut;
         }
         NormInto(pending, Model.FinalNorm, s);
         return s.Normed;
-    }
-
-    /// <summary>
-    /// The add + norm of <paramref name="add"/> into the residual and the projection after it in one call, where the
-    /// projection offers it (<see cref="IAddRmsNormLinear"/>). The updated residual goes to s.Normed's buffer, which the
-    /// fused kernel leaves unused, and the two swap roles for the rest of the step.
-    /// </summary>
-    private bool TryNormedProjection(Tensor? add, Tensor weight, ILinear? linear, Activation? gated, Tensor? output, Workspace.StepTensors s)
-    {
-        if (!_fuseNorm || add is null || output is null || linear is not IAddRmsNormLinear fused) return false;
-        var norm = new AddRmsNormInput(add, s.Residual, s.Normed, weight, Config.RmsNormEps, Config.NormWeightOffset);
-        if (!fused.TryForwardAddRmsNorm(norm, gated, output)) return false;
-        (s.Residual, s.Normed) = (s.Normed, s.Residual);
-        return true;
     }
 
     private void NormInto(Tensor? add, Tensor weight, Workspace.StepTensors s)
@@ -356,8 +333,7 @@ public sealed class ModelRunner : IDisposable
         else k.AddRmsNorm(add, s.Residual, weight, Config.RmsNormEps, Config.NormWeightOffset, s.Normed);
     }
 
-    /// <summary>Attention of one layer; <paramref name="qkvDone"/>: s.Qkv already holds the fused q|k|v projection.</summary>
-    private void Attention(int layer, LayerWeights w, Workspace.StepTensors s, AttentionMetadata meta, bool qkvDone)
+    private void Attention(int layer, LayerWeights w, Workspace.StepTensors s, AttentionMetadata meta)
     {
         var c = Config;
         var k = Backend.Kernels;
@@ -365,7 +341,7 @@ public sealed class ModelRunner : IDisposable
         if (w.Qkv is not null)
         {
             // The loader fuses only for backends with the split (checked at creation) and models without q/k norms.
-            if (!qkvDone) w.Qkv.Forward(s.Normed, s.Qkv!);
+            w.Qkv.Forward(s.Normed, s.Qkv!);
             ((IFusedQkvKernels)k).SplitQkvRope(s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, s.K, s.V);
         }
         else
@@ -387,8 +363,7 @@ public sealed class ModelRunner : IDisposable
         w.O.Forward(s.AttnOut, s.O);
     }
 
-    /// <summary>The MLP of one layer; <paramref name="actDone"/>: s.Act already holds act(gate) * up.</summary>
-    private void Mlp(LayerWeights w, Workspace.StepTensors s, bool actDone)
+    private void Mlp(LayerWeights w, Workspace.StepTensors s)
     {
         var c = Config;
         var k = Backend.Kernels;
@@ -398,7 +373,7 @@ public sealed class ModelRunner : IDisposable
             k.Moe(s.Normed, s.RouterLogits!, w.ExpertsGateUp!, w.ExpertsDown!, c.NumExpertsPerToken, renormalize: true, c.Activation, s.MlpOut);
             return;
         }
-        bool fused = actDone || (_fuseGateUp && w.GateUp is IGatedLinear gated && gated.TryForwardActAndMul(s.Normed, c.Activation, s.Act));
+        bool fused = _fuseGateUp && w.GateUp is IGatedLinear gated && gated.TryForwardActAndMul(s.Normed, c.Activation, s.Act);
         if (!fused)
         {
             w.GateUp!.Forward(s.Normed, s.GateUp);

@@ -4,7 +4,7 @@ using Modular.Abstractions;
 namespace Modular.Plugins.Quant;
 
 /// <summary>A linear layer whose weight stays quantized on the backend; the backend's kernels dequantize on the fly.</summary>
-public sealed class QuantizedLinear : IGatedLinear, IAddRmsNormLinear
+public sealed class QuantizedLinear : IGatedLinear
 {
     private readonly IQuantizedKernels _kernels;
 
@@ -33,11 +33,6 @@ public sealed class QuantizedLinear : IGatedLinear, IAddRmsNormLinear
     /// <inheritdoc />
     public bool TryForwardActAndMul(Tensor x, Activation activation, Tensor output) =>
         Bias is null && _kernels is IFusedQuantizedGateUpKernels f && f.TryLinearQuantizedActAndMul(x, Weight, activation, output);
-
-    /// <inheritdoc />
-    public bool TryForwardAddRmsNorm(AddRmsNormInput norm, Activation? gatedActivation, Tensor output) =>
-        (gatedActivation is null || Bias is null) && _kernels is IFusedQuantizedNormKernels f
-        && f.TryLinearQuantizedAddRmsNorm(norm, Weight, Bias, gatedActivation, output);
 
     /// <summary>
     /// Puts a packed weight on <paramref name="backend"/>: quantized when its kernels run the format, otherwise

@@ -16,6 +16,10 @@
 // grid ceil(N / 16 / TPB), TPB * WPT warps: warp w takes tile TPB blockIdx.x + w / WPT and steps w % WPT, + WPT, ...;
 // the WPT partial sums of a tile are added in a fixed order (deterministic). The host requires N % 16 == 0,
 // K % 128 == 0 and a step inside one scale group (as for qgemv_int4_mma).
+// Tried and dropped (H100, W1 GPTQ, 2026-12-06): add_rmsnorm as this kernel's prologue for q|k|v and gate|up, every
+// block adding residual + delta and normalizing into its x copy (block 0 writing the residual), which removes 63
+// launches per token: 334.7 decode tok/s against 356.4 without. Each block then reads 24 KB instead of 8 KB of x-side
+// data (21 MB more L2 traffic per gate|up), which costs more than the launch it saves.
 
 #define QS_STAGE_BYTES 1088
 
@@ -26,21 +30,13 @@ __host__ __device__ __forceinline__ int qs_shared_bytes(int k, int warps, int st
     return steps * 256 + ((steps * 4 + 15) & ~15) + warps * stages * QS_STAGE_BYTES;
 }
 
-// Norm prologue (normW != nullptr; add_rmsnorm_bf16 fused ahead of the product, K = hidden): x is the residual
-// row, h = x + delta rounded to bf16 as add_rmsnorm stores it, and the product's input is h * rsqrt(mean(h^2) + eps)
-// * (offset + normW), built in shared memory by every block. Block 0 writes h to residualOut, which must be a buffer
-// other than x and delta because every block reads those. The first batch of x/delta loads is issued before the
-// code stages, so both are in flight together; removes one launch (and its drain) per projection that follows a norm.
-#define QS_NORM_BATCH 4
-
 // GATED: the weight is gate|up stacked [2I, K] and y[j] = act(gate_j) * up_j for j < I (act_fn's code in f32out):
 // the block's first TPB / 2 tiles are gate tiles and the rest the up tiles I / 16 further on, so both halves of
 // an output meet in the block's final sum and the [2I] intermediate and act_and_mul's launch disappear.
 template <int TPB, int WPT, int NS, bool GATED>
 __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __restrict__ w, const void* __restrict__ sz,
                         const bf16_t* __restrict__ bias, void* __restrict__ y, int n, int k,
-                        int rowBytes, int groups, int groupSize, int f32out, const bf16_t* __restrict__ delta,
-                        bf16_t* __restrict__ residualOut, const bf16_t* __restrict__ normW, float eps, float offset)
+                        int rowBytes, int groups, int groupSize, int f32out)
 {
     static_assert(!GATED || TPB % 2 == 0, "a gated block pairs gate tiles with up tiles");
     constexpr int WARPS = TPB * WPT;
@@ -82,70 +78,11 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     // the codes, so that programmatic dependent launch could overlap the codes with the kernel before, serialized
     // the x loads: W1's four products took 2.01 ms per token instead of 1.79 on the H100.)
     const unsigned xsA = smem_addr(xs);
-    if (normW == nullptr)
-    {
-        for (int c = threadIdx.x; c < steps * 16; c += WARPS * 32) cp_async16(xsA + 16 * c, x + 8 * c, 16);
-        cp_async_commit();
+    for (int c = threadIdx.x; c < steps * 16; c += WARPS * 32) cp_async16(xsA + 16 * c, x + 8 * c, 16);
+    cp_async_commit();
 #pragma unroll
-        for (int p = 0; p < NS - 1; p++) issue(p);
-        cp_async_wait<NS - 1>();  // this thread's x copies have landed
-    }
-    else
-    {
-        const int chunks = steps * 16;
-        uint4 rv[QS_NORM_BATCH], dv[QS_NORM_BATCH];
-        auto load = [&](int base)
-        {
-#pragma unroll
-            for (int b = 0; b < QS_NORM_BATCH; b++)
-            {
-                const int c = base + threadIdx.x + b * WARPS * 32;
-                if (c < chunks) { rv[b] = reinterpret_cast<const uint4*>(x)[c]; dv[b] = reinterpret_cast<const uint4*>(delta)[c]; }
-            }
-        };
-        load(0);
-#pragma unroll
-        for (int p = 0; p < NS - 1; p++) issue(p);
-        uint4* xs4 = reinterpret_cast<uint4*>(xs);
-        float ss = 0.f;
-        for (int base = 0; base < chunks; base += QS_NORM_BATCH * WARPS * 32)
-        {
-            if (base > 0) load(base);
-#pragma unroll
-            for (int b = 0; b < QS_NORM_BATCH; b++)
-            {
-                const int c = base + threadIdx.x + b * WARPS * 32;
-                if (c >= chunks) continue;
-                uint4 h;
-                unsigned* hp = &h.x;
-                const unsigned* rp = &rv[b].x;
-                const unsigned* dp = &dv[b].x;
-#pragma unroll
-                for (int q = 0; q < 4; q++)
-                {
-                    hp[q] = pack_bf2(bf_lo(dp[q]) + bf_lo(rp[q]), bf_hi(dp[q]) + bf_hi(rp[q]));
-                    const float a = bf_lo(hp[q]), e = bf_hi(hp[q]);
-                    ss += a * a + e * e;
-                }
-                xs4[c] = h;
-                if (blockIdx.x == 0) reinterpret_cast<uint4*>(residualOut)[c] = h;
-            }
-        }
-        const float inv = rsqrtf(block_sum(ss) / (float)k + eps);
-        // Each thread rescales only the chunks it stored above.
-        for (int c = threadIdx.x; c < chunks; c += WARPS * 32)
-        {
-            const uint4 h = xs4[c], wv = reinterpret_cast<const uint4*>(normW)[c];
-            const unsigned* hp = &h.x;
-            const unsigned* wp = &wv.x;
-            uint4 o;
-            unsigned* op = &o.x;
-#pragma unroll
-            for (int q = 0; q < 4; q++)
-                op[q] = pack_bf2(bf_lo(hp[q]) * inv * (offset + bf_lo(wp[q])), bf_hi(hp[q]) * inv * (offset + bf_hi(wp[q])));
-            xs4[c] = o;
-        }
-    }
+    for (int p = 0; p < NS - 1; p++) issue(p);
+    cp_async_wait<NS - 1>();  // this thread's x copies have landed
     __syncthreads();
     for (int j = threadIdx.x; j < steps; j += WARPS * 32)
     {
@@ -234,24 +171,20 @@ __device__ void qs_impl(const bf16_t* __restrict__ x, const unsigned char* __res
     }
 }
 
-// The last five parameters are the norm prologue's (normW = nullptr: none; x is then the product's input).
 #define QS_KERNEL(TPB, WPT, NS)                                                                                          \
     extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
         qgemv_int4_streamh_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const void* sz,              \
                                                    const bf16_t* bias, void* y, int n, int k, int rowBytes, int groups,   \
-                                                   int groupSize, int f32out, const bf16_t* delta, bf16_t* residualOut,   \
-                                                   const bf16_t* normW, float eps, float offset)                          \
-    { qs_impl<TPB, WPT, NS, false>(x, w, sz, bias, y, n, k, rowBytes, groups, groupSize, f32out, delta, residualOut, normW, eps, offset); }
+                                                   int groupSize, int f32out)                                             \
+    { qs_impl<TPB, WPT, NS, false>(x, w, sz, bias, y, n, k, rowBytes, groups, groupSize, f32out); }
 
 // gate|up with the activation as the epilogue: n = 2I rows, y [I] in bf16, act in place of f32out, no bias.
 #define QS_GATED_KERNEL(TPB, WPT, NS)                                                                                    \
     extern "C" __global__ void __launch_bounds__(TPB * WPT * 32)                                                          \
         qgemv_int4_streamh_gated_t##TPB##_w##WPT##_s##NS(const bf16_t* x, const unsigned char* w, const void* sz,        \
                                                          bf16_t* y, int n, int k, int rowBytes, int groups,             \
-                                                         int groupSize, int act, const bf16_t* delta,                   \
-                                                         bf16_t* residualOut, const bf16_t* normW, float eps,           \
-                                                         float offset)                                                  \
-    { qs_impl<TPB, WPT, NS, true>(x, w, sz, nullptr, y, n, k, rowBytes, groups, groupSize, act, delta, residualOut, normW, eps, offset); }
+                                                         int groupSize, int act)                                        \
+    { qs_impl<TPB, WPT, NS, true>(x, w, sz, nullptr, y, n, k, rowBytes, groups, groupSize, act); }
 
 // The shapes KernelLibrary.QuantGemvStreamShapes lists (MODULAR_QGEMV_STREAM picks among them; see
 // CudaQuantizedKernels.StreamShapes for the defaults and what the H100 measured).

@@ -187,63 +187,6 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         Checks.Close(Target.Name, "LinearQuantizedActAndMul", $"Int4 gate|up [{n},{k}] {activation} x [1,{k}]", Get(o), oracle, Tolerance.For(Act));
     }
 
-    /// <summary>
-    /// A quantized product with the add + RMSNorm before it fused (<see cref="IFusedQuantizedNormKernels"/>), one decode
-    /// row, plain (with a bias) and gated: the output against the oracle product of the normed row, and the updated
-    /// residual against residual + delta as stored. Backends without the capability skip; the cuda backend must not
-    /// decline these shapes.
-    /// </summary>
-    [Theory, Trait("tier", "optional")]
-    // N, K, group size, zeros, bias, gated activation (null: plain), weight offset
-    [InlineData(272, 1536, 128, true, true, null, 0f)]
-    [InlineData(160, 1024, 0, false, false, null, 1f)]
-    [InlineData(96, 512, 128, true, false, Activation.Silu, 0f)]
-    [InlineData(160, 1024, 128, false, false, Activation.GeluTanh, 0f)]
-    public void LinearQuantizedAddRmsNorm(int n, int k, int groupSize, bool zeros, bool bias, Activation? gated, float offset)
-    {
-        Quantized(QuantizedFormat.Int4);
-        Assert.SkipUnless(Target.Kernels is IFusedQuantizedNormKernels, $"backend '{Target.Name}' has no norm-fused quantized product");
-        var fused = (IFusedQuantizedNormKernels)Target.Kernels;
-        const float eps = 1e-5f;
-        var w = MakeWeight(QuantizedFormat.Int4, n, k, groupSize, 1, zeros, actOrder: false);
-        var residual = Round(Data.Uniform(k, 2f), Act);
-        var delta = Round(Data.Uniform(k), Act);
-        var normWeight = Round(Data.Uniform(k, 0.5f), Weight);
-        var b = bias ? Round(Data.Uniform(n, 0.5f), Weight) : null;
-        // The oracle norm: the sum rounded as stored, then the normed row rounded to the activation dtype.
-        var h = Round(residual.Zip(delta, (r, d) => r + d).ToArray(), Act);
-        double ss = h.Sum(v => (double)v * v);
-        float inv = (float)(1 / Math.Sqrt(ss / k + eps));
-        var x = Round(h.Select((v, i) => v * inv * (offset + normWeight[i])).ToArray(), Act);
-        var product = Oracle(w, x, b, 1);
-        double[] oracle = product;
-        if (gated is { } act)
-        {
-            oracle = new double[n / 2];
-            for (int j = 0; j < n / 2; j++)
-            {
-                double g = product[j];
-                double a = act == Activation.Silu ? g / (1 + Math.Exp(-g)) : 0.5 * g * (1 + Math.Tanh(0.7978845608028654 * (g + 0.044715 * g * g * g)));
-                oracle[j] = a * product[n / 2 + j];
-            }
-        }
-        using var qw = Upload(Target, w);
-        using var rt = Put(Target, residual, Act, 1, k);
-        using var dt = Put(Target, delta, Act, 1, k);
-        using var nt = Put(Target, normWeight, Weight, k);
-        using var bt = b is null ? null : Put(Target, b, Weight, n);
-        using var rOut = Target.Allocate(Act, 1, k);
-        using var o = Target.Allocate(Act, 1, oracle.Length);
-        string shape = $"Int4 W [{n},{k}] group {(groupSize == 0 ? "channel" : groupSize)}{(bias ? " bias" : "")} {(gated is null ? "plain" : $"gated {gated}")} offset {offset}";
-        bool ran = fused.TryLinearQuantizedAddRmsNorm(new AddRmsNormInput(dt, rt, rOut, nt, eps, offset), qw, bt, gated, o);
-        if (Target.Kernels is Backends.Cuda.CudaKernels { QuantGemvStreamEnabled: true, Int4NormPrologue: true } ck && (gated is null || ck.Int4GatedGateUp))
-            Assert.True(ran, $"{shape}: the cuda norm-fused stream GEMV declined");
-        Assert.SkipUnless(ran, $"backend '{Target.Name}' declined the norm-fused product for {shape}");
-        Checks.Close(Target.Name, "LinearQuantizedAddRmsNorm", shape, Get(o), oracle, Tolerance.For(Act));
-        Checks.Exact(Target.Name, "LinearQuantizedAddRmsNorm residual", shape, Get(rOut).AsSpan(), h.AsSpan());
-        Checks.Exact(Target.Name, "LinearQuantizedAddRmsNorm residual unchanged", shape, Get(rt).AsSpan(), residual.AsSpan());
-    }
-
     /// <summary>The decode GEMV recorded into a CUDA graph replays to the directly launched result.</summary>
     [Fact, Trait("tier", "optional")]
     public void LinearQuantizedGraphReplay()
