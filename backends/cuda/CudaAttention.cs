@@ -17,7 +17,7 @@ namespace Modular.Backends.Cuda;
 /// tensor-core kernels only (flash prefill for head dim 128, tensor-core decode for 64/128), which widen each tile to
 /// bf16 in shared memory; other shapes are refused when the cache is created or the step runs.
 /// </summary>
-internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend, IGraphAttention
+internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend, IGraphAttention, IFusedQkvStore
 {
     private const int MaxHeadDim = 256;
     private const int MaxSplits = 64;
@@ -172,6 +172,28 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             Tiles: b + (ulong)layout.Tiles * 4, NumTiles: tiles);
     }
 
+    /// <summary>
+    /// Whether the fused q|k|v split stores k/v into the cache itself (default on; MODULAR_CUDA_QKV_STORE=0 keeps
+    /// reshape_and_cache for A/B runs).
+    /// </summary>
+    internal bool FusedQkvStore { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_QKV_STORE") != "0";
+
+    public bool TrySplitQkvRopeStore(int layer, Tensor qkv, Tensor positions, Tensor cosSin, int headDim, Tensor q, KvCache cache,
+        AttentionMetadata metadata)
+    {
+        if (!FusedQkvStore) return false;
+        if (cache is not CudaKvCache kv) throw new ArgumentException($"cuda attention: cache is a {cache.GetType().Name}, not this backend's", nameof(cache));
+        if (metadata.DeviceState is not StepState st)
+            throw new InvalidOperationException("cuda attention: TrySplitQkvRopeStore before Prepare for this step's AttentionMetadata");
+        var spec = kv.Spec;
+        if ((uint)layer >= (uint)spec.NumLayers) throw new ArgumentOutOfRangeException(nameof(layer), $"cuda attention: layer {layer} of a {spec.NumLayers}-layer cache");
+        if (headDim != spec.HeadDim) throw new ArgumentException($"cuda attention: head dim {headDim} differs from the cache's {spec.HeadDim}");
+        if (positions.Length != metadata.NumTokens) throw new ArgumentException($"cuda attention: {positions.Length} positions for {metadata.NumTokens} tokens");
+        ((CudaKernels)backend.Kernels).SplitQkvRopeStore(qkv, positions, cosSin, headDim, q, spec.NumKvHeads, st.Slots,
+            kv.KeyPointer(layer), kv.ValuePointer(layer), kv.IsFp8);
+        return true;
+    }
+
     public void Forward(int layer, Tensor q, Tensor k, Tensor v, KvCache cache, AttentionMetadata metadata,
         in AttentionParams p, Tensor output)
     {
@@ -204,9 +226,10 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         if (fp8 && !UseTensorCoreDecode(group))
             throw new NotSupportedException(
                 $"cuda attention: an FP8 KV cache needs the tensor-core kernels (query-head group <= 16, MODULAR_CUDA_ATTENTION and MODULAR_CUDA_DECODE unset); this step has group {group}");
-        backend.Launch(fp8 ? lib.ReshapeAndCacheFp8 : lib.ReshapeAndCache, (uint)t, 1, 1, 128, 0,
-            backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems),
-            fp8 ? "reshape_and_cache_fp8" : "reshape_and_cache_bf16");
+        if (!p.KvStored)
+            backend.Launch(fp8 ? lib.ReshapeAndCacheFp8 : lib.ReshapeAndCache, (uint)t, 1, 1, 128, 0,
+                backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems),
+                fp8 ? "reshape_and_cache_fp8" : "reshape_and_cache_bf16");
 
         if (st.NumTiles > 0 && d == 128)
         {

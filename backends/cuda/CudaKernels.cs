@@ -219,35 +219,78 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
     /// <summary>Splits a fused q|k|v projection into q, k, v and applies the rotary embedding to q and k.</summary>
     public void SplitQkvRope(Tensor qkv, Tensor positions, Tensor cosSin, int headDim, Tensor q, Tensor k, Tensor v)
     {
-        var src = Bf16(qkv, "SplitQkvRope", nameof(qkv));
-        var pos = I32(positions, "SplitQkvRope", nameof(positions));
-        var cs = backend.Own(cosSin, nameof(cosSin));
-        var qv = Bf16(q, "SplitQkvRope", nameof(q));
         var kv = Bf16(k, "SplitQkvRope", nameof(k));
         var vv = Bf16(v, "SplitQkvRope", nameof(v));
-        int tokens = (int)pos.Length;
+        int tokens = (int)positions.Length;
         if (tokens == 0) return;
-        if (cs.Shape.Length != 2) throw Shape("SplitQkvRope", $"cosSin {cs} must be [maxPos, rot]");
-        int rot = cs.Shape[1];
-        if (headDim <= 0 || rot % 2 != 0 || rot > headDim) throw Shape("SplitQkvRope", $"cosSin {cs}: rotary dims {rot} must be even and at most headDim {headDim}");
-        if (qv.Length % ((long)tokens * headDim) != 0 || kv.Length % ((long)tokens * headDim) != 0)
-            throw Shape("SplitQkvRope", $"q {qv} and k {kv} must be [{tokens}, heads*{headDim}]");
-        int hq = (int)(qv.Length / tokens / headDim), hk = (int)(kv.Length / tokens / headDim);
+        if (kv.Length % ((long)tokens * headDim) != 0) throw Shape("SplitQkvRope", $"k {kv} must be [{tokens}, heads*{headDim}]");
         if (vv.Length != kv.Length) throw Shape("SplitQkvRope", $"v {vv} must match k {kv}");
-        if (src.Length != (long)tokens * (hq + 2 * hk) * headDim)
-            throw Shape("SplitQkvRope", $"qkv {src} must be [{tokens},{(hq + 2 * hk) * headDim}] for q {qv} and k {kv}");
-        nint fn = cs.DType switch
+        int hk = (int)(kv.Length / tokens / headDim);
+        var split = SplitQkvRopeArgs("SplitQkvRope", qkv, positions, cosSin, headDim, q, hk, cs => cs.DType switch
         {
             DType.F32 => backend.Library.SplitQkvRopeF32Table,
             DType.BF16 => backend.Library.SplitQkvRopeBf16Table,
             _ => throw new NotSupportedException($"cuda SplitQkvRope: cosSin {cs} must be F32 or BF16"),
-        };
-        backend.Bind();
-        backend.Launch(fn, (uint)tokens, 1, 1, 256, 0,
-            backend.Args().Ptr(src.Pointer).Ptr(pos.Pointer).Ptr(cs.Pointer).Ptr(qv.Pointer).Ptr(kv.Pointer).Ptr(vv.Pointer)
-                .Int(hq).Int(hk).Int(headDim).Int(rot), "split_qkv_rope");
+        }, a => a.Ptr(kv.Pointer).Ptr(vv.Pointer));
+        LaunchSplitQkvRope(split, tokens, "split_qkv_rope");
     }
 
+    /// <summary>
+    /// <see cref="SplitQkvRope"/> with k and v written straight into one cache layer's rows at
+    /// <paramref name="slots"/> (device int32 per token; negative = padding, skipped) instead of k/v tensors: bf16
+    /// rows, or e4m3fn codes of the bf16-rounded values when <paramref name="fp8Cache"/> (as reshape_and_cache_fp8).
+    /// </summary>
+    internal void SplitQkvRopeStore(Tensor qkv, Tensor positions, Tensor cosSin, int headDim, Tensor q, int numKvHeads,
+        ulong slots, ulong keyCache, ulong valueCache, bool fp8Cache)
+    {
+        int tokens = (int)positions.Length;
+        if (tokens == 0) return;
+        var split = SplitQkvRopeArgs("SplitQkvRopeStore", qkv, positions, cosSin, headDim, q, numKvHeads, cs => cs.DType switch
+        {
+            DType.F32 or DType.BF16 => backend.Library.SplitQkvRopeStore(cs.DType == DType.BF16, fp8Cache),
+            _ => throw new NotSupportedException($"cuda SplitQkvRopeStore: cosSin {cs} must be F32 or BF16"),
+        }, a => a.Ptr(keyCache).Ptr(valueCache).Ptr(slots));
+        LaunchSplitQkvRope(split, tokens, fp8Cache ? "split_qkv_rope_store_fp8" : "split_qkv_rope_store");
+    }
+
+    /// <summary>
+    /// Checks the split's shapes and builds its arguments: qkv, positions, cos|sin, q, then what
+    /// <paramref name="kvArgs"/> adds (k/v tensors, or cache rows and slots), then hq, hk, headDim, rot; with the
+    /// heads per token and work items per token (heads x (headDim - rot / 2)) that size the grid.
+    /// </summary>
+    private (nint Fn, KernelArgsBuilder Args, int Heads, int Items) SplitQkvRopeArgs(string op, Tensor qkv, Tensor positions, Tensor cosSin, int headDim, Tensor q,
+        int hk, Func<CudaTensor, nint> kernel, Func<KernelArgsBuilder, KernelArgsBuilder> kvArgs)
+    {
+        var src = Bf16(qkv, op, nameof(qkv));
+        var pos = I32(positions, op, nameof(positions));
+        var cs = backend.Own(cosSin, nameof(cosSin));
+        var qv = Bf16(q, op, nameof(q));
+        int tokens = (int)pos.Length;
+        if (cs.Shape.Length != 2) throw Shape(op, $"cosSin {cs} must be [maxPos, rot]");
+        int rot = cs.Shape[1];
+        if (headDim <= 0 || rot % 2 != 0 || rot > headDim) throw Shape(op, $"cosSin {cs}: rotary dims {rot} must be even and at most headDim {headDim}");
+        if (qv.Length % ((long)tokens * headDim) != 0) throw Shape(op, $"q {qv} must be [{tokens}, heads*{headDim}]");
+        int hq = (int)(qv.Length / tokens / headDim);
+        if (src.Length != (long)tokens * (hq + 2 * hk) * headDim)
+            throw Shape(op, $"qkv {src} must be [{tokens},{(hq + 2 * hk) * headDim}] for q {qv} and {hk} KV heads");
+        var fn = kernel(cs);
+        var args = kvArgs(backend.Args().Ptr(src.Pointer).Ptr(pos.Pointer).Ptr(cs.Pointer).Ptr(qv.Pointer));
+        return (fn, args.Int(hq).Int(hk).Int(headDim).Int(rot), hq + 2 * hk, (hq + 2 * hk) * (headDim - rot / 2));
+    }
+
+    /// <summary>
+    /// Launches a split over grid (T, Y): few tokens (decode) spread each token's heads over Y blocks of about 256
+    /// work items (H heads x (headDim - rot / 2) items per token); many tokens keep one block per token.
+    /// </summary>
+    private void LaunchSplitQkvRope((nint Fn, KernelArgsBuilder Args, int Heads, int Items) split, int tokens, string what)
+    {
+        int y = tokens >= SplitQkvRopeSpreadTokens ? 1 : Math.Clamp((split.Items + 255) / 256, 1, split.Heads);
+        backend.Bind();
+        backend.Launch(split.Fn, (uint)tokens, (uint)y, 1, 256, 0, split.Args, what);
+    }
+
+    /// <summary>Steps of at least this many tokens launch one split block per token (enough blocks already).</summary>
+    private const int SplitQkvRopeSpreadTokens = 64;
     /// <summary>
     /// The gate|up GEMV with the activation as its epilogue (gemv_gate_up in gemv.cu) for the decode shapes the
     /// GEMV serves (1..<see cref="KernelLibrary.MaxGemvRows"/> rows, K a multiple of 8, aligned rows); anything else

@@ -73,7 +73,15 @@ public sealed class AttentionMetadata
 /// <param name="HeadDim">Head dimension.</param>
 /// <param name="Scale">Softmax scale (usually 1/sqrt(HeadDim)).</param>
 /// <param name="SlidingWindow">Keys older than this many positions are masked; 0 for none.</param>
-public readonly record struct AttentionParams(int NumHeads, int NumKvHeads, int HeadDim, float Scale, int SlidingWindow);
+public readonly record struct AttentionParams(int NumHeads, int NumKvHeads, int HeadDim, float Scale, int SlidingWindow)
+{
+    /// <summary>
+    /// This step's k/v rows are already in the layer's cache (stored by <see cref="IFusedQkvStore"/>): Forward must
+    /// not store k and v again (they may hold stale data). Only a backend that implements
+    /// <see cref="IFusedQkvStore"/> and returned true for this layer and step ever sees it set.
+    /// </summary>
+    public bool KvStored { get; init; }
+}
 
 /// <summary>
 /// Paged attention: writes the step's new K/V into cache slots, then attends every query token causally over its

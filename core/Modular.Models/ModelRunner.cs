@@ -36,6 +36,9 @@ public sealed class ModelRunner : IDisposable
 
     /// <summary>Whether dense gate|up products may take the backend's fused activation path (MODULAR_FUSED_GATE_UP=0: never).</summary>
     private readonly bool _fuseGateUp = Environment.GetEnvironmentVariable("MODULAR_FUSED_GATE_UP") != "0";
+
+    /// <summary>The attention backend's fused q|k|v split + KV store, when it has one (<see cref="IFusedQkvStore"/>).</summary>
+    private IFusedQkvStore? QkvStore => Backend.Attention as IFusedQkvStore;
     private long _graphEpoch = -1;
     private float[] _hostLogits = [];
     private bool _lastStepWasGraph;
@@ -338,11 +341,13 @@ public sealed class ModelRunner : IDisposable
         var c = Config;
         var k = Backend.Kernels;
         int t = s.Ids.Rows;
+        bool stored = false;
         if (w.Qkv is not null)
         {
             // The loader fuses only for backends with the split (checked at creation) and models without q/k norms.
             w.Qkv.Forward(s.Normed, s.Qkv!);
-            ((IFusedQkvKernels)k).SplitQkvRope(s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, s.K, s.V);
+            stored = QkvStore?.TrySplitQkvRopeStore(layer, s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, Cache, meta) == true;
+            if (!stored) ((IFusedQkvKernels)k).SplitQkvRope(s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, s.K, s.V);
         }
         else
         {
@@ -358,7 +363,7 @@ public sealed class ModelRunner : IDisposable
             }
             k.Rope(s.Q, s.K, s.Positions, Model.CosSin, c.HeadDim);
         }
-        var p = new AttentionParams(c.NumHeads, c.NumKvHeads, c.HeadDim, 1f / MathF.Sqrt(c.HeadDim), c.SlidingWindows[layer]);
+        var p = new AttentionParams(c.NumHeads, c.NumKvHeads, c.HeadDim, 1f / MathF.Sqrt(c.HeadDim), c.SlidingWindows[layer]) { KvStored = stored };
         Backend.Attention.Forward(layer, s.Q, s.K, s.V, Cache, meta, p, s.AttnOut);
         w.O.Forward(s.AttnOut, s.O);
     }

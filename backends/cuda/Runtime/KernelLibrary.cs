@@ -101,6 +101,9 @@ internal sealed class KernelLibrary : IDisposable
         ArgMaxRowsF32 = _module.GetFunction("argmax_rows_f32");
         SplitQkvRopeF32Table = _module.GetFunction("split_qkv_rope_f32table");
         SplitQkvRopeBf16Table = _module.GetFunction("split_qkv_rope_bf16table");
+        foreach (var table in new[] { "f32table", "bf16table" })
+            foreach (var cache in new[] { "bf16", "fp8" })
+                _splitQkvRopeStore[(table == "bf16table", cache == "fp8")] = _module.GetFunction($"split_qkv_rope_store_{table}_{cache}");
         FlashPrefill128 = _module.GetFunction("flash_prefill_128");
         FlashPrefill128Fp8 = _module.GetFunction("flash_prefill_fp8_128");
         foreach (int hd in DecodeTcHeadDims)
@@ -167,6 +170,11 @@ internal sealed class KernelLibrary : IDisposable
     internal nint ArgMaxRowsF32 { get; }
     internal nint SplitQkvRopeF32Table { get; }
     internal nint SplitQkvRopeBf16Table { get; }
+
+    /// <summary>split_qkv_rope_store_*: the split writing k/v into cache rows, per (bf16 cos|sin table, FP8 cache).</summary>
+    internal nint SplitQkvRopeStore(bool bf16Table, bool fp8Cache) => _splitQkvRopeStore[(bf16Table, fp8Cache)];
+
+    private readonly Dictionary<(bool, bool), nint> _splitQkvRopeStore = new();
     internal nint FlashPrefill128 { get; }
     internal nint FlashPrefill128Fp8 { get; }
     internal nint QuantDequantTile { get; }

@@ -79,6 +79,80 @@ public abstract class CapabilitySuite(BackendFixture fixture) : SuiteBase(fixtur
     }
 
     /// <summary>
+    /// The split that stores k/v into the cache itself (<see cref="IFusedQkvStore"/>) against the split into k/v
+    /// tensors followed by Forward's own store: a sequence of <paramref name="tokens"/> tokens after a cached prefix,
+    /// written to layer 1 of two caches, then attended with <see cref="AttentionParams.KvStored"/> set on the fused
+    /// one. q and the attention outputs must be identical (same rope, same rows in the cache), bf16 and FP8 caches.
+    /// Decode-sized steps spread a token's heads over several blocks on the cuda backend; 70 tokens do not.
+    /// </summary>
+    [Theory, Trait("tier", "optional")]
+    [InlineData(1, 8, 2, 128, 128, false)]
+    [InlineData(5, 6, 2, 64, 32, false)]
+    [InlineData(70, 8, 2, 128, 128, false)]
+    [InlineData(1, 8, 2, 128, 128, true)]
+    [InlineData(37, 4, 2, 64, 64, true)]
+    public void SplitQkvRopeStoreMatchesUnfused(int tokens, int hq, int hk, int headDim, int rot, bool fp8)
+    {
+        var b = Target;
+        Assert.SkipUnless(b.Attention is IFusedQkvStore && b.Kernels is IFusedQkvKernels, $"{b.Name} has no fused q|k|v split with KV store");
+        var kvType = fp8 ? DType.F8E4M3 : Act;
+        const int blockSize = 16, prefix = 40, layer = 1;
+        int len = prefix + tokens, blocks = (len + blockSize - 1) / blockSize, width = (hq + 2 * hk) * headDim, maxPos = 128;
+        KvCache NewCache() => b.Attention.CreateCache(new KvCacheSpec(2, blocks, blockSize, hk, headDim, kvType));
+        try
+        {
+            NewCache().Dispose();
+        }
+        catch (NotSupportedException e)
+        {
+            Assert.Skip($"{b.Name} has no {kvType} KV cache for head dim {headDim}: {e.Message}");
+        }
+        var table = new float[maxPos * rot];
+        for (int p = 0; p < maxPos; p++)
+            for (int i = 0; i < rot / 2; i++)
+            {
+                double angle = p * Math.Pow(10000, -2.0 * i / rot);
+                table[p * rot + i] = (float)Math.Cos(angle);
+                table[p * rot + rot / 2 + i] = (float)Math.Sin(angle);
+            }
+        using var cs = Put(b, table, DType.F32, maxPos, rot);
+        using var fusedCache = NewCache();
+        using var plainCache = NewCache();
+        var attention = new AttentionParams(hq, hk, headDim, 1f / MathF.Sqrt(headDim), 0);
+        // Step 1 fills the prefix through the plain path in both caches; step 2 (the tokens under test) differs.
+        float[] Step(int start, int count, KvCache cache, bool fused, out float[] q)
+        {
+            var meta = new AttentionMetadata
+            {
+                NumTokens = count, NumSeqs = 1, QueryStartLoc = [0, count], SeqLens = [start + count],
+                BlockTables = Enumerable.Range(0, blocks).ToArray(), MaxBlocksPerSeq = blocks,
+                SlotMapping = Enumerable.Range(start, count).ToArray(), MaxSeqLen = start + count, MaxQueryLen = count,
+            };
+            var data = new HostData($"qkv-store-{tokens}-{start}");
+            using var src = Put(b, Round(data.Uniform((long)count * width), Act), Act, count, width);
+            using var pos = PutInts(b, Enumerable.Range(start, count).ToArray(), count);
+            using var qt = b.Allocate(Act, count, hq * headDim);
+            using var kt = b.Allocate(Act, count, hk * headDim);
+            using var vt = b.Allocate(Act, count, hk * headDim);
+            using var o = b.Allocate(Act, count, hq * headDim);
+            b.Attention.Prepare(meta);
+            bool stored = fused && ((IFusedQkvStore)b.Attention).TrySplitQkvRopeStore(layer, src, pos, cs, headDim, qt, cache, meta);
+            if (fused) Assert.True(stored, $"{b.Name} declined the fused split + store");
+            if (!stored) ((IFusedQkvKernels)b.Kernels).SplitQkvRope(src, pos, cs, headDim, qt, kt, vt);
+            b.Attention.Forward(layer, qt, kt, vt, cache, meta, attention with { KvStored = stored }, o);
+            q = Get(qt);
+            return Get(o);
+        }
+        Step(0, prefix, fusedCache, false, out _);
+        Step(0, prefix, plainCache, false, out _);
+        var got = Step(prefix, tokens, fusedCache, true, out var qFused);
+        var want = Step(prefix, tokens, plainCache, false, out var qPlain);
+        string shape = $"T {tokens} after {prefix} Hq {hq} Hk {hk} D {headDim} rot {rot} {kvType}";
+        Checks.Exact<float>(b.Name, "SplitQkvRopeStore.q", shape, qFused, qPlain);
+        Checks.Exact<float>(b.Name, "SplitQkvRopeStore attention", shape, got, want);
+    }
+
+    /// <summary>
     /// The fused gate|up product against act(x Wg^T) * (x Wu^T) in double precision. A backend may decline a shape
     /// (the test then says so and skips); one that takes it must match within the activation dtype's tolerance.
     /// </summary>
