@@ -13,6 +13,7 @@
 #   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights), once per
 #                KV cache dtype in KV_DTYPES (default "auto"; "auto fp8" adds the FP8 KV cache)
 #   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
+#                (W2_PROFILE_QS="none fp8": once per weight format)
 #   profile1     W1 (one iteration) the same way: where a single stream's time per token goes (QUANT=1: GPTQ too)
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
 #   peers        peer_fast.py and peer_hf.py (W1, W2)
@@ -79,9 +80,12 @@ for stage in "$@"; do
         done
       done ;;
     profile)
-      MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w2-profile$tag 300 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" \
-        --num-prompts 512 --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384
-      show w2-profile$tag "Throughput|cuda profile" 24 ;;
+      for q in ${W2_PROFILE_QS:-none}; do
+        qa=(); [ $q != none ] && qa=(--quantization $q)
+        MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w2-profile-$q$tag 300 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" \
+          "${qa[@]}" --num-prompts 512 --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384
+        show w2-profile-$q$tag "Throughput|cuda profile" 24
+      done ;;
     profile1)
       for q in ${W1_QS:-none ${QUANT:+gptq}}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)
