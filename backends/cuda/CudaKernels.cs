@@ -342,5 +342,5 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
     private static ArgumentException Shape(string op, string what) => new($"cuda {op}: {what}");
 
     /// <summary>Rows rounded up to a power of two, so the profile groups decode batches of similar size.</summary>
-    private static int Bucket(int t) => t <= 1 ? 1 : 1 << (32 - int.LeadingZeroCount(t - 1));
+    internal static int Bucket(int t) => t <= 1 ? 1 : 1 << (32 - int.LeadingZeroCount(t - 1));
 }

@@ -347,10 +347,12 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         {
             int rows = Math.Min(chunk, t - t0);
             var p = rows == chunk ? plan : tail;
+            backend.Profiler?.Begin();
             fixed (CublasLt.HeuristicResult* algo = &p.Algo)
                 CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, p.Desc.Raw, &alpha, w.Data, p.A.Raw, xCodes + (ulong)((long)t0 * k), p.B.Raw,
                     &beta, accPtr, p.D.Raw, accPtr, p.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
                     $"cublasLtMatmul(FP8 [{rows},{k}] x [{n},{k}]^T)");
+            backend.Profiler?.End($"cublaslt fp8 m={CudaKernels.Bucket(rows)} n={n} k={k}");
             backend.Launch(lib.Fp8GemmEpilogue, (uint)((n + 255) / 256), (uint)Math.Min(rows, 65535), 1, 256, 0,
                 backend.Args().Ptr(accPtr).Int(p.AccBf16 ? 1 : 0).Ptr(xScales + (ulong)((long)t0 * 4)).Ptr(w.Scales).Int(weight.ScaleBlockRows)
                     .Ptr(bias?.Pointer ?? 0).Ptr(o.Pointer + (ulong)((long)t0 * n * outSize)).Int(rows).Int(n).Int(outSize == 4 ? 1 : 0),
@@ -395,10 +397,12 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         plan.Desc.SetPointer(CublasLt.DescBScalePointer, xScales, "B_SCALE_POINTER");
         if (plan.FusedBias) plan.Desc.SetPointer(CublasLt.DescBiasPointer, bias!.Pointer, "BIAS_POINTER");
         float alpha = 1f, beta = 0f;
+        backend.Profiler?.Begin();
         fixed (CublasLt.HeuristicResult* algo = &plan.Algo)
             CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, plan.Desc.Raw, &alpha, w.Data, plan.A.Raw, xCodes, plan.B.Raw,
                 &beta, o.Pointer, plan.D.Raw, o.Pointer, plan.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
                 $"cublasLtMatmul(FP8 outer-vector scaled [{t},{k}] x [{n},{k}]^T -> {o.DType})");
+        backend.Profiler?.End($"cublaslt fp8 scaled m={CudaKernels.Bucket(t)} n={n} k={k}");
         if (bias is not null && !plan.FusedBias)
             backend.LaunchElementwise(o.DType == DType.F32 ? lib.BiasAddF32 : lib.BiasAddBf16, o.Length,
                 backend.Args().Ptr(o.Pointer).Ptr(bias.Pointer).Long(t).Int(n), "bias_add");
