@@ -297,15 +297,29 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         bool f32Out = o.DType == DType.F32;
         int outSize = f32Out ? 4 : 2;
         float alpha = 1f, beta = 0f;
+        // Int4 without act-order whose groups hold whole 32-input chunks: the chunk-per-thread kernel.
+        bool chunked = weight.Format == QuantizedFormat.Int4 && weight.GroupIndex is null && k % 32 == 0
+            && (weight.GroupSize % 32 == 0 || weight.GroupSize >= k) && (w.Data & 15) == 0 && weight.RowBytes % 16 == 0;
         for (int n0 = 0; n0 < n; n0 += (int)tileRows)
         {
             int rows = (int)Math.Min(tileRows, n - n0);
-            int segs = (k + 7) / 8;
-            backend.Launch(backend.Library.QuantDequantTile, (uint)((segs + 255) / 256), (uint)Math.Min(rows, 65535), 1, 256, 0,
-                backend.Args().Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(w.GroupIndex).Ptr(tile).Int(n0).Int(rows).Int(k)
-                    .Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(weight.ScaleBlockRows).Int((int)weight.Format)
-                    .Int(tiled ? 1 : 0),
-                "quant_dequant_tile_bf16");
+            if (chunked && (!tiled || rows % 16 == 0))
+            {
+                long chunks = (long)rows * (k / 32);
+                backend.Launch(backend.Library.QuantDequantTileInt4, (uint)Math.Min((chunks + 255) / 256, 16L * backend.MultiprocessorCount), 1, 1, 256, 0,
+                    backend.Args().Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(tile).Int(n0).Int(rows).Int(k)
+                        .Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(weight.ScaleBlockRows).Int(tiled ? 1 : 0),
+                    "quant_dequant_tile_int4");
+            }
+            else
+            {
+                int segs = (k + 7) / 8;
+                backend.Launch(backend.Library.QuantDequantTile, (uint)((segs + 255) / 256), (uint)Math.Min(rows, 65535), 1, 256, 0,
+                    backend.Args().Ptr(w.Data).Ptr(w.Scales).Ptr(w.Zeros).Ptr(w.GroupIndex).Ptr(tile).Int(n0).Int(rows).Int(k)
+                        .Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(weight.ScaleBlockRows).Int((int)weight.Format)
+                        .Int(tiled ? 1 : 0),
+                    "quant_dequant_tile_bf16");
+            }
             // Row-major y[T, n0..n0+rows) is the column-major block y^T[rows, T] with leading dimension N.
             CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, rows, t, k,
                 &alpha, tile, Cublas.R16BF, k, x.Pointer, Cublas.R16BF, k,

@@ -130,6 +130,7 @@ internal sealed class KernelLibrary : IDisposable
                     _quantGemv[(f, m, r)] = _module.GetFunction($"qgemv_f{f}_m{m}_r{r}");
         foreach (var v in QuantGemvInt4MmaVariants.Keys) _quantGemvInt4Mma[v] = _module.GetFunction($"qgemv_int4_mma_{v}");
         QuantDequantTile = _module.GetFunction("quant_dequant_tile_bf16");
+        QuantDequantTileInt4 = _module.GetFunction("quant_dequant_tile_int4_bf16");
         QuantGemvInt4MmaTiled = _module.GetFunction("qgemv_int4_mma_tiled_r1");
         Int4TileRepack = _module.GetFunction("int4_tile_repack");
         Int4TileScalesF16 = _module.GetFunction("int4_tile_scales_f16");
@@ -177,6 +178,9 @@ internal sealed class KernelLibrary : IDisposable
     private readonly Dictionary<(bool, bool), nint> _splitQkvRopeStore = new();
     internal nint FlashPrefill128 { get; }
     internal nint FlashPrefill128Fp8 { get; }
+    /// <summary>quant_dequant_tile_int4_bf16: the Int4 dequantization a 16-byte chunk per thread (no act-order, groups of 32n).</summary>
+    internal nint QuantDequantTileInt4 { get; }
+
     internal nint QuantDequantTile { get; }
 
     /// <summary>qgemv_int4_mma on the tiled Int4 layout (2..<see cref="MaxQuantGemvRows"/> rows of x).</summary>

@@ -146,6 +146,22 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
     }
 
     /// <summary>
+    /// Int4 with float32 scales that fp16 cannot hold: the cuda backend keeps such a weight row-major (its tiled layout
+    /// stores f16 scales), so this covers the row-major GEMV and the row-major dequantize-and-GEMM path.
+    /// </summary>
+    [Theory, Trait("tier", "optional")]
+    [InlineData(1)]
+    [InlineData(37)]
+    public void LinearQuantizedFloatScales(int t)
+    {
+        var kernels = Quantized(QuantizedFormat.Int4);
+        var w = MakeWeight(QuantizedFormat.Int4, 144, 512, 128, 1, zeros: true, actOrder: false, fp16Scales: false);
+        var x = Round(Data.Uniform((long)t * 512), Act);
+        Compare("LinearQuantized.floatScales", $"Int4 W [144,512] g128 float32 scales x [{t},512]",
+            be => Run(be, be == Target ? kernels : (IQuantizedKernels)be.Kernels, w, x, null, t, be.ActivationDType), Oracle(w, x, null, t), Tolerance.For(Act));
+    }
+
+    /// <summary>
     /// A quantized stacked gate|up with the activation fused (<see cref="IFusedQuantizedGateUpKernels"/>), one decode
     /// row, against act(gate) * up of the oracle product. Backends without the capability skip.
     /// </summary>
@@ -261,7 +277,8 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
     /// Random codes and scales. groupSize 0 = one group per row; scaleBlockRows 0 = per tensor. Act-order scatters the
     /// inputs of each group along K with a random permutation, as GPTQ's desc_act does.
     /// </summary>
-    private HostWeight MakeWeight(QuantizedFormat format, int n, int k, int groupSize, int scaleBlockRows, bool zeros, bool actOrder)
+    private HostWeight MakeWeight(QuantizedFormat format, int n, int k, int groupSize, int scaleBlockRows, bool zeros, bool actOrder,
+        bool fp16Scales = true)
     {
         int gs = groupSize == 0 ? k : groupSize;
         int sbr = scaleBlockRows == 0 ? n : scaleBlockRows;
@@ -284,7 +301,7 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         var scales = Data.Uniform((long)((n + sbr - 1) / sbr) * groups, 0.5f);
         // Integer formats get fp16 scales, as GPTQ and AWQ checkpoints store them (FP8's are float32 in the HF format).
         for (int i = 0; i < scales.Length; i++)
-            scales[i] = format == QuantizedFormat.Fp8E4M3 ? (1f + scales[i]) * 0.05f / span : (float)(Half)((1f + scales[i]) * 0.05f / span);
+            scales[i] = format == QuantizedFormat.Fp8E4M3 || !fp16Scales ? (1f + scales[i]) * 0.05f / span : (float)(Half)((1f + scales[i]) * 0.05f / span);
         float[]? z = null;
         if (zeros)
         {
