@@ -291,6 +291,7 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
 
     /// <summary>Steps of at least this many tokens launch one split block per token (enough blocks already).</summary>
     private const int SplitQkvRopeSpreadTokens = 64;
+
     /// <summary>
     /// The gate|up GEMV with the activation as its epilogue (gemv_gate_up in gemv.cu) for the decode shapes the
     /// GEMV serves (1..<see cref="KernelLibrary.MaxGemvRows"/> rows, K a multiple of 8, aligned rows); anything else

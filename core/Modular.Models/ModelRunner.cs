@@ -39,6 +39,7 @@ public sealed class ModelRunner : IDisposable
 
     /// <summary>The attention backend's fused q|k|v split + KV store, when it has one (<see cref="IFusedQkvStore"/>).</summary>
     private IFusedQkvStore? QkvStore => Backend.Attention as IFusedQkvStore;
+
     private long _graphEpoch = -1;
     private float[] _hostLogits = [];
     private bool _lastStepWasGraph;
