@@ -45,7 +45,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// 8,192: an unfused gate|up), deep ones (K >= 8,192: down), the rest (q|k|v, o), and the gated gate|up. From
     /// MODULAR_QGEMV_STREAM ("TxWxS,TxWxS,TxWxS,TxWxS", each one of <see cref="KernelLibrary.QuantGemvStreamShapes"/>,
     /// the last one of <see cref="KernelLibrary.QuantGemvStreamGatedShapes"/>) for A/B runs. The defaults are what the
-    /// harness preferred per product on the H200 (bench/results/2026-12-06-h200-int4.md): down 11.8 us with 2 x 8 x 4
+    /// harness preferred per product on the H200 (bench/results/2026-12-06-r2.md): down 11.8 us with 2 x 8 x 4
     /// against 14.4 with 2 x 4 x 5; q|k|v 7.5 with 1 x 4 x 8 against 8.3. End to end the deep shape was a wash on the
     /// H100 (W1 GPTQ 334.7 against 333.4 tok/s).
     /// </summary>

@@ -178,10 +178,10 @@ internal sealed class KernelLibrary : IDisposable
     private readonly Dictionary<(bool, bool), nint> _splitQkvRopeStore = new();
     internal nint FlashPrefill128 { get; }
     internal nint FlashPrefill128Fp8 { get; }
-    /// <summary>quant_dequant_tile_int4_bf16: the Int4 dequantization a 16-byte chunk per thread (no act-order, groups of 32n).</summary>
-    internal nint QuantDequantTileInt4 { get; }
-
     internal nint QuantDequantTile { get; }
+
+    /// <summary>quant_dequant_tile_int4_bf16: Int4 dequantization a 16-byte chunk per thread (no act-order, groups of 32n).</summary>
+    internal nint QuantDequantTileInt4 { get; }
 
     /// <summary>qgemv_int4_mma on the tiled Int4 layout (2..<see cref="MaxQuantGemvRows"/> rows of x).</summary>
     internal nint QuantGemvInt4MmaTiled { get; }
