@@ -3,7 +3,7 @@ using Modular.Abstractions;
 namespace Modular.Backends.Cuda;
 
 /// <summary>The kernels object's <see cref="IQuantizedKernels"/> face, delegating to <see cref="CudaQuantizedKernels"/>.</summary>
-internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGateUpKernels
+internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGateUpKernels, IFusedQuantizedGatedInputKernels
 {
     public bool Supports(QuantizedFormat format) => CudaQuantizedKernels.Supports(format);
 
@@ -12,6 +12,16 @@ internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGa
 
     public bool TryLinearQuantizedActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output) =>
         _quantized.TryLinearActAndMul(x, gateUp, activation, output);
+
+    public bool TryLinearQuantizedGatedInput(Tensor gateUp, Activation activation, QuantizedWeight weight, Tensor? bias, Tensor output) =>
+        _quantized.TryLinearGatedInput(gateUp, activation, weight, bias, output);
+
+    /// <summary>Whether FP8 down projections quantize act(gate) * up in one kernel (see <see cref="CudaQuantizedKernels.Fp8GatedInput"/>).</summary>
+    internal bool Fp8GatedInput
+    {
+        get => _quantized.Fp8GatedInput;
+        set => _quantized.Fp8GatedInput = value;
+    }
 
     /// <summary>Why FP8 batches do not use the tensor cores on this device, or null when they do (reports, tests).</summary>
     internal string? Fp8GemmUnavailable => _quantized.Fp8GemmUnavailable;

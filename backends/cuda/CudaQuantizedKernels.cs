@@ -259,7 +259,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                     .Int(weight.ScaleBlockRows).Int(f32Out ? 1 : 0), "qgemv");
             return;
         }
-        if (weight.Format == QuantizedFormat.Fp8E4M3 && TryFp8Gemm(xv, weight, w, b, o, t)) return;
+        if (weight.Format == QuantizedFormat.Fp8E4M3 && TryFp8Gemm(xv, null, weight, w, b, o, t)) return;
         DequantizedGemm(xv, weight, w, o, t, tiles is { Tiled: true });
         if (b is not null)
             backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
@@ -329,16 +329,71 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     }
 
     /// <summary>
+    /// output = (act(gate) * up) W^T (+ bias) for a stacked gateUp [T, 2K] and an FP8 weight [N, K] on the tensor-core
+    /// path, with the activation computed inside the activation quantization (fp8_act_and_mul_quantize_rows): the bf16
+    /// [T, K] intermediate and act_and_mul's launch disappear, and the codes equal the unfused pair's. False, having
+    /// done nothing, for what that path does not take (GEMV-sized batches, other formats, K past the kernel's shared
+    /// memory, shapes cuBLASLt refuses) and while <see cref="Fp8GatedInput"/> is off.
+    /// </summary>
+    public bool TryLinearGatedInput(Tensor gateUp, Activation activation, QuantizedWeight weight, Tensor? bias, Tensor output)
+    {
+        if (!Fp8GatedInput || weight.Format != QuantizedFormat.Fp8E4M3) return false;
+        var g = backend.Own(gateUp, nameof(gateUp));
+        var o = backend.Own(output, nameof(output));
+        int n = weight.OutFeatures, k = weight.InFeatures;
+        if (g.DType != DType.BF16 || o.DType is not (DType.BF16 or DType.F32) || g.Length % (2L * k) != 0 || 2 * k > GatedInputMaxSharedBytes)
+            return false;
+        int t = (int)(g.Length / (2L * k));
+        if (t <= KernelLibrary.MaxQuantGemvRows || o.Length != (long)t * n) return false;
+        CudaTensor? b = null;
+        if (bias is not null)
+        {
+            b = backend.Own(bias, nameof(bias));
+            if (b.DType != DType.BF16 || b.Length != n) return false;
+        }
+        var w = Layout.Check(backend, weight);
+        backend.Bind();
+        return TryFp8Gemm(g, activation, weight, w, b, o, t);
+    }
+
+    /// <summary>
+    /// Whether FP8 products whose input is act(gate) * up quantize it in one kernel (<see cref="TryLinearGatedInput"/>;
+    /// default on, MODULAR_CUDA_FP8_GATED_INPUT=0 keeps act_and_mul + the plain quantization for A/B runs).
+    /// </summary>
+    internal bool Fp8GatedInput { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GATED_INPUT") != "0";
+
+    /// <summary>fp8_act_and_mul_quantize_rows keeps a row of K bf16 in shared memory: at most the 48 KiB a launch gets by default.</summary>
+    private const int GatedInputMaxSharedBytes = 48 * 1024;
+
+    /// <summary>
+    /// Per-token FP8 codes and scales of the GEMM's input: rows of x [T, K], or act(gate) * up of a stacked x
+    /// [T, 2K] when <paramref name="gated"/> is set; wvec (when not 0) also receives the weight's scale per output row.
+    /// </summary>
+    private void QuantizeRows(CudaTensor x, Activation? gated, int t, int k, ulong codes, ulong xScales, QuantizedWeight weight,
+        ulong wScales, ulong wvec)
+    {
+        var lib = backend.Library;
+        if (gated is { } act)
+            backend.Launch(lib.Fp8ActAndMulQuantizeRows, (uint)t, 1, 1, 256, (uint)(2 * k),
+                backend.Args().Ptr(x.Pointer).Int((int)act).Ptr(codes).Int(k).Ptr(xScales).Ptr(wScales).Int(weight.ScaleBlockRows)
+                    .Int(weight.OutFeatures).Ptr(wvec), "fp8_act_and_mul_quantize_rows");
+        else
+            backend.Launch(lib.Fp8ActQuantizeRows, (uint)t, 1, 1, 256, 0,
+                backend.Args().Ptr(x.Pointer).Ptr(codes).Int(k).Ptr(xScales).Ptr(wScales).Int(weight.ScaleBlockRows)
+                    .Int(weight.OutFeatures).Ptr(wvec), "fp8_act_quantize_rows");
+    }
+
+    /// <summary>
     /// FP8 x FP8 on the tensor cores when the weight's scales do not vary along K (per tensor, per channel, or blocks
     /// of output rows) and cuBLASLt offers an algorithm for the shape; false sends the call to the tiled path.
     /// </summary>
-    private bool TryFp8Gemm(CudaTensor x, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
+    private bool TryFp8Gemm(CudaTensor x, Activation? gated, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
     {
         int n = weight.OutFeatures, k = weight.InFeatures;
         if (!Fp8ActivationQuantization || weight.GroupIndex is not null || weight.GroupSize < k || k % 16 != 0 || n % 16 != 0
             || ((x.Pointer | w.Data) & 15) != 0)
             return false;
-        if (Fp8ScaledGemm && TryScaledFp8Gemm(x, weight, w, bias, o, t))
+        if (Fp8ScaledGemm && TryScaledFp8Gemm(x, gated, weight, w, bias, o, t))
         {
             Fp8ScaledGemms++;
             return true;
@@ -352,9 +407,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         ulong basePtr = backend.Scratch.Acquire(acc + (long)chunk * n * 4);
         ulong xScales = basePtr, xCodes = basePtr + (ulong)xq, accPtr = basePtr + (ulong)acc;
         var lib = backend.Library;
-        backend.Launch(lib.Fp8ActQuantizeRows, (uint)t, 1, 1, 256, 0,
-            backend.Args().Ptr(x.Pointer).Ptr(xCodes).Int(k).Ptr(xScales).Ptr(w.Scales).Int(weight.ScaleBlockRows).Int(n).Ptr(0),
-            "fp8_act_quantize_rows");
+        QuantizeRows(x, gated, t, k, xCodes, xScales, weight, w.Scales, 0);
         int outSize = o.DType == DType.F32 ? 4 : 2;
         float alpha = 1f, beta = 0f;
         for (int t0 = 0; t0 < t; t0 += chunk)
@@ -382,7 +435,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// per-token vector (one per column of op(B), T); the bias is a per-row-of-D epilogue, i.e. per output channel.
     /// False (nothing launched) when cuBLASLt has no such algorithm; the refusal is remembered per shape variant.
     /// </summary>
-    private bool TryScaledFp8Gemm(CudaTensor x, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
+    private bool TryScaledFp8Gemm(CudaTensor x, Activation? gated, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
     {
         int n = weight.OutFeatures, k = weight.InFeatures;
         if (_scaledMissing is not null || (o.Pointer & 15) != 0 || !EnsureLt()) return false;
@@ -403,9 +456,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (plan is null) return false;
 
         var lib = backend.Library;
-        backend.Launch(lib.Fp8ActQuantizeRows, (uint)t, 1, 1, 256, 0,
-            backend.Args().Ptr(x.Pointer).Ptr(xCodes).Int(k).Ptr(xScales).Ptr(w.Scales).Int(weight.ScaleBlockRows).Int(n).Ptr(wvec),
-            "fp8_act_quantize_rows");
+        QuantizeRows(x, gated, t, k, xCodes, xScales, weight, w.Scales, wvec);
         // The descriptor is read when the matmul is enqueued, so a cached plan takes this call's vectors and bias.
         plan.Desc.SetPointer(CublasLt.DescAScalePointer, wScales, "A_SCALE_POINTER");
         plan.Desc.SetPointer(CublasLt.DescBScalePointer, xScales, "B_SCALE_POINTER");

@@ -383,6 +383,8 @@ public sealed class ModelRunner : IDisposable
         if (!fused)
         {
             w.GateUp!.Forward(s.Normed, s.GateUp);
+            // The down projection may take act(gate) * up straight from gate|up (FP8: inside its input quantization).
+            if (_fuseGateUp && w.Down is IGatedInputLinear down && down.TryForwardGatedInput(s.GateUp, c.Activation, s.MlpOut)) return;
             k.ActAndMul(s.GateUp, c.Activation, s.Act);
         }
         w.Down!.Forward(s.Act, s.MlpOut);

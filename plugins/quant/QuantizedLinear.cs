@@ -4,7 +4,7 @@ using Modular.Abstractions;
 namespace Modular.Plugins.Quant;
 
 /// <summary>A linear layer whose weight stays quantized on the backend; the backend's kernels dequantize on the fly.</summary>
-public sealed class QuantizedLinear : IGatedLinear
+public sealed class QuantizedLinear : IGatedLinear, IGatedInputLinear
 {
     private readonly IQuantizedKernels _kernels;
 
@@ -33,6 +33,10 @@ public sealed class QuantizedLinear : IGatedLinear
     /// <inheritdoc />
     public bool TryForwardActAndMul(Tensor x, Activation activation, Tensor output) =>
         Bias is null && _kernels is IFusedQuantizedGateUpKernels f && f.TryLinearQuantizedActAndMul(x, Weight, activation, output);
+
+    /// <inheritdoc />
+    public bool TryForwardGatedInput(Tensor gateUp, Activation activation, Tensor output) =>
+        _kernels is IFusedQuantizedGatedInputKernels f && f.TryLinearQuantizedGatedInput(gateUp, activation, Weight, Bias, output);
 
     /// <summary>
     /// Puts a packed weight on <paramref name="backend"/>: quantized when its kernels run the format, otherwise

@@ -145,6 +145,60 @@ extern "C" __global__ void fp8_act_quantize_rows(const bf16_t* __restrict__ x, u
     }
 }
 
+// act_and_mul_bf16 fused into fp8_act_quantize_rows for the input of an FP8 down projection: row t of gateUp [T, 2K]
+// (K % 8 == 0, rows 16-byte aligned) gives h = act(gate) * up rounded to bf16 as act_and_mul_bf16 stores it, kept in
+// dynamic shared memory (K bf16) between the max pass and the quantize pass; scales, codes and the wvec duty as
+// fp8_act_quantize_rows, so the codes equal the unfused pair's. Saves the [T, K] bf16 round trip and a launch.
+extern "C" __global__ void fp8_act_and_mul_quantize_rows(const bf16_t* __restrict__ gateUp, int act, unsigned char* __restrict__ q,
+                                                         int k, float* __restrict__ scales, const float* __restrict__ wscales,
+                                                         int scaleBlockRows, int n, float* __restrict__ wvec)
+{
+    extern __shared__ __align__(16) unsigned char amq_sh[];
+    uint4* hs = reinterpret_cast<uint4*>(amq_sh);
+    if (wvec != nullptr)
+        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+            wvec[i] = wscales[i / scaleBlockRows];
+    const long long row = blockIdx.x;
+    const uint4* gv = reinterpret_cast<const uint4*>(gateUp + row * 2 * k);
+    const uint4* uv = reinterpret_cast<const uint4*>(gateUp + row * 2 * k + k);
+    uint2* qv = reinterpret_cast<uint2*>(q + row * k);
+    const int k8 = k >> 3;
+    float m = 0.f;
+    for (int i = threadIdx.x; i < k8; i += blockDim.x)
+    {
+        const uint4 gw = gv[i], uw = uv[i];
+        const unsigned* gp = &gw.x;
+        const unsigned* up = &uw.x;
+        uint4 h;
+        unsigned* hp = &h.x;
+#pragma unroll
+        for (int w = 0; w < 4; w++)
+        {
+            hp[w] = pack_bf2(act_fn(bf_lo(gp[w]), act) * bf_lo(up[w]), act_fn(bf_hi(gp[w]), act) * bf_hi(up[w]));
+            m = fmaxf(m, fmaxf(fabsf(bf_lo(hp[w])), fabsf(bf_hi(hp[w]))));
+        }
+        hs[i] = h;  // each thread reads back only its own entries below
+    }
+    __shared__ float part[32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    m = warp_max(m);
+    if (lane == 0) part[warp] = m;
+    __syncthreads();
+    m = warp_max(lane < nwarps ? part[lane] : 0.f);
+    const float s = m > 0.f ? m / 448.f : 1.f;
+    const float inv = 1.f / s;
+    if (threadIdx.x == 0) scales[row] = s;
+    for (int i = threadIdx.x; i < k8; i += blockDim.x)
+    {
+        float f[8];
+        unpack8(hs[i], f);
+        uint2 o;
+        o.x = f32x2_to_e4m3x2(f[0] * inv, f[1] * inv) | (f32x2_to_e4m3x2(f[2] * inv, f[3] * inv) << 16);
+        o.y = f32x2_to_e4m3x2(f[4] * inv, f[5] * inv) | (f32x2_to_e4m3x2(f[6] * inv, f[7] * inv) << 16);
+        qv[i] = o;
+    }
+}
+
 // out[t, n] = acc[t, n] * xscale[t] * wscale[n / scaleBlockRows] (+ bias[n]); acc is the FP8 GEMM's [T, N] result in
 // float32 (accBf16 = 0) or bf16 (accBf16 = 1); out is bf16 or float32. grid (ceil(N / 256), rows up to 65535),
 // block 256: one column per thread, rows beyond the grid's height looped.

@@ -139,6 +139,7 @@ internal sealed class KernelLibrary : IDisposable
         foreach (var (tpb, wpt, stages) in QuantGemvStreamGatedShapes)
             LoadStream($"qgemv_int4_streamh_gated_t{tpb}_w{wpt}_s{stages}", (tpb, wpt, stages), _quantGemvStreamGated);
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
+        Fp8ActAndMulQuantizeRows = _module.GetFunction("fp8_act_and_mul_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
     }
 
@@ -242,6 +243,9 @@ internal sealed class KernelLibrary : IDisposable
     private readonly Dictionary<(int, int, int), nint> _quantGemvStreamGated = new();
 
     internal nint Fp8ActQuantizeRows { get; }
+
+    /// <summary>fp8_act_and_mul_quantize_rows: act(gate) * up of a stacked gate|up quantized per row (K bf16 of shared memory).</summary>
+    internal nint Fp8ActAndMulQuantizeRows { get; }
     internal nint Fp8GemmEpilogue { get; }
 
     /// <summary>Head dims compiled as tensor-core decode kernels (decode_attention.cu).</summary>

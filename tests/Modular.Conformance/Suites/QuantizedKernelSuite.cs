@@ -203,6 +203,53 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         Checks.Close(Target.Name, "LinearQuantizedActAndMul", $"Int4 gate|up [{n},{k}] {activation} x [1,{k}]", Get(o), oracle, Tolerance.For(Act));
     }
 
+    /// <summary>
+    /// An FP8 product whose input is act(gate) * up of a stacked gate|up tensor (<see cref="IFusedQuantizedGatedInputKernels"/>),
+    /// batches past the GEMV: against the oracle product of the bf16-rounded act(gate) * up (FP8-activation
+    /// tolerance), and against <see cref="IKernels.ActAndMul"/> + the plain product on the same backend, which must
+    /// agree exactly (the same codes into the same GEMM). Backends without the capability skip; the cuda backend must
+    /// not decline these shapes while its FP8 tensor-core path is available.
+    /// </summary>
+    [Theory, Trait("tier", "optional")]
+    // activation, T, N, K, bias
+    [InlineData(Activation.Silu, 37, 160, 512, true)]
+    [InlineData(Activation.GeluTanh, 64, 256, 384, false)]
+    public void LinearQuantizedGatedInput(Activation activation, int t, int n, int k, bool bias)
+    {
+        var kernels = Quantized(QuantizedFormat.Fp8E4M3);
+        Assert.SkipUnless(Target.Kernels is IFusedQuantizedGatedInputKernels, $"backend '{Target.Name}' has no quantized product with a gated input");
+        var fused = (IFusedQuantizedGatedInputKernels)Target.Kernels;
+        var w = MakeWeight(QuantizedFormat.Fp8E4M3, n, k, 0, 1, zeros: false, actOrder: false);
+        var gateUp = Round(Data.Uniform((long)t * 2 * k, 2f), Act);
+        var h = new float[(long)t * k];
+        for (int r = 0; r < t; r++)
+            for (int j = 0; j < k; j++)
+            {
+                double g = gateUp[(long)r * 2 * k + j], u = gateUp[(long)r * 2 * k + k + j];
+                double a = activation == Activation.Silu ? g / (1 + Math.Exp(-g))
+                    : 0.5 * g * (1 + Math.Tanh(0.7978845608028654 * (g + 0.044715 * g * g * g)));
+                h[(long)r * k + j] = (float)(a * u);
+            }
+        h = Round(h, Act);
+        var b = bias ? Round(Data.Uniform(n, 0.5f), Weight) : null;
+        using var qw = Upload(Target, w);
+        using var gu = Put(Target, gateUp, Act, t, 2 * k);
+        using var bt = b is null ? null : Put(Target, b, Weight, n);
+        using var o = Target.Allocate(Act, t, n);
+        string shape = $"FP8 W [{n},{k}] per channel{(bias ? " bias" : "")} {activation} gate|up [{t},{2 * k}]";
+        bool ran = fused.TryLinearQuantizedGatedInput(gu, activation, qw, bt, o);
+        if (Target.Kernels is Backends.Cuda.CudaKernels { Fp8GatedInput: true, Fp8ActivationQuantization: true, Fp8GemmUnavailable: null })
+            Assert.True(ran, $"{shape}: the cuda gated-input FP8 product declined");
+        Assert.SkipUnless(ran, $"backend '{Target.Name}' declined the gated-input product for {shape}");
+        var got = Get(o);
+        Checks.Close(Target.Name, "LinearQuantizedGatedInput", shape, got, Oracle(w, h, b, t), Math.Max(Fp8ActivationTolerance, Tolerance.For(Act)));
+        using var act = Target.Allocate(Act, t, k);
+        using var plain = Target.Allocate(Act, t, n);
+        Target.Kernels.ActAndMul(gu, activation, act);
+        kernels.LinearQuantized(act, qw, bt, plain);
+        Checks.Exact<float>(Target.Name, "LinearQuantizedGatedInput vs ActAndMul + LinearQuantized", shape, got, Get(plain));
+    }
+
     /// <summary>The decode GEMV recorded into a CUDA graph replays to the directly launched result.</summary>
     [Fact, Trait("tier", "optional")]
     public void LinearQuantizedGraphReplay()
