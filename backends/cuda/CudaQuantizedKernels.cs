@@ -358,9 +358,11 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
 
     /// <summary>
     /// Whether FP8 products whose input is act(gate) * up quantize it in one kernel (<see cref="TryLinearGatedInput"/>;
-    /// default on, MODULAR_CUDA_FP8_GATED_INPUT=0 keeps act_and_mul + the plain quantization for A/B runs).
+    /// MODULAR_CUDA_FP8_GATED_INPUT=1). Off by default until it has run on a GPU: it was written after the session's
+    /// device time ran out (the conformance suite turns it on for its own case). By the byte count it should save
+    /// about 0.25 s of W2 FP8's 11.2 s on the H100.
     /// </summary>
-    internal bool Fp8GatedInput { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GATED_INPUT") != "0";
+    internal bool Fp8GatedInput { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GATED_INPUT") == "1";
 
     /// <summary>fp8_act_and_mul_quantize_rows keeps a row of K bf16 in shared memory: at most the 48 KiB a launch gets by default.</summary>
     private const int GatedInputMaxSharedBytes = 48 * 1024;

@@ -237,8 +237,20 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         using var bt = b is null ? null : Put(Target, b, Weight, n);
         using var o = Target.Allocate(Act, t, n);
         string shape = $"FP8 W [{n},{k}] per channel{(bias ? " bias" : "")} {activation} gate|up [{t},{2 * k}]";
-        bool ran = fused.TryLinearQuantizedGatedInput(gu, activation, qw, bt, o);
-        if (Target.Kernels is Backends.Cuda.CudaKernels { Fp8GatedInput: true, Fp8ActivationQuantization: true, Fp8GemmUnavailable: null })
+        // The cuda path is off by default (MODULAR_CUDA_FP8_GATED_INPUT); the case turns it on for itself.
+        var ck = Target.Kernels as Backends.Cuda.CudaKernels;
+        bool wasOn = ck?.Fp8GatedInput ?? false;
+        if (ck is not null) ck.Fp8GatedInput = true;
+        bool ran;
+        try
+        {
+            ran = fused.TryLinearQuantizedGatedInput(gu, activation, qw, bt, o);
+        }
+        finally
+        {
+            if (ck is not null) ck.Fp8GatedInput = wasOn;
+        }
+        if (ck is { Fp8ActivationQuantization: true, Fp8GemmUnavailable: null })
             Assert.True(ran, $"{shape}: the cuda gated-input FP8 product declined");
         Assert.SkipUnless(ran, $"backend '{Target.Name}' declined the gated-input product for {shape}");
         var got = Get(o);
