@@ -72,6 +72,19 @@ extern "C" __global__ void gather_rows_b8(const unsigned char* __restrict__ x, c
     for (int i = threadIdx.x; i < bytes; i += blockDim.x) o[i] = s[i];
 }
 
+// Eight bf16 outputs act(g) * u of eight gate and eight up values (16 bytes each), rounded as stored.
+__device__ __forceinline__ uint4 act_and_mul8(const uint4 gw, const uint4 uw, int act)
+{
+    const unsigned* gp = &gw.x;
+    const unsigned* up = &uw.x;
+    uint4 ow;
+    unsigned* op = &ow.x;
+#pragma unroll
+    for (int w = 0; w < 4; w++)
+        op[w] = pack_bf2(act_fn(bf_lo(gp[w]), act) * bf_lo(up[w]), act_fn(bf_hi(gp[w]), act) * bf_hi(up[w]));
+    return ow;
+}
+
 // out[t, j] = act(gateUp[t, j]) * gateUp[t, I + j]. Eight outputs per thread with 16-byte loads when I % 8 == 0
 // and both tensors are 16-byte aligned, with 32-bit index math: a 64-bit division per element made this kernel 8x slower than its
 // memory traffic (H200, W2 decode at batch 512).
@@ -85,18 +98,8 @@ extern "C" __global__ void act_and_mul_bf16(const bf16_t* __restrict__ gateUp, b
         {
             const unsigned t = i / per, j8 = i - t * per;
             const bf16_t* row = gateUp + (long long)t * 2 * inter + j8 * 8;
-            const uint4 gw = *reinterpret_cast<const uint4*>(row);
-            const uint4 uw = *reinterpret_cast<const uint4*>(row + inter);
-            const unsigned* gp = &gw.x;
-            const unsigned* up = &uw.x;
-            uint4 ow;
-            unsigned* op = &ow.x;
-#pragma unroll
-            for (int w = 0; w < 4; w++)
-            {
-                op[w] = pack_bf2(act_fn(bf_lo(gp[w]), act) * bf_lo(up[w]), act_fn(bf_hi(gp[w]), act) * bf_hi(up[w]));
-            }
-            *reinterpret_cast<uint4*>(out + (long long)t * inter + j8 * 8) = ow;
+            *reinterpret_cast<uint4*>(out + (long long)t * inter + j8 * 8) =
+                act_and_mul8(*reinterpret_cast<const uint4*>(row), *reinterpret_cast<const uint4*>(row + inter), act);
         }
         return;
     }

@@ -100,6 +100,30 @@ extern "C" __global__ void quant_dequant_tile_int4_bf16(const unsigned char* __r
     }
 }
 
+// The second half of the per-token FP8 quantization: the block's max |x| (each thread's share in m) / 448 becomes
+// scales[row], then the row's K = 8 k8 bf16 values in src (global or shared memory) are written to qv as e4m3.
+__device__ void fp8_quantize_row(float m, const uint4* src, uint2* qv, int k8, float* scales, long long row)
+{
+    __shared__ float part[32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    m = warp_max(m);
+    if (lane == 0) part[warp] = m;
+    __syncthreads();
+    m = warp_max(lane < nwarps ? part[lane] : 0.f);
+    const float s = m > 0.f ? m / 448.f : 1.f;
+    const float inv = 1.f / s;
+    if (threadIdx.x == 0) scales[row] = s;
+    for (int i = threadIdx.x; i < k8; i += blockDim.x)
+    {
+        float f[8];
+        unpack8(src[i], f);
+        uint2 o;
+        o.x = f32x2_to_e4m3x2(f[0] * inv, f[1] * inv) | (f32x2_to_e4m3x2(f[2] * inv, f[3] * inv) << 16);
+        o.y = f32x2_to_e4m3x2(f[4] * inv, f[5] * inv) | (f32x2_to_e4m3x2(f[6] * inv, f[7] * inv) << 16);
+        qv[i] = o;
+    }
+}
+
 // One block per row of x [T, K] (K % 8 == 0, rows 16-byte aligned): the row's max |x| / 448 is its scale
 // (written to scales[row] for the epilogue), then the row is quantized to e4m3 with it (the second read hits L1/L2).
 // Per-token scales keep one outlier token from flattening every other token's codes.
@@ -125,24 +149,7 @@ extern "C" __global__ void fp8_act_quantize_rows(const bf16_t* __restrict__ x, u
 #pragma unroll
         for (int e = 0; e < 8; e++) m = fmaxf(m, fabsf(f[e]));
     }
-    __shared__ float part[32];
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    m = warp_max(m);
-    if (lane == 0) part[warp] = m;
-    __syncthreads();
-    m = warp_max(lane < nwarps ? part[lane] : 0.f);
-    const float s = m > 0.f ? m / 448.f : 1.f;
-    const float inv = 1.f / s;
-    if (threadIdx.x == 0) scales[row] = s;
-    for (int i = threadIdx.x; i < k8; i += blockDim.x)
-    {
-        float f[8];
-        unpack8(xv[i], f);
-        uint2 o;
-        o.x = f32x2_to_e4m3x2(f[0] * inv, f[1] * inv) | (f32x2_to_e4m3x2(f[2] * inv, f[3] * inv) << 16);
-        o.y = f32x2_to_e4m3x2(f[4] * inv, f[5] * inv) | (f32x2_to_e4m3x2(f[6] * inv, f[7] * inv) << 16);
-        qv[i] = o;
-    }
+    fp8_quantize_row(m, xv, qv, k8, scales, row);
 }
 
 // act_and_mul_bf16 fused into fp8_act_quantize_rows for the input of an FP8 down projection: row t of gateUp [T, 2K]
@@ -166,37 +173,13 @@ extern "C" __global__ void fp8_act_and_mul_quantize_rows(const bf16_t* __restric
     float m = 0.f;
     for (int i = threadIdx.x; i < k8; i += blockDim.x)
     {
-        const uint4 gw = gv[i], uw = uv[i];
-        const unsigned* gp = &gw.x;
-        const unsigned* up = &uw.x;
-        uint4 h;
-        unsigned* hp = &h.x;
+        const uint4 h = act_and_mul8(gv[i], uv[i], act);
+        const unsigned* hp = &h.x;
 #pragma unroll
-        for (int w = 0; w < 4; w++)
-        {
-            hp[w] = pack_bf2(act_fn(bf_lo(gp[w]), act) * bf_lo(up[w]), act_fn(bf_hi(gp[w]), act) * bf_hi(up[w]));
-            m = fmaxf(m, fmaxf(fabsf(bf_lo(hp[w])), fabsf(bf_hi(hp[w]))));
-        }
+        for (int w = 0; w < 4; w++) m = fmaxf(m, fmaxf(fabsf(bf_lo(hp[w])), fabsf(bf_hi(hp[w]))));
         hs[i] = h;  // each thread reads back only its own entries below
     }
-    __shared__ float part[32];
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    m = warp_max(m);
-    if (lane == 0) part[warp] = m;
-    __syncthreads();
-    m = warp_max(lane < nwarps ? part[lane] : 0.f);
-    const float s = m > 0.f ? m / 448.f : 1.f;
-    const float inv = 1.f / s;
-    if (threadIdx.x == 0) scales[row] = s;
-    for (int i = threadIdx.x; i < k8; i += blockDim.x)
-    {
-        float f[8];
-        unpack8(hs[i], f);
-        uint2 o;
-        o.x = f32x2_to_e4m3x2(f[0] * inv, f[1] * inv) | (f32x2_to_e4m3x2(f[2] * inv, f[3] * inv) << 16);
-        o.y = f32x2_to_e4m3x2(f[4] * inv, f[5] * inv) | (f32x2_to_e4m3x2(f[6] * inv, f[7] * inv) << 16);
-        qv[i] = o;
-    }
+    fp8_quantize_row(m, hs, qv, k8, scales, row);
 }
 
 // out[t, n] = acc[t, n] * xscale[t] * wscale[n / scaleBlockRows] (+ bias[n]); acc is the FP8 GEMM's [T, N] result in
