@@ -178,15 +178,23 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     /// </summary>
     internal bool FusedQkvStore { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_QKV_STORE") != "0";
 
+    /// <summary>This backend's cache and the step's prepared device state, with <paramref name="layer"/> inside the cache.</summary>
+    private static (CudaKvCache Cache, StepState State) Resolve(KvCache cache, AttentionMetadata metadata, int layer, string op)
+    {
+        if (cache is not CudaKvCache kv) throw new ArgumentException($"cuda attention: cache is a {cache.GetType().Name}, not this backend's", nameof(cache));
+        if (metadata.DeviceState is not StepState st)
+            throw new InvalidOperationException($"cuda attention: {op} before Prepare for this step's AttentionMetadata");
+        if ((uint)layer >= (uint)kv.Spec.NumLayers)
+            throw new ArgumentOutOfRangeException(nameof(layer), $"cuda attention: layer {layer} of a {kv.Spec.NumLayers}-layer cache");
+        return (kv, st);
+    }
+
     public bool TrySplitQkvRopeStore(int layer, Tensor qkv, Tensor positions, Tensor cosSin, int headDim, Tensor q, KvCache cache,
         AttentionMetadata metadata)
     {
         if (!FusedQkvStore) return false;
-        if (cache is not CudaKvCache kv) throw new ArgumentException($"cuda attention: cache is a {cache.GetType().Name}, not this backend's", nameof(cache));
-        if (metadata.DeviceState is not StepState st)
-            throw new InvalidOperationException("cuda attention: TrySplitQkvRopeStore before Prepare for this step's AttentionMetadata");
+        var (kv, st) = Resolve(cache, metadata, layer, nameof(TrySplitQkvRopeStore));
         var spec = kv.Spec;
-        if ((uint)layer >= (uint)spec.NumLayers) throw new ArgumentOutOfRangeException(nameof(layer), $"cuda attention: layer {layer} of a {spec.NumLayers}-layer cache");
         if (headDim != spec.HeadDim) throw new ArgumentException($"cuda attention: head dim {headDim} differs from the cache's {spec.HeadDim}");
         if (positions.Length != metadata.NumTokens) throw new ArgumentException($"cuda attention: {positions.Length} positions for {metadata.NumTokens} tokens");
         ((CudaKernels)backend.Kernels).SplitQkvRopeStore(qkv, positions, cosSin, headDim, q, spec.NumKvHeads, st.Slots,
@@ -197,16 +205,13 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     public void Forward(int layer, Tensor q, Tensor k, Tensor v, KvCache cache, AttentionMetadata metadata,
         in AttentionParams p, Tensor output)
     {
-        if (cache is not CudaKvCache kv) throw new ArgumentException($"cuda attention: cache is a {cache.GetType().Name}, not this backend's", nameof(cache));
-        if (metadata.DeviceState is not StepState st)
-            throw new InvalidOperationException("cuda attention: Forward before Prepare for this step's AttentionMetadata");
+        var (kv, st) = Resolve(cache, metadata, layer, nameof(Forward));
         var qv = Bf16(q, nameof(q));
         var kt = Bf16(k, nameof(k));
         var vt = Bf16(v, nameof(v));
         var o = Bf16(output, nameof(output));
         int t = metadata.NumTokens, d = p.HeadDim;
         var spec = kv.Spec;
-        if ((uint)layer >= (uint)spec.NumLayers) throw new ArgumentOutOfRangeException(nameof(layer), $"cuda attention: layer {layer} of a {spec.NumLayers}-layer cache");
         if (d > MaxHeadDim || d <= 0) throw new NotSupportedException($"cuda attention: HeadDim {d} is outside 1..{MaxHeadDim}");
         if (p.NumKvHeads != spec.NumKvHeads || d != spec.HeadDim)
             throw new ArgumentException($"cuda attention: params (kv heads {p.NumKvHeads}, head dim {d}) differ from the cache ({spec.NumKvHeads}, {spec.HeadDim})");

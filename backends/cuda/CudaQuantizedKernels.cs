@@ -151,37 +151,32 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// </summary>
     public bool TryLinearActAndMul(Tensor x, QuantizedWeight gateUp, Activation activation, Tensor output)
     {
+        if (!GatedGateUp || !StreamEnabled || gateUp.Format != QuantizedFormat.Int4) return false;
         var xv = backend.Own(x, nameof(x));
-        return GatedGateUp && TryStream(xv, gateUp, null, activation, output);
+        var o = backend.Own(output, nameof(output));
+        if (xv.DType != DType.BF16 || o.DType != DType.BF16 || o.Length != gateUp.OutFeatures / 2 || gateUp.OutFeatures % 32 != 0) return false;
+        return TryStream(xv, gateUp, Layout.Check(backend, gateUp), null, activation, o);
     }
 
     /// <summary>
     /// The one-row stream GEMV of x through a tiled Int4 weight, plain or gated (<paramref name="gated"/> set: y [I] =
-    /// act(gate) * up). False, having launched nothing, when the product is not one the kernels take.
+    /// act(gate) * up), on tensors the caller has owned and checked (dtypes, output and bias lengths). Resolves the
+    /// weight's layout unless the caller already has it (<paramref name="tiles"/>). False, having launched nothing,
+    /// when the product is not one the kernels take.
     /// </summary>
-    private bool TryStream(CudaTensor xv, QuantizedWeight weight, Tensor? bias, Activation? gated, Tensor output)
+    private bool TryStream(CudaTensor xv, QuantizedWeight weight, Layout w, CudaTensor? b, Activation? gated, CudaTensor o,
+        Int4TiledWeights.Entry? tiles = null)
     {
-        var o = backend.Own(output, nameof(output));
-        bool f32Out = o.DType == DType.F32 && gated is null;
-        if (!StreamEnabled || weight.Format != QuantizedFormat.Int4 || xv.DType != DType.BF16 || (o.DType != DType.BF16 && !f32Out)) return false;
         int n = weight.OutFeatures, k = weight.InFeatures;
-        if (xv.Length != k || o.Length != (gated is null ? n : n / 2) || n % (gated is null ? 16 : 32) != 0 || k > KernelLibrary.QuantGemvStreamMaxK)
-            return false;
-        CudaTensor? b = null;
-        if (bias is not null)
-        {
-            b = backend.Own(bias, nameof(bias));
-            if (b.DType != DType.BF16 || b.Length != n) return false;
-        }
-        var w = Layout.Check(backend, weight);
-        if (((xv.Pointer | w.Data) & 15) != 0) return false;
+        if (!StreamEnabled || xv.Length != k || k > KernelLibrary.QuantGemvStreamMaxK || ((xv.Pointer | w.Data) & 15) != 0) return false;
         backend.Bind();
-        var tiles = _tiled.Of(weight, w.Data, w.Scales, w.Zeros);
+        tiles ??= _tiled.Of(weight, w.Data, w.Scales, w.Zeros);
         if (!tiles.Tiled) return false;
         var args = backend.Args().Ptr(xv.Pointer).Ptr(w.Data).Ptr(tiles.ScaleZero!.Pointer);
         if (gated is null) args.Ptr(b?.Pointer ?? 0);
         // The flag after the group size: f32 output for the plain kernel, the activation's code for the gated one.
-        args.Ptr(o.Pointer).Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize).Int(gated is { } act ? (int)act : f32Out ? 1 : 0);
+        args.Ptr(o.Pointer).Int(n).Int(k).Int(weight.RowBytes).Int(weight.Groups).Int(weight.GroupSize)
+            .Int(gated is { } act ? (int)act : o.DType == DType.F32 ? 1 : 0);
         if (gated is null)
         {
             var shape = StreamShapes.For(n, k);
@@ -230,7 +225,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         // The legacy CUDA-core GEMV (A/B only) reads row-major codes, so that mode never permutes a weight.
         var tiles = weight.Format == QuantizedFormat.Int4 && StreamEnabled ? _tiled.Of(weight, w.Data, w.Scales, w.Zeros) : null;
         // One row of x on the tiled layout (quant_gemv_stream.cu), in the shape chosen for the product's size.
-        if (t == 1 && tiles is { Tiled: true } && TryStream(xv, weight, bias, null, output)) return;
+        if (t == 1 && tiles is { Tiled: true } && TryStream(xv, weight, w, b, null, o, tiles)) return;
         if (t <= KernelLibrary.MaxQuantGemvRows && GemvFits(weight, xv, w) && (tiles is { Tiled: true } || Int4MmaFits(weight)))
         {
             // Tensor-core Int4 GEMV (see quant_gemv.cu): 16 weight rows per tile, tiles per block of warps splitting

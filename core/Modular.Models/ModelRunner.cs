@@ -38,7 +38,7 @@ public sealed class ModelRunner : IDisposable
     private readonly bool _fuseGateUp = Environment.GetEnvironmentVariable("MODULAR_FUSED_GATE_UP") != "0";
 
     /// <summary>The attention backend's fused q|k|v split + KV store, when it has one (<see cref="IFusedQkvStore"/>).</summary>
-    private IFusedQkvStore? QkvStore => Backend.Attention as IFusedQkvStore;
+    private readonly IFusedQkvStore? _qkvStore;
 
     private long _graphEpoch = -1;
     private float[] _hostLogits = [];
@@ -55,6 +55,7 @@ public sealed class ModelRunner : IDisposable
         if (FusedQkv && model.Backend.Kernels is not IFusedQkvKernels)
             throw new ArgumentException($"the model's q|k|v are loaded fused, but backend {model.Backend.Name} cannot split them (no IFusedQkvKernels)", nameof(model));
         _ws = new Workspace(model, FusedQkv ? (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim : 0);
+        _qkvStore = model.Backend.Attention as IFusedQkvStore;
         if (Environment.GetEnvironmentVariable("MODULAR_GRAPHS") != "0"
             && model.Backend is IGraphCapture capture && model.Backend.Attention is IGraphAttention ga)
         {
@@ -347,7 +348,7 @@ public sealed class ModelRunner : IDisposable
         {
             // The loader fuses only for backends with the split (checked at creation) and models without q/k norms.
             w.Qkv.Forward(s.Normed, s.Qkv!);
-            stored = QkvStore?.TrySplitQkvRopeStore(layer, s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, Cache, meta) == true;
+            stored = _qkvStore?.TrySplitQkvRopeStore(layer, s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, Cache, meta) == true;
             if (!stored) ((IFusedQkvKernels)k).SplitQkvRope(s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, s.K, s.V);
         }
         else

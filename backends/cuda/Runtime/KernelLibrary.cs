@@ -101,9 +101,10 @@ internal sealed class KernelLibrary : IDisposable
         ArgMaxRowsF32 = _module.GetFunction("argmax_rows_f32");
         SplitQkvRopeF32Table = _module.GetFunction("split_qkv_rope_f32table");
         SplitQkvRopeBf16Table = _module.GetFunction("split_qkv_rope_bf16table");
-        foreach (var table in new[] { "f32table", "bf16table" })
-            foreach (var cache in new[] { "bf16", "fp8" })
-                _splitQkvRopeStore[(table == "bf16table", cache == "fp8")] = _module.GetFunction($"split_qkv_rope_store_{table}_{cache}");
+        foreach (bool bf16Table in new[] { false, true })
+            foreach (bool fp8Cache in new[] { false, true })
+                _splitQkvRopeStore[(bf16Table, fp8Cache)] =
+                    _module.GetFunction($"split_qkv_rope_store_{(bf16Table ? "bf16table" : "f32table")}_{(fp8Cache ? "fp8" : "bf16")}");
         FlashPrefill128 = _module.GetFunction("flash_prefill_128");
         FlashPrefill128Fp8 = _module.GetFunction("flash_prefill_fp8_128");
         foreach (int hd in DecodeTcHeadDims)

@@ -47,7 +47,7 @@ public abstract class CapabilitySuite(BackendFixture fixture) : SuiteBase(fixtur
         int width = (hq + 2 * hk) * headDim, maxPos = 64;
         var qkv = Round(Data.Uniform((long)tokens * width), Act);
         var positions = Data.Ints(tokens, maxPos);
-        var table = RopeTable(maxPos, rot);
+        var table = KernelSuite.CosSinTable(maxPos, rot, 10000);
         float[] Part(int offset, int heads)
         {
             var r = new float[tokens * heads * headDim];
@@ -100,7 +100,7 @@ public abstract class CapabilitySuite(BackendFixture fixture) : SuiteBase(fixtur
         {
             Assert.Skip($"{b.Name} has no {kvType} KV cache for head dim {headDim}: {e.Message}");
         }
-        var table = RopeTable(maxPos, rot);
+        var table = KernelSuite.CosSinTable(maxPos, rot, 10000);
         using var cs = Put(b, table, DType.F32, maxPos, rot);
         using var fusedCache = NewCache();
         using var plainCache = NewCache();
@@ -136,20 +136,6 @@ public abstract class CapabilitySuite(BackendFixture fixture) : SuiteBase(fixtur
         string shape = $"T {tokens} after {prefix} Hq {hq} Hk {hk} D {headDim} rot {rot} {kvType}";
         Checks.Exact<float>(b.Name, "SplitQkvRopeStore.q", shape, qFused, qPlain);
         Checks.Exact<float>(b.Name, "SplitQkvRopeStore attention", shape, got, want);
-    }
-
-    /// <summary>A rotate-half cos|sin table [maxPos, rot] with base 10,000.</summary>
-    private static float[] RopeTable(int maxPos, int rot)
-    {
-        var table = new float[maxPos * rot];
-        for (int p = 0; p < maxPos; p++)
-            for (int i = 0; i < rot / 2; i++)
-            {
-                double angle = p * Math.Pow(10000, -2.0 * i / rot);
-                table[p * rot + i] = (float)Math.Cos(angle);
-                table[p * rot + rot / 2 + i] = (float)Math.Sin(angle);
-            }
-        return table;
     }
 
     /// <summary>

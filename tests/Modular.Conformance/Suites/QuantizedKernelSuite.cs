@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Modular.Abstractions;
+using Modular.Conformance.Reference;
 using static Modular.Conformance.HostData;
 
 namespace Modular.Conformance.Suites;
@@ -178,28 +179,14 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         var product = Oracle(w, x, null, 1);
         int inter = n / 2;
         var oracle = new double[inter];
-        for (int j = 0; j < inter; j++)
-        {
-            double g = product[j];
-            double a = activation == Activation.Silu ? g / (1 + Math.Exp(-g))
-                : 0.5 * g * (1 + Math.Tanh(0.7978845608028654 * (g + 0.044715 * g * g * g)));
-            oracle[j] = a * product[inter + j];
-        }
+        for (int j = 0; j < inter; j++) oracle[j] = ReferenceOps.Act(product[j], activation) * product[inter + j];
         using var qw = Upload(Target, w);
         using var xt = Put(Target, x, Act, 1, k);
         using var o = Target.Allocate(Act, 1, inter);
         // The cuda path can be switched off (MODULAR_CUDA_INT4_GATED=0); the case turns it on for itself.
-        var ck = Target.Kernels as Backends.Cuda.CudaKernels;
-        bool wasGated = ck?.Int4GatedGateUp ?? false;
-        if (ck is not null) ck.Int4GatedGateUp = true;
-        try
-        {
-            Assert.True(fused.TryLinearQuantizedActAndMul(xt, qw, activation, o), $"Int4 gate|up [{n},{k}] x [1,{k}]: the fused path declined");
-        }
-        finally
-        {
-            if (ck is not null) ck.Int4GatedGateUp = wasGated;
-        }
+        bool ran = WithCudaSwitch(ck => ck.Int4GatedGateUp, (ck, on) => ck.Int4GatedGateUp = on,
+            () => fused.TryLinearQuantizedActAndMul(xt, qw, activation, o));
+        Assert.True(ran, $"Int4 gate|up [{n},{k}] x [1,{k}]: the fused path declined");
         Checks.Close(Target.Name, "LinearQuantizedActAndMul", $"Int4 gate|up [{n},{k}] {activation} x [1,{k}]", Get(o), oracle, Tolerance.For(Act));
     }
 
@@ -221,16 +208,7 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         var fused = (IFusedQuantizedGatedInputKernels)Target.Kernels;
         var w = MakeWeight(QuantizedFormat.Fp8E4M3, n, k, 0, 1, zeros: false, actOrder: false);
         var gateUp = Round(Data.Uniform((long)t * 2 * k, 2f), Act);
-        var h = new float[(long)t * k];
-        for (int r = 0; r < t; r++)
-            for (int j = 0; j < k; j++)
-            {
-                double g = gateUp[(long)r * 2 * k + j], u = gateUp[(long)r * 2 * k + k + j];
-                double a = activation == Activation.Silu ? g / (1 + Math.Exp(-g))
-                    : 0.5 * g * (1 + Math.Tanh(0.7978845608028654 * (g + 0.044715 * g * g * g)));
-                h[(long)r * k + j] = (float)(a * u);
-            }
-        h = Round(h, Act);
+        var h = Round(Array.ConvertAll(ReferenceOps.ActAndMul(gateUp, k, activation), v => (float)v), Act);
         var b = bias ? Round(Data.Uniform(n, 0.5f), Weight) : null;
         using var qw = Upload(Target, w);
         using var gu = Put(Target, gateUp, Act, t, 2 * k);
@@ -238,19 +216,9 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         using var o = Target.Allocate(Act, t, n);
         string shape = $"FP8 W [{n},{k}] per channel{(bias ? " bias" : "")} {activation} gate|up [{t},{2 * k}]";
         // The cuda path is off by default (MODULAR_CUDA_FP8_GATED_INPUT); the case turns it on for itself.
-        var ck = Target.Kernels as Backends.Cuda.CudaKernels;
-        bool wasOn = ck?.Fp8GatedInput ?? false;
-        if (ck is not null) ck.Fp8GatedInput = true;
-        bool ran;
-        try
-        {
-            ran = fused.TryLinearQuantizedGatedInput(gu, activation, qw, bt, o);
-        }
-        finally
-        {
-            if (ck is not null) ck.Fp8GatedInput = wasOn;
-        }
-        if (ck is { Fp8ActivationQuantization: true, Fp8GemmUnavailable: null })
+        bool ran = WithCudaSwitch(ck => ck.Fp8GatedInput, (ck, on) => ck.Fp8GatedInput = on,
+            () => fused.TryLinearQuantizedGatedInput(gu, activation, qw, bt, o));
+        if (Target.Kernels is Backends.Cuda.CudaKernels { Fp8ActivationQuantization: true, Fp8GemmUnavailable: null })
             Assert.True(ran, $"{shape}: the cuda gated-input FP8 product declined");
         Assert.SkipUnless(ran, $"backend '{Target.Name}' declined the gated-input product for {shape}");
         var got = Get(o);
@@ -283,6 +251,25 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         Assert.True(Get(replayed).AsSpan().IndexOfAnyExcept(0f) < 0, "capture ran the quantized GEMV instead of recording it");
         graph.Replay();
         Checks.Exact(target.Name, "LinearQuantized graph replay", "Int4 W [96,256] x [1,256]", Get(replayed).AsSpan(), expected.AsSpan());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with one of the cuda backend's A/B switches on, restoring it afterwards; on any other
+    /// backend just runs it.
+    /// </summary>
+    private bool WithCudaSwitch(Func<Backends.Cuda.CudaKernels, bool> get, Action<Backends.Cuda.CudaKernels, bool> set, Func<bool> body)
+    {
+        if (Target.Kernels is not Backends.Cuda.CudaKernels ck) return body();
+        bool was = get(ck);
+        set(ck, true);
+        try
+        {
+            return body();
+        }
+        finally
+        {
+            set(ck, was);
+        }
     }
 
     private IQuantizedKernels Quantized(QuantizedFormat format)
