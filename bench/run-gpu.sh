@@ -11,9 +11,10 @@
 #   w1           W1 through `modular bench latency` (bf16; with QUANT=1 also GPTQ int4 dummy weights; W1_QS="gptq"
 #                runs only the listed formats, for A/B runs of one; profile1 too)
 #   w2           W2 through `modular bench throughput` and the engine (bf16; with QUANT=1 also FP8 dummy weights), once per
-#                KV cache dtype in KV_DTYPES (default "auto"; "auto fp8" adds the FP8 KV cache)
+#                KV cache dtype in KV_DTYPES (default "auto"; "auto fp8" adds the FP8 KV cache); W2_QS="fp8" runs only
+#                the listed formats
 #   profile      W2 once more with MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0: device time per kernel and GEMM shape
-#                (W2_PROFILE_QS="none fp8": once per weight format)
+#                (W2_PROFILE_QS="none fp8": once per weight format; PROFILE_KV=fp8: with the FP8 KV cache)
 #   profile1     W1 (one iteration) the same way: where a single stream's time per token goes (QUANT=1: GPTQ too)
 #   w3           W3: `modular serve` on dummy weights + `modular bench serve --preset W3`
 #   peers        peer_fast.py and peer_hf.py (W1, W2)
@@ -70,7 +71,7 @@ for stage in "$@"; do
         show w1-$q$tag "latency per|decode:|output:|rror" 4
       done ;;
     w2)
-      for q in none ${QUANT:+fp8}; do
+      for q in ${W2_QS:-none ${QUANT:+fp8}}; do
         for kv in ${KV_DTYPES:-auto}; do
           qa=(); [ $q != none ] && qa=(--quantization $q)
           kva=(); kvs=""; [ $kv != auto ] && kva=(--kv-cache-dtype $kv) && kvs="-kv$kv"
@@ -82,8 +83,9 @@ for stage in "$@"; do
     profile)
       for q in ${W2_PROFILE_QS:-none}; do
         qa=(); [ $q != none ] && qa=(--quantization $q)
+        kva=(); [ -n "${PROFILE_KV:-}" ] && kva=(--kv-cache-dtype $PROFILE_KV)
         MODULAR_CUDA_PROFILE=1 MODULAR_GRAPHS=0 run w2-profile-$q$tag 300 bash .gpu/run dotnet $cli bench throughput --backend cuda "${model[@]}" \
-          "${qa[@]}" --num-prompts 512 --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384
+          "${qa[@]}" "${kva[@]}" --num-prompts 512 --input-len 512 --output-len 256 --max-num-seqs 512 --max-num-batched-tokens 16384
         show w2-profile-$q$tag "Throughput|cuda profile" 24
       done ;;
     profile1)

@@ -10,7 +10,8 @@ namespace Modular.Backends.Cuda;
 /// batch: the tensor-core decode kernel (decode_attention.cu: one block per row and KV head, the query-head group as
 /// the MMA's rows) for head dims 64/128, else the GQA-shared CUDA-core kernel where compiled for the head dim and group
 /// size, else the grouped kernel (head dims 64/128/256), else the simple one-warp-per-key kernel. Prefill-shaped steps
-/// with head dim 128 run the tensor-core prefill kernel (flash_attention.cu) instead. <see cref="PrepareForGraph"/>
+/// with head dim 128 run the tensor-core prefill kernel (flash_attention.cu) on their long queries and the decode
+/// kernel on the rest (a row map names those rows). <see cref="PrepareForGraph"/>
 /// packs into buffers at fixed addresses for replayed CUDA graphs. When the batch has too few (row, head) pairs to
 /// fill the device and contexts are long (decode), the key range is split across blocks and the partial softmaxes are
 /// merged by a second kernel (split-K). An FP8 (e4m3) cache is written by reshape_and_cache_fp8 and read by the
@@ -38,6 +39,12 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     /// <summary>Steps whose longest query run is shorter than this use the decode kernels.</summary>
     private const int FlashMinQuery = 16;
 
+    /// <summary>
+    /// MODULAR_CUDA_FLASH_SPLIT=0 runs a mixed step's short-query rows in 64-row tiles of the prefill kernel with the
+    /// long ones (as before the split; for A/B runs).
+    /// </summary>
+    private static readonly bool FlashSplit = Environment.GetEnvironmentVariable("MODULAR_CUDA_FLASH_SPLIT") != "0";
+
     /// <summary>MODULAR_CUDA_FLASH=0 turns the tensor-core prefill kernel off.</summary>
     private static readonly bool FlashEnabled = Environment.GetEnvironmentVariable("MODULAR_CUDA_FLASH") != "0";
 
@@ -48,8 +55,8 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         int t = metadata.NumTokens, s = metadata.NumSeqs;
         Validate(metadata);
         backend.Bind();
-        int tiles = FlashTiles(metadata);
-        var layout = new Layout(t, s, metadata.BlockTables.Length, tiles);
+        var plan = PlanFlash(metadata);
+        var layout = new Layout(t, s, metadata.BlockTables.Length, plan.AllTiles, plan.ShortRows);
         long bytes = layout.Ints * 4L;
         // The previous step's upload reads the pinned buffer until it has run.
         if (_uploaded is not null) CudaCheck.Driver(CudaDriver.cuEventSynchronize(_uploaded.DangerousGetHandle()), "cuEventSynchronize");
@@ -63,12 +70,12 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             _deviceMeta?.Dispose();
             _deviceMeta = new DeviceBuffer(backend.Context, backend.Stream, Math.Max(bytes * 2, 1 << 16));
         }
-        Pack(metadata, new Span<int>(_hostMeta.Pointer, (int)layout.Ints), layout, tiles);
+        Pack(metadata, new Span<int>(_hostMeta.Pointer, (int)layout.Ints), layout, plan);
         CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(_deviceMeta.Pointer, _hostMeta.Pointer, (nuint)bytes, backend.Stream.Raw),
             "cuMemcpyHtoDAsync(attention metadata)");
         _uploaded ??= new CudaEvent(backend.Context);
         _uploaded.Record(backend.Stream);
-        metadata.DeviceState = State(metadata, _deviceMeta.Pointer, layout, tiles);
+        metadata.DeviceState = State(metadata, _deviceMeta.Pointer, layout, plan);
     }
 
     /// <summary>
@@ -87,7 +94,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         {
             cap = (Math.Max(Math.Max(t, 512), cap.Tokens), Math.Max(Math.Max(s, 512), cap.Seqs),
                 Math.Max(Math.Max(metadata.BlockTables.Length, 512 * 64), cap.TableEntries));
-            var grown = new Layout(cap.Tokens, cap.Seqs, cap.TableEntries, 0);
+            var grown = new Layout(cap.Tokens, cap.Seqs, cap.TableEntries, 0, 0);
             _graphHost?.Dispose();
             _graphDevice?.Dispose();
             _graphHost = new PinnedHostBuffer(backend.Context, grown.Ints * 4L);
@@ -95,9 +102,9 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             _graphCapacity = cap;
             backend.BumpMemoryEpoch();
         }
-        var layout = new Layout(cap.Tokens, cap.Seqs, cap.TableEntries, 0);
+        var layout = new Layout(cap.Tokens, cap.Seqs, cap.TableEntries, 0, 0);
         var host = new Span<int>(_graphHost!.Pointer, (int)layout.Ints);
-        Pack(metadata, host, layout, 0);
+        Pack(metadata, host, layout, default);
         // Only the used part of each region travels; regions stay at their fixed offsets.
         CopyRegion(layout.TokenSeq, t);
         CopyRegion(layout.QueryStart, s + 1);
@@ -106,7 +113,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         CopyRegion(layout.Slots, t);
         _graphUploaded ??= new CudaEvent(backend.Context);
         _graphUploaded.Record(backend.Stream);
-        metadata.DeviceState = State(metadata, _graphDevice!.Pointer, layout, 0);
+        metadata.DeviceState = State(metadata, _graphDevice!.Pointer, layout, default);
 
         void CopyRegion(long offset, long count)
         {
@@ -117,29 +124,36 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     }
 
     /// <summary>Int offsets of the metadata regions in one packed buffer.</summary>
-    private readonly record struct Layout(long TokenSeq, long QueryStart, long SeqLens, long Tables, long Slots, long Tiles, long Ints)
+    private readonly record struct Layout(long TokenSeq, long QueryStart, long SeqLens, long Tables, long Slots, long Tiles, long ShortRows, long Ints)
     {
-        public Layout(int tokens, int seqs, int tableEntries, int tiles) : this(0, tokens, tokens + seqs + 1L, tokens + 2L * seqs + 1,
-            tokens + 2L * seqs + 1 + tableEntries, 2L * tokens + 2L * seqs + 1 + tableEntries, 2L * tokens + 2L * seqs + 1 + tableEntries + 2L * tiles) { }
+        public Layout(int tokens, int seqs, int tableEntries, int tiles, int shortRows) : this(0, tokens, tokens + seqs + 1L,
+            tokens + 2L * seqs + 1, tokens + 2L * seqs + 1 + tableEntries, 2L * tokens + 2L * seqs + 1 + tableEntries,
+            2L * tokens + 2L * seqs + 1 + tableEntries + 2L * tiles, 2L * tokens + 2L * seqs + 1 + tableEntries + 2L * tiles + shortRows) { }
     }
 
-    /// <summary>Number of 64-row tiles the tensor-core prefill kernel would run this step on, or 0 to use the decode kernels.</summary>
-    private static int FlashTiles(AttentionMetadata m)
+    /// <summary>
+    /// How a prefill-shaped step splits between the kernels: the 64-row tiles of the long-query sequences (at least
+    /// <see cref="FlashMinQuery"/> rows) come first in the tile list, then those of the short ones; the rows of the
+    /// short-query sequences (decode rows, mostly) are listed apart so the decode kernel can serve them alone.
+    /// </summary>
+    private readonly record struct FlashPlan(int LongTiles, int AllTiles, int LongRows, int ShortRows);
+
+    /// <summary>The step's <see cref="FlashPlan"/>, or the empty plan (decode kernels only) when no query is long.</summary>
+    private static FlashPlan PlanFlash(AttentionMetadata m)
     {
-        if (!FlashEnabled || Mode != AttentionMode.Auto) return 0;
-        int maxQuery = 0, longRows = 0, tiles = 0;
+        if (!FlashEnabled || Mode != AttentionMode.Auto) return default;
+        int longTiles = 0, shortTiles = 0, longRows = 0, shortRows = 0;
         for (int seq = 0; seq < m.NumSeqs; seq++)
         {
             int q = m.QueryStartLoc[seq + 1] - m.QueryStartLoc[seq];
-            maxQuery = Math.Max(maxQuery, q);
-            if (q >= FlashMinQuery) longRows += q;
-            tiles += (q + FlashTileRows - 1) / FlashTileRows;
+            int tiles = (q + FlashTileRows - 1) / FlashTileRows;
+            if (q >= FlashMinQuery) { longTiles += tiles; longRows += q; }
+            else { shortTiles += tiles; shortRows += q; }
         }
-        // Mostly decode rows: a 64-row tile per single-row sequence would waste the tensor cores.
-        return maxQuery >= FlashMinQuery && 2L * longRows >= m.NumTokens ? tiles : 0;
+        return longTiles == 0 ? default : new FlashPlan(longTiles, longTiles + shortTiles, longRows, shortRows);
     }
 
-    private static void Pack(AttentionMetadata metadata, Span<int> host, Layout layout, int tiles)
+    private static void Pack(AttentionMetadata metadata, Span<int> host, Layout layout, FlashPlan plan)
     {
         int t = metadata.NumTokens, s = metadata.NumSeqs;
         for (int seq = 0; seq < s; seq++)
@@ -149,17 +163,24 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         metadata.SeqLens.AsSpan(0, s).CopyTo(host[(int)layout.SeqLens..]);
         metadata.BlockTables.CopyTo(host[(int)layout.Tables..]);
         metadata.SlotMapping.AsSpan(0, t).CopyTo(host[(int)layout.Slots..]);
-        if (tiles == 0) return;
-        int at = (int)layout.Tiles;
-        for (int seq = 0; seq < s; seq++)
-            for (int row = metadata.QueryStartLoc[seq]; row < metadata.QueryStartLoc[seq + 1]; row += FlashTileRows)
+        if (plan.AllTiles == 0) return;
+        int at = (int)layout.Tiles, shortAt = (int)layout.ShortRows;
+        foreach (bool longPass in (ReadOnlySpan<bool>)[true, false])
+            for (int seq = 0; seq < s; seq++)
             {
-                host[at++] = seq;
-                host[at++] = row;
+                int q0 = metadata.QueryStartLoc[seq], q1 = metadata.QueryStartLoc[seq + 1];
+                if (q1 - q0 >= FlashMinQuery != longPass) continue;
+                for (int row = q0; row < q1; row += FlashTileRows)
+                {
+                    host[at++] = seq;
+                    host[at++] = row;
+                }
+                if (!longPass)
+                    for (int row = q0; row < q1; row++) host[shortAt++] = row;
             }
     }
 
-    private static StepState State(AttentionMetadata metadata, ulong b, Layout layout, int tiles)
+    private static StepState State(AttentionMetadata metadata, ulong b, Layout layout, FlashPlan plan)
     {
         int s = metadata.NumSeqs;
         int maxSeqLen = metadata.MaxSeqLen, maxQuery = metadata.MaxQueryLen;
@@ -169,7 +190,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         return new StepState(
             TokenSeq: b + (ulong)layout.TokenSeq * 4, QueryStart: b + (ulong)layout.QueryStart * 4, SeqLens: b + (ulong)layout.SeqLens * 4,
             BlockTables: b + (ulong)layout.Tables * 4, Slots: b + (ulong)layout.Slots * 4, MaxSeqLen: maxSeqLen, MaxQueryLen: maxQuery,
-            Tiles: b + (ulong)layout.Tiles * 4, NumTiles: tiles);
+            Tiles: b + (ulong)layout.Tiles * 4, ShortRows: b + (ulong)layout.ShortRows * 4, Plan: plan);
     }
 
     /// <summary>
@@ -236,50 +257,71 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
                 backend.Args().Ptr(kt.Pointer).Ptr(vt.Pointer).Ptr(st.Slots).Ptr(kc).Ptr(vc).Int(rowElems),
                 fp8 ? "reshape_and_cache_fp8" : "reshape_and_cache_bf16");
 
-        if (st.NumTiles > 0 && d == 128)
+        var plan = st.Plan;
+        var ap = p;  // the local function below cannot capture an in parameter
+        nint tc = UseTensorCoreDecode(group) ? lib.PagedDecodeTc(d, fp8) : 0;
+        if (plan.AllTiles > 0 && d == 128)
         {
-            // Prefill-shaped step: tensor-core kernel, one block per (64-row tile, query head).
-            backend.Launch(fp8 ? lib.FlashPrefill128Fp8 : lib.FlashPrefill128, (uint)st.NumTiles, (uint)p.NumHeads, 1, 128, 0,
-                backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.Tiles).Ptr(st.QueryStart).Ptr(st.SeqLens)
-                    .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads)
-                    .Float(p.Scale).Int(p.SlidingWindow), fp8 ? "flash_prefill_fp8_128" : "flash_prefill_128");
-            return;
+            // Prefill-shaped step: the tensor-core prefill kernel, one block per (64-row tile, query head). The rows of
+            // short queries (the decode rows of a mixed step) go to the decode kernel, which reads their K/V once per KV
+            // head instead of once per query head into a 64-row tile with one live row (W2's mixed steps spent two
+            // thirds of their prefill-kernel time there). Without a tensor-core decode kernel every tile runs here,
+            // unless the step is mostly decode rows.
+            bool split = FlashSplit && tc != 0 && plan.ShortRows <= MaxGridY;
+            if (split || 2L * plan.LongRows >= t)
+            {
+                int tiles = split ? plan.LongTiles : plan.AllTiles;
+                backend.Launch(fp8 ? lib.FlashPrefill128Fp8 : lib.FlashPrefill128, (uint)tiles, (uint)p.NumHeads, 1, 128, 0,
+                    backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.Tiles).Ptr(st.QueryStart).Ptr(st.SeqLens)
+                        .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads)
+                        .Float(p.Scale).Int(p.SlidingWindow), fp8 ? "flash_prefill_fp8_128" : "flash_prefill_128");
+                if (split && plan.ShortRows > 0) Decode(tc, plan.ShortRows, st.ShortRows);
+                return;
+            }
         }
-        int visible = p.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, p.SlidingWindow) : st.MaxSeqLen;
-        // Tensor-core decode (the query-head group as MMA rows), else the GQA-shared CUDA-core kernel: both run one
-        // block per (row, KV head) and read each K/V row once for the whole query-head group.
-        nint tc = UseTensorCoreDecode(group) && t <= MaxGridY ? lib.PagedDecodeTc(d, fp8) : 0;  // rows are its grid's y
+        if (tc != 0 && t > MaxGridY) tc = 0;  // rows are its grid's y
         if (fp8 && tc == 0)
             throw new NotSupportedException($"cuda attention: an FP8 KV cache with head dim {d} and {t} rows has no tensor-core decode kernel (head dims 64/128, at most {MaxGridY} rows)");
-        nint gqa = tc != 0 ? tc : Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, group) : 0;
-        int blockHeads = gqa != 0 ? p.NumKvHeads : p.NumHeads;
-        int splits = ChooseSplits((long)t * blockHeads, visible, tc != 0 ? Runtime.KernelLibrary.DecodeTcKeysPerTile : 0);
-        int chunk = (visible + splits - 1) / splits;
-        ulong partM = 0, partL = 0, partAcc = 0;
-        if (splits > 1)
+        Decode(tc, t, 0);
+        return;
+
+        // Decode-shaped attention for `rows` query rows: the step's rows in order, or those listed at rowMap (tensor-core
+        // kernel only). Tensor-core decode (the query-head group as MMA rows), else the GQA-shared CUDA-core kernel:
+        // both run one block per (row, KV head) and read each K/V row once for the whole query-head group.
+        void Decode(nint tcKernel, int rows, ulong rowMap)
         {
-            long rows = (long)t * p.NumHeads * splits;
-            long mBytes = Runtime.ScratchArena.Align(rows * 4);
-            partM = backend.Scratch.Acquire(2 * mBytes + rows * d * 4);
-            partL = partM + (ulong)mBytes;
-            partAcc = partL + (ulong)mBytes;
+            int visible = ap.SlidingWindow > 0 ? Math.Min(st.MaxSeqLen, ap.SlidingWindow) : st.MaxSeqLen;
+            nint gqa = tcKernel != 0 ? tcKernel : Mode == AttentionMode.Auto ? lib.PagedAttentionGqa(d, group) : 0;
+            int blockHeads = gqa != 0 ? ap.NumKvHeads : ap.NumHeads;
+            int splits = ChooseSplits((long)rows * blockHeads, visible, tcKernel != 0 ? Runtime.KernelLibrary.DecodeTcKeysPerTile : 0);
+            int chunk = (visible + splits - 1) / splits;
+            ulong partM = 0, partL = 0, partAcc = 0;
+            if (splits > 1)
+            {
+                // Partials are indexed by the step's row, so a mapped launch still needs room for all t rows.
+                long partRows = (long)t * ap.NumHeads * splits;
+                long mBytes = Runtime.ScratchArena.Align(partRows * 4);
+                partM = backend.Scratch.Acquire(2 * mBytes + partRows * d * 4);
+                partL = partM + (ulong)mBytes;
+                partAcc = partL + (ulong)mBytes;
+            }
+            var args = backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.TokenSeq).Ptr(st.QueryStart).Ptr(st.SeqLens)
+                .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(ap.NumHeads).Int(ap.NumKvHeads).Int(d)
+                .Float(ap.Scale).Int(ap.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc);
+            if (tcKernel != 0)
+            {
+                // KV heads vary fastest in this kernel's grid (see decode_attention.cu).
+                backend.Launch(tcKernel, (uint)blockHeads, (uint)rows, (uint)splits, 128, (uint)Runtime.KernelLibrary.DecodeTcSharedBytes(d, fp8),
+                    args.Ptr(rowMap), fp8 ? "paged_decode_tc_fp8" : "paged_decode_tc");
+            }
+            else
+                backend.Launch(gqa != 0 ? gqa : PickKernel(d), (uint)rows, (uint)blockHeads, (uint)splits, 128, 0, args,
+                    gqa != 0 ? "paged_attention_gqa" : "paged_attention");
+            if (splits > 1)
+                backend.Launch(lib.PagedAttentionCombine, (uint)rows, (uint)ap.NumHeads, 1, 128, 0,
+                    backend.Args().Ptr(partM).Ptr(partL).Ptr(partAcc).Ptr(o.Pointer).Int(ap.NumHeads).Int(d).Int(splits).Ptr(rowMap),
+                    "paged_attention_combine_bf16");
         }
-        var args = backend.Args().Ptr(qv.Pointer).Ptr(kc).Ptr(vc).Ptr(o.Pointer).Ptr(st.TokenSeq).Ptr(st.QueryStart).Ptr(st.SeqLens)
-            .Ptr(st.BlockTables).Int(metadata.MaxBlocksPerSeq).Int(spec.BlockSize).Int(p.NumHeads).Int(p.NumKvHeads).Int(d)
-            .Float(p.Scale).Int(p.SlidingWindow).Int(splits).Int(chunk).Ptr(partM).Ptr(partL).Ptr(partAcc);
-        if (tc != 0)
-        {
-            // KV heads vary fastest in this kernel's grid (see decode_attention.cu).
-            backend.Launch(tc, (uint)blockHeads, (uint)t, (uint)splits, 128, (uint)Runtime.KernelLibrary.DecodeTcSharedBytes(d, fp8), args,
-                fp8 ? "paged_decode_tc_fp8" : "paged_decode_tc");
-        }
-        else
-            backend.Launch(gqa != 0 ? gqa : PickKernel(d), (uint)t, (uint)blockHeads, (uint)splits, 128, 0, args,
-                gqa != 0 ? "paged_attention_gqa" : "paged_attention");
-        if (splits > 1)
-            backend.Launch(lib.PagedAttentionCombine, (uint)t, (uint)p.NumHeads, 1, 128, 0,
-                backend.Args().Ptr(partM).Ptr(partL).Ptr(partAcc).Ptr(o.Pointer).Int(p.NumHeads).Int(d).Int(splits),
-                "paged_attention_combine_bf16");
     }
 
     /// <summary>
@@ -368,5 +410,5 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
 
     /// <summary>Device addresses of one step's metadata, stored in <see cref="AttentionMetadata.DeviceState"/>.</summary>
     private sealed record StepState(ulong TokenSeq, ulong QueryStart, ulong SeqLens, ulong BlockTables, ulong Slots,
-        int MaxSeqLen, int MaxQueryLen, ulong Tiles, int NumTiles);
+        int MaxSeqLen, int MaxQueryLen, ulong Tiles, ulong ShortRows, FlashPlan Plan);
 }

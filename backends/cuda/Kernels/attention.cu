@@ -146,12 +146,13 @@ paged_attention_bf16(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc
     }
 }
 
-// grid (T, Hq): merges the split partials of one query row and head.
+// grid (rows, Hq): merges the split partials of one query row and head; rowMap (optional) names the step's rows the
+// decode launch served (paged_decode_tc's row map), else rows are the step's rows in order.
 extern "C" __global__ void paged_attention_combine_bf16(const float* __restrict__ partM, const float* __restrict__ partL,
                                                         const float* __restrict__ partAcc, bf16_t* __restrict__ out,
-                                                        int hq, int headDim, int splits)
+                                                        int hq, int headDim, int splits, const int* __restrict__ rowMap)
 {
-    const long long row = (long long)blockIdx.x * hq + blockIdx.y;
+    const long long row = (long long)(rowMap ? rowMap[blockIdx.x] : blockIdx.x) * hq + blockIdx.y;
     const float* pm = partM + row * splits;
     const float* pl = partL + row * splits;
     float M = NEG_INF;

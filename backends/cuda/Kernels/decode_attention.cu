@@ -1,7 +1,7 @@
 // Tensor-core decode attention over the paged KV cache (FlashDecoding with the GQA group as the MMA's rows).
 //
-// Same arguments and semantics as paged_attention_gqa, grid (Hk, T, splits): one block per (KV head, query row,
-// split); the block sees keys [kBegin, kEnd) of its row (causal, sliding window and split already folded into
+// Same arguments and semantics as paged_attention_gqa plus an optional row map, grid (Hk, rows, splits): one block
+// per (KV head, query row, split); the block sees keys [kBegin, kEnd) of its row (causal, sliding window and split already folded into
 // the range) and writes either the output rows of the G = Hq/Hk query heads or their unnormalized split partials.
 //
 // Why tensor cores for decode: with the CUDA-core kernel each key costs G dot products, G shuffle reductions and an
@@ -43,7 +43,7 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
     const KV* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
     const int* __restrict__ qStart, const int* __restrict__ seqLens, const int* __restrict__ blockTables,
     int maxBlocks, int blockSize, int hq, int hk, float scale, int window, int splits, int chunk,
-    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc)
+    float* __restrict__ partM, float* __restrict__ partL, float* __restrict__ partAcc, const int* __restrict__ rowMap)
 {
     constexpr int STAGES = DEC_STAGES;
     constexpr int KSTEPS = HD / 16;   // k16 steps of S = Q K^T; also 16-dim pairs of O
@@ -51,7 +51,9 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
     constexpr int STAGE = 2 * DEC_KEYS * HD;  // bf16 elements per stage (K then V)
     extern __shared__ __align__(128) bf16_t dec_smem[];
 
-    const int kvh = blockIdx.x, t = blockIdx.y;
+    // rowMap (optional): the step's rows this launch serves, the short-query rows of a step whose long queries run
+    // the prefill kernel (CudaAttention.Forward); without it, every row of the step.
+    const int kvh = blockIdx.x, t = rowMap ? rowMap[blockIdx.y] : blockIdx.y;
     const int split = blockIdx.z;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t4 = lane & 3;
@@ -326,10 +328,11 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
     extern "C" __global__ void __launch_bounds__(DEC_THREADS) NAME(                                              \
         const bf16_t* q, const KV* kc, const KV* vc, bf16_t* out, const int* tokenSeq, const int* qStart,         \
         const int* seqLens, const int* blockTables, int maxBlocks, int blockSize, int hq, int hk, int headDim,     \
-        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc)               \
+        float scale, int window, int splits, int chunk, float* partM, float* partL, float* partAcc,               \
+        const int* rowMap)                                                                                       \
     {                                                                                                            \
         paged_decode_tc<HD, KV>(q, kc, vc, out, tokenSeq, qStart, seqLens, blockTables, maxBlocks, blockSize, hq, \
-                                hk, scale, window, splits, chunk, partM, partL, partAcc);                        \
+                                hk, scale, window, splits, chunk, partM, partL, partAcc, rowMap);                \
     }
 
 DECODE_TC(paged_decode_tc_64, 64, bf16_t)

@@ -58,6 +58,12 @@ public abstract class AttentionSuite(BackendFixture fixture) : SuiteBase(fixture
     [Fact, Trait("tier", "required")]
     public void PrefillHeadDim128() => Check("prefill-d128", new(Data, Act, 8, 2, 128, 16, 0, [200, 1], [77, 1], [130, 1], [1, 1]));
 
+    /// <summary>Mixed steps whose short queries (1 to 15 rows, one decode row 1,200 keys deep) GPU backends serve with
+    /// their decode kernel beside the prefill kernel's long ones.</summary>
+    [Fact, Trait("tier", "required")]
+    public void MixedShortAndLongQueriesHeadDim128() => Check("mixed-short-long-d128", new(Data, Act, 8, 2, 128, 16, 0,
+        [1200, 1, 1], [0, 100, 1], [3, 15, 2], [0, 1, 40]));
+
     [Fact, Trait("tier", "required")]
     public void ChunkedPrefillWindowHeadDim128() => Check("chunked-window-d128", new(Data, Act, 4, 1, 128, 16, 40, [100, 150, 1], [70, 90, 1]));
 
