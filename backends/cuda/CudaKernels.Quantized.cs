@@ -3,7 +3,8 @@ using Modular.Abstractions;
 namespace Modular.Backends.Cuda;
 
 /// <summary>The kernels object's <see cref="IQuantizedKernels"/> face, delegating to <see cref="CudaQuantizedKernels"/>.</summary>
-internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGateUpKernels, IFusedQuantizedGatedInputKernels
+internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGateUpKernels, IFusedQuantizedGatedInputKernels,
+    IFusedQuantizedNormInputKernels
 {
     public bool Supports(QuantizedFormat format) => CudaQuantizedKernels.Supports(format);
 
@@ -16,11 +17,22 @@ internal sealed partial class CudaKernels : IQuantizedKernels, IFusedQuantizedGa
     public bool TryLinearQuantizedGatedInput(Tensor gateUp, Activation activation, QuantizedWeight weight, Tensor? bias, Tensor output) =>
         _quantized.TryLinearGatedInput(gateUp, activation, weight, bias, output);
 
+    public bool TryLinearQuantizedNormInput(Tensor? add, Tensor residual, Tensor normWeight, float eps, float weightOffset,
+        QuantizedWeight weight, Tensor? bias, Tensor output) =>
+        _quantized.TryLinearNormInput(add, residual, normWeight, eps, weightOffset, weight, bias, output);
+
     /// <summary>Whether FP8 down projections quantize act(gate) * up in one kernel (see <see cref="CudaQuantizedKernels.Fp8GatedInput"/>).</summary>
     internal bool Fp8GatedInput
     {
         get => _quantized.Fp8GatedInput;
         set => _quantized.Fp8GatedInput = value;
+    }
+
+    /// <summary>Whether FP8 q|k|v and gate|up projections take their RMSNorm in one kernel (see <see cref="CudaQuantizedKernels.Fp8NormInput"/>).</summary>
+    internal bool Fp8NormInput
+    {
+        get => _quantized.Fp8NormInput;
+        set => _quantized.Fp8NormInput = value;
     }
 
     /// <summary>Why FP8 batches do not use the tensor cores on this device, or null when they do (reports, tests).</summary>

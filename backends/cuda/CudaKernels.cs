@@ -318,7 +318,7 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
     /// <summary>MODULAR_CUDA_GEMV=0 sends every Linear to cuBLAS.</summary>
     private static readonly bool UseGemv = Environment.GetEnvironmentVariable("MODULAR_CUDA_GEMV") != "0";
 
-    private static uint RowThreadsFor(int hidden) => hidden >= 1024 ? 512u : hidden >= 256 ? 256u : 128u;
+    internal static uint RowThreadsFor(int hidden) => hidden >= 1024 ? 512u : hidden >= 256 ? 256u : 128u;
 
     private static void CheckRows(string op, CudaTensor x, CudaTensor o, int hidden)
     {

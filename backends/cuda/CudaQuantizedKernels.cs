@@ -254,7 +254,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                     .Int(weight.ScaleBlockRows).Int(f32Out ? 1 : 0), "qgemv");
             return;
         }
-        if (weight.Format == QuantizedFormat.Fp8E4M3 && TryFp8Gemm(xv, null, weight, w, b, o, t)) return;
+        if (weight.Format == QuantizedFormat.Fp8E4M3 && TryFp8Gemm(new Fp8Input(xv), weight, w, b, o, t)) return;
         DequantizedGemm(xv, weight, w, o, t, tiles is { Tiled: true });
         if (b is not null)
             backend.LaunchElementwise(f32Out ? backend.Library.BiasAddF32 : backend.Library.BiasAddBf16, o.Length,
@@ -348,29 +348,86 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         }
         var w = Layout.Check(backend, weight);
         backend.Bind();
-        return TryFp8Gemm(g, activation, weight, w, b, o, t);
+        return TryFp8Gemm(new Fp8Input(g, Gated: activation), weight, w, b, o, t);
     }
 
     /// <summary>
-    /// Whether FP8 products whose input is act(gate) * up quantize it in one kernel (<see cref="TryLinearGatedInput"/>;
-    /// MODULAR_CUDA_FP8_GATED_INPUT=1). Off by default until it has run on a GPU: it was written after the session's
-    /// device time ran out (the conformance suite turns it on for its own case). By the byte count it should save
-    /// about 0.25 s of W2 FP8's 11.2 s on the H100.
+    /// residual += add (when given), then output = RmsNorm(residual) W^T (+ bias) for an FP8 weight [N, K] on the
+    /// tensor-core path, the norm computed inside the activation quantization (fp8_add_rmsnorm_quantize_rows): the
+    /// norm's launch and its bf16 [T, K] output disappear, and the residual and codes equal the unfused pair's. False,
+    /// having changed nothing, for what that path does not take (GEMV-sized batches, other formats, K not a multiple
+    /// of 8 or past the kernel's shared memory, unaligned rows, shapes cuBLASLt refuses) and while
+    /// <see cref="Fp8NormInput"/> is off.
     /// </summary>
-    internal bool Fp8GatedInput { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GATED_INPUT") == "1";
+    public bool TryLinearNormInput(Tensor? add, Tensor residual, Tensor normWeight, float eps, float weightOffset,
+        QuantizedWeight weight, Tensor? bias, Tensor output)
+    {
+        if (!Fp8NormInput || weight.Format != QuantizedFormat.Fp8E4M3) return false;
+        var r = backend.Own(residual, nameof(residual));
+        var nw = backend.Own(normWeight, nameof(normWeight));
+        var a = add is null ? null : backend.Own(add, nameof(add));
+        var o = backend.Own(output, nameof(output));
+        int n = weight.OutFeatures, k = weight.InFeatures;
+        if (r.DType != DType.BF16 || nw.DType != DType.BF16 || a is { DType: not DType.BF16 } || o.DType is not (DType.BF16 or DType.F32)
+            || k % 8 != 0 || 2 * k > GatedInputMaxSharedBytes || nw.Length != k || r.Length % k != 0 || (a is not null && a.Length != r.Length)
+            || ((r.Pointer | nw.Pointer | (a?.Pointer ?? 0)) & 15) != 0)
+            return false;
+        int t = (int)(r.Length / k);
+        if (t <= KernelLibrary.MaxQuantGemvRows || o.Length != (long)t * n) return false;
+        CudaTensor? b = null;
+        if (bias is not null)
+        {
+            b = backend.Own(bias, nameof(bias));
+            if (b.DType != DType.BF16 || b.Length != n) return false;
+        }
+        var w = Layout.Check(backend, weight);
+        backend.Bind();
+        return TryFp8Gemm(new Fp8Input(r, Norm: new NormInput(a, nw, eps, weightOffset)), weight, w, b, o, t);
+    }
 
-    /// <summary>fp8_act_and_mul_quantize_rows keeps a row of K bf16 in shared memory: at most the 48 KiB a launch gets by default.</summary>
+    /// <summary>
+    /// Whether FP8 products that follow an RMSNorm take the norm inside their input quantization
+    /// (<see cref="TryLinearNormInput"/>; default on, MODULAR_CUDA_FP8_NORM_INPUT=0 turns it off for A/B runs).
+    /// </summary>
+    internal bool Fp8NormInput { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_NORM_INPUT") != "0";
+
+    /// <summary>
+    /// What the FP8 path quantizes per token: the rows of X; act(gate) * up of a stacked gate|up X [T, 2K]
+    /// (<paramref name="Gated"/>); or the RMSNorm of the residual stream X after += Add (<paramref name="Norm"/>).
+    /// </summary>
+    private readonly record struct Fp8Input(CudaTensor X, Activation? Gated = null, NormInput? Norm = null);
+
+    /// <summary>The norm an <see cref="Fp8Input"/> applies: residual += Add (when not null), then RmsNorm with Weight.</summary>
+    private sealed record NormInput(CudaTensor? Add, CudaTensor Weight, float Eps, float Offset);
+
+    /// <summary>
+    /// Whether FP8 products whose input is act(gate) * up quantize it in one kernel (<see cref="TryLinearGatedInput"/>;
+    /// default on, MODULAR_CUDA_FP8_GATED_INPUT=0 turns it off for A/B runs). H100, W2 FP8 in one call: 11,844 ->
+    /// 12,093.5 output tok/s.
+    /// </summary>
+    internal bool Fp8GatedInput { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GATED_INPUT") != "0";
+
+    /// <summary>
+    /// fp8_act_and_mul_quantize_rows and fp8_add_rmsnorm_quantize_rows keep a row of K bf16 in shared memory: at most
+    /// the 48 KiB a launch gets by default.
+    /// </summary>
     private const int GatedInputMaxSharedBytes = 48 * 1024;
 
     /// <summary>
-    /// Per-token FP8 codes and scales of the GEMM's input: rows of x [T, K], or act(gate) * up of a stacked x
-    /// [T, 2K] when <paramref name="gated"/> is set; wvec (when not 0) also receives the weight's scale per output row.
+    /// Per-token FP8 codes and scales of the GEMM's input (see <see cref="Fp8Input"/>); wvec (when not 0) also
+    /// receives the weight's scale per output row.
     /// </summary>
-    private void QuantizeRows(CudaTensor x, Activation? gated, int t, int k, ulong codes, ulong xScales, QuantizedWeight weight,
-        ulong wScales, ulong wvec)
+    private void QuantizeRows(in Fp8Input input, int t, int k, ulong codes, ulong xScales, QuantizedWeight weight, ulong wScales, ulong wvec)
     {
         var lib = backend.Library;
-        if (gated is { } act)
+        var x = input.X;
+        if (input.Norm is { } norm)
+            // The norm kernels' block size, so the sum of squares adds up in their order.
+            backend.Launch(lib.Fp8AddRmsNormQuantizeRows, (uint)t, 1, 1, CudaKernels.RowThreadsFor(k), (uint)(2 * k),
+                backend.Args().Ptr(norm.Add?.Pointer ?? 0).Ptr(x.Pointer).Ptr(norm.Weight.Pointer).Float(norm.Eps).Float(norm.Offset)
+                    .Ptr(codes).Int(k).Ptr(xScales).Ptr(wScales).Int(weight.ScaleBlockRows).Int(weight.OutFeatures).Ptr(wvec),
+                "fp8_add_rmsnorm_quantize_rows");
+        else if (input.Gated is { } act)
             backend.Launch(lib.Fp8ActAndMulQuantizeRows, (uint)t, 1, 1, 256, (uint)(2 * k),
                 backend.Args().Ptr(x.Pointer).Int((int)act).Ptr(codes).Int(k).Ptr(xScales).Ptr(wScales).Int(weight.ScaleBlockRows)
                     .Int(weight.OutFeatures).Ptr(wvec), "fp8_act_and_mul_quantize_rows");
@@ -384,13 +441,14 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// FP8 x FP8 on the tensor cores when the weight's scales do not vary along K (per tensor, per channel, or blocks
     /// of output rows) and cuBLASLt offers an algorithm for the shape; false sends the call to the tiled path.
     /// </summary>
-    private bool TryFp8Gemm(CudaTensor x, Activation? gated, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
+    private bool TryFp8Gemm(in Fp8Input input, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
     {
+        var x = input.X;
         int n = weight.OutFeatures, k = weight.InFeatures;
         if (!Fp8ActivationQuantization || weight.GroupIndex is not null || weight.GroupSize < k || k % 16 != 0 || n % 16 != 0
             || ((x.Pointer | w.Data) & 15) != 0)
             return false;
-        if (Fp8ScaledGemm && TryScaledFp8Gemm(x, gated, weight, w, bias, o, t))
+        if (Fp8ScaledGemm && TryScaledFp8Gemm(input, weight, w, bias, o, t))
         {
             Fp8ScaledGemms++;
             return true;
@@ -404,7 +462,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         ulong basePtr = backend.Scratch.Acquire(acc + (long)chunk * n * 4);
         ulong xScales = basePtr, xCodes = basePtr + (ulong)xq, accPtr = basePtr + (ulong)acc;
         var lib = backend.Library;
-        QuantizeRows(x, gated, t, k, xCodes, xScales, weight, w.Scales, 0);
+        QuantizeRows(input, t, k, xCodes, xScales, weight, w.Scales, 0);
         int outSize = o.DType == DType.F32 ? 4 : 2;
         float alpha = 1f, beta = 0f;
         for (int t0 = 0; t0 < t; t0 += chunk)
@@ -432,7 +490,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// per-token vector (one per column of op(B), T); the bias is a per-row-of-D epilogue, i.e. per output channel.
     /// False (nothing launched) when cuBLASLt has no such algorithm; the refusal is remembered per shape variant.
     /// </summary>
-    private bool TryScaledFp8Gemm(CudaTensor x, Activation? gated, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
+    private bool TryScaledFp8Gemm(in Fp8Input input, QuantizedWeight weight, Layout w, CudaTensor? bias, CudaTensor o, int t)
     {
         int n = weight.OutFeatures, k = weight.InFeatures;
         if (_scaledMissing is not null || (o.Pointer & 15) != 0 || !EnsureLt()) return false;
@@ -453,7 +511,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (plan is null) return false;
 
         var lib = backend.Library;
-        QuantizeRows(x, gated, t, k, xCodes, xScales, weight, w.Scales, wvec);
+        QuantizeRows(input, t, k, xCodes, xScales, weight, w.Scales, wvec);
         // The descriptor is read when the matmul is enqueued, so a cached plan takes this call's vectors and bias.
         plan.Desc.SetPointer(CublasLt.DescAScalePointer, wScales, "A_SCALE_POINTER");
         plan.Desc.SetPointer(CublasLt.DescBScalePointer, xScales, "B_SCALE_POINTER");

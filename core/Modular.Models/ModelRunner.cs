@@ -321,10 +321,9 @@ public sealed class ModelRunner : IDisposable
         for (int layer = 0; layer < c.NumLayers; layer++)
         {
             var w = Model.Layers[layer];
-            NormInto(pending, w.InputNorm, s);
-            Attention(layer, w, s, meta);
-            NormInto(s.O, w.PostAttentionNorm, s);
-            Mlp(w, s);
+            // Each sub-block starts with residual += the previous one's output and its RMSNorm.
+            Attention(layer, w, s, meta, pending);
+            Mlp(w, s, s.O);
             pending = s.MlpOut;
         }
         NormInto(pending, Model.FinalNorm, s);
@@ -338,7 +337,21 @@ public sealed class ModelRunner : IDisposable
         else k.AddRmsNorm(add, s.Residual, weight, Config.RmsNormEps, Config.NormWeightOffset, s.Normed);
     }
 
-    private void Attention(int layer, LayerWeights w, Workspace.StepTensors s, AttentionMetadata meta)
+    /// <summary>
+    /// residual += add, its RMSNorm, then <paramref name="linear"/> into <paramref name="output"/>: one fused product
+    /// where the linear takes the norm into its input (<see cref="INormInputLinear"/>: FP8 on cuda), else the norm
+    /// into s.Normed and the linear's Forward.
+    /// </summary>
+    private void NormLinear(Tensor? add, Tensor normWeight, ILinear linear, Tensor output, Workspace.StepTensors s)
+    {
+        if (linear is INormInputLinear fused
+            && fused.TryForwardNormInput(add, s.Residual, normWeight, Config.RmsNormEps, Config.NormWeightOffset, output))
+            return;
+        NormInto(add, normWeight, s);
+        linear.Forward(s.Normed, output);
+    }
+
+    private void Attention(int layer, LayerWeights w, Workspace.StepTensors s, AttentionMetadata meta, Tensor? add)
     {
         var c = Config;
         var k = Backend.Kernels;
@@ -347,12 +360,13 @@ public sealed class ModelRunner : IDisposable
         if (w.Qkv is not null)
         {
             // The loader fuses only for backends with the split (checked at creation) and models without q/k norms.
-            w.Qkv.Forward(s.Normed, s.Qkv!);
+            NormLinear(add, w.InputNorm, w.Qkv, s.Qkv!, s);
             stored = _qkvStore?.TrySplitQkvRopeStore(layer, s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, Cache, meta) == true;
             if (!stored) ((IFusedQkvKernels)k).SplitQkvRope(s.Qkv!, s.Positions, Model.CosSin, c.HeadDim, s.Q, s.K, s.V);
         }
         else
         {
+            NormInto(add, w.InputNorm, s);
             w.Q!.Forward(s.Normed, s.Q);
             w.K!.Forward(s.Normed, s.K);
             w.V!.Forward(s.Normed, s.V);
@@ -370,24 +384,41 @@ public sealed class ModelRunner : IDisposable
         w.O.Forward(s.AttnOut, s.O);
     }
 
-    private void Mlp(LayerWeights w, Workspace.StepTensors s)
+    private void Mlp(LayerWeights w, Workspace.StepTensors s, Tensor add)
     {
         var c = Config;
         var k = Backend.Kernels;
+        if (w.GateUp is INormInputLinear normed
+            && normed.TryForwardNormInput(add, s.Residual, w.PostAttentionNorm, c.RmsNormEps, c.NormWeightOffset, s.GateUp))
+        {
+            Down(w, s);
+            return;
+        }
+        NormInto(add, w.PostAttentionNorm, s);
         if (w.Router is not null)
         {
             w.Router.Forward(s.Normed, s.RouterLogits!);
             k.Moe(s.Normed, s.RouterLogits!, w.ExpertsGateUp!, w.ExpertsDown!, c.NumExpertsPerToken, renormalize: true, c.Activation, s.MlpOut);
             return;
         }
-        bool fused = _fuseGateUp && w.GateUp is IGatedLinear gated && gated.TryForwardActAndMul(s.Normed, c.Activation, s.Act);
-        if (!fused)
+        if (_fuseGateUp && w.GateUp is IGatedLinear gated && gated.TryForwardActAndMul(s.Normed, c.Activation, s.Act))
         {
-            w.GateUp!.Forward(s.Normed, s.GateUp);
-            // The down projection may take act(gate) * up straight from gate|up (FP8: inside its input quantization).
-            if (_fuseGateUp && w.Down is IGatedInputLinear down && down.TryForwardGatedInput(s.GateUp, c.Activation, s.MlpOut)) return;
-            k.ActAndMul(s.GateUp, c.Activation, s.Act);
+            w.Down!.Forward(s.Act, s.MlpOut);
+            return;
         }
+        w.GateUp!.Forward(s.Normed, s.GateUp);
+        Down(w, s);
+    }
+
+    /// <summary>
+    /// The down projection of act(gate) * up from s.GateUp: taken straight from gate|up where the down projection
+    /// offers it (FP8: inside its input quantization), else through <see cref="IKernels.ActAndMul"/> into s.Act.
+    /// </summary>
+    private void Down(LayerWeights w, Workspace.StepTensors s)
+    {
+        var c = Config;
+        if (_fuseGateUp && w.Down is IGatedInputLinear down && down.TryForwardGatedInput(s.GateUp, c.Activation, s.MlpOut)) return;
+        Backend.Kernels.ActAndMul(s.GateUp, c.Activation, s.Act);
         w.Down!.Forward(s.Act, s.MlpOut);
     }
 

@@ -4,7 +4,7 @@ using Modular.Abstractions;
 namespace Modular.Plugins.Quant;
 
 /// <summary>A linear layer whose weight stays quantized on the backend; the backend's kernels dequantize on the fly.</summary>
-public sealed class QuantizedLinear : IGatedLinear, IGatedInputLinear
+public sealed class QuantizedLinear : IGatedLinear, IGatedInputLinear, INormInputLinear
 {
     private readonly IQuantizedKernels _kernels;
 
@@ -37,6 +37,10 @@ public sealed class QuantizedLinear : IGatedLinear, IGatedInputLinear
     /// <inheritdoc />
     public bool TryForwardGatedInput(Tensor gateUp, Activation activation, Tensor output) =>
         _kernels is IFusedQuantizedGatedInputKernels f && f.TryLinearQuantizedGatedInput(gateUp, activation, Weight, Bias, output);
+
+    /// <inheritdoc />
+    public bool TryForwardNormInput(Tensor? add, Tensor residual, Tensor normWeight, float eps, float weightOffset, Tensor output) =>
+        _kernels is IFusedQuantizedNormInputKernels f && f.TryLinearQuantizedNormInput(add, residual, normWeight, eps, weightOffset, Weight, Bias, output);
 
     /// <summary>
     /// Puts a packed weight on <paramref name="backend"/>: quantized when its kernels run the format, otherwise

@@ -203,3 +203,73 @@ extern "C" __global__ void fp8_gemm_epilogue(const void* __restrict__ acc, int a
         else reinterpret_cast<bf16_t*>(out)[i] = f2bf(v);
     }
 }
+
+// add_rmsnorm_bf16 (rmsnorm_bf16 when x is null) fused into fp8_act_quantize_rows for the input of an FP8 q|k|v or
+// gate|up projection: row t of residual [T, K] (K % 8 == 0, rows 16-byte aligned) takes += x as add_rmsnorm_bf16 stores
+// it, then its norm, rounded to bf16 as the norm kernels write it, is kept in dynamic shared memory (K bf16) between
+// the norm pass and the quantize pass; scales, codes and the wvec duty as fp8_act_quantize_rows. Launched with the
+// norm kernels' block size and summing in their order, so the codes equal the unfused pair's. Saves the [T, K] bf16
+// round trip of the normalized activations and a launch.
+extern "C" __global__ void fp8_add_rmsnorm_quantize_rows(const bf16_t* __restrict__ x, bf16_t* __restrict__ residual,
+                                                         const bf16_t* __restrict__ nw, float eps, float offset,
+                                                         unsigned char* __restrict__ q, int k, float* __restrict__ scales,
+                                                         const float* __restrict__ wscales, int scaleBlockRows, int n,
+                                                         float* __restrict__ wvec)
+{
+    extern __shared__ __align__(16) unsigned char nq_sh[];
+    uint4* hs = reinterpret_cast<uint4*>(nq_sh);
+    if (wvec != nullptr)
+        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+            wvec[i] = wscales[i / scaleBlockRows];
+    const long long row = blockIdx.x;
+    bf16_t* rr = residual + row * k;
+    uint4* rv = reinterpret_cast<uint4*>(rr);
+    uint2* qv = reinterpret_cast<uint2*>(q + row * k);
+    const int k8 = k >> 3;
+    float ss = 0.f;
+    if (x != nullptr)
+    {
+        const uint4* xv = reinterpret_cast<const uint4*>(x + row * k);
+        for (int c = threadIdx.x; c < k8; c += blockDim.x)
+        {
+            uint4 a = xv[c];
+            const uint4 r = rv[c];
+            unsigned* ap = &a.x;
+            const unsigned* rp = &r.x;
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                ap[e] = pack_bf2(bf_lo(ap[e]) + bf_lo(rp[e]), bf_hi(ap[e]) + bf_hi(rp[e]));  // the sum as stored
+                const float lo = bf_lo(ap[e]), hi = bf_hi(ap[e]);
+                ss += lo * lo + hi * hi;
+            }
+            rv[c] = a;
+            hs[c] = a;  // each thread reads back only its own entries below
+        }
+    }
+    else
+    {
+        // rmsnorm_bf16's order: element h by thread h % blockDim.
+        for (int h = threadIdx.x; h < k; h += blockDim.x) { const float v = bf2f(rr[h]); ss += v * v; }
+        for (int c = threadIdx.x; c < k8; c += blockDim.x) hs[c] = rv[c];
+    }
+    const float inv = rsqrtf(block_sum(ss) / k + eps);
+    const uint4* wv = reinterpret_cast<const uint4*>(nw);
+    float m = 0.f;
+    for (int c = threadIdx.x; c < k8; c += blockDim.x)
+    {
+        const uint4 r = hs[c], w = wv[c];
+        const unsigned* rp = &r.x;
+        const unsigned* wp = &w.x;
+        uint4 o;
+        unsigned* op = &o.x;
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+        {
+            op[e] = pack_bf2(bf_lo(rp[e]) * inv * (offset + bf_lo(wp[e])), bf_hi(rp[e]) * inv * (offset + bf_hi(wp[e])));
+            m = fmaxf(m, fmaxf(fabsf(bf_lo(op[e])), fabsf(bf_hi(op[e]))));
+        }
+        hs[c] = o;
+    }
+    fp8_quantize_row(m, hs, qv, k8, scales, row);
+}

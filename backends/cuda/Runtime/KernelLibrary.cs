@@ -141,6 +141,7 @@ internal sealed class KernelLibrary : IDisposable
             LoadStream($"qgemv_int4_streamh_gated_t{tpb}_w{wpt}_s{stages}", (tpb, wpt, stages), _quantGemvStreamGated);
         Fp8ActQuantizeRows = _module.GetFunction("fp8_act_quantize_rows");
         Fp8ActAndMulQuantizeRows = _module.GetFunction("fp8_act_and_mul_quantize_rows");
+        Fp8AddRmsNormQuantizeRows = _module.GetFunction("fp8_add_rmsnorm_quantize_rows");
         Fp8GemmEpilogue = _module.GetFunction("fp8_gemm_epilogue");
     }
 
@@ -247,6 +248,9 @@ internal sealed class KernelLibrary : IDisposable
 
     /// <summary>fp8_act_and_mul_quantize_rows: act(gate) * up of a stacked gate|up quantized per row (K bf16 of shared memory).</summary>
     internal nint Fp8ActAndMulQuantizeRows { get; }
+
+    /// <summary>fp8_add_rmsnorm_quantize_rows: residual (+= x), its RMSNorm quantized per row (K bf16 of shared memory).</summary>
+    internal nint Fp8AddRmsNormQuantizeRows { get; }
     internal nint Fp8GemmEpilogue { get; }
 
     /// <summary>Head dims compiled as tensor-core decode kernels (decode_attention.cu).</summary>

@@ -215,7 +215,7 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         using var bt = b is null ? null : Put(Target, b, Weight, n);
         using var o = Target.Allocate(Act, t, n);
         string shape = $"FP8 W [{n},{k}] per channel{(bias ? " bias" : "")} {activation} gate|up [{t},{2 * k}]";
-        // The cuda path is off by default (MODULAR_CUDA_FP8_GATED_INPUT); the case turns it on for itself.
+        // The cuda path can be switched off (MODULAR_CUDA_FP8_GATED_INPUT=0); the case turns it on for itself.
         bool ran = WithCudaSwitch(ck => ck.Fp8GatedInput, (ck, on) => ck.Fp8GatedInput = on,
             () => fused.TryLinearQuantizedGatedInput(gu, activation, qw, bt, o));
         if (Target.Kernels is Backends.Cuda.CudaKernels { Fp8ActivationQuantization: true, Fp8GemmUnavailable: null })
@@ -228,6 +228,59 @@ public abstract class QuantizedKernelSuite(BackendFixture fixture) : SuiteBase(f
         Target.Kernels.ActAndMul(gu, activation, act);
         kernels.LinearQuantized(act, qw, bt, plain);
         Checks.Exact<float>(Target.Name, "LinearQuantizedGatedInput vs ActAndMul + LinearQuantized", shape, got, Get(plain));
+    }
+
+    /// <summary>
+    /// An FP8 product whose input is the RMSNorm of the residual stream after += add
+    /// (<see cref="IFusedQuantizedNormInputKernels"/>), batches past the GEMV, with and without the add and a norm
+    /// weight offset: against the oracle product of the bf16-rounded norm (FP8-activation tolerance), and against
+    /// <see cref="IKernels.AddRmsNorm"/> (<see cref="IKernels.RmsNorm"/>) + the plain product on the same backend,
+    /// output and residual both, which must agree exactly. Backends without the capability skip; the cuda backend must
+    /// not decline these shapes while its FP8 tensor-core path is available.
+    /// </summary>
+    [Theory, Trait("tier", "optional")]
+    // add, T, N, K, norm weight offset, bias
+    [InlineData(true, 37, 160, 512, 0f, true)]
+    [InlineData(false, 64, 256, 384, 0f, false)]
+    [InlineData(true, 20, 96, 1024, 1f, false)]
+    public void LinearQuantizedNormInput(bool add, int t, int n, int k, float offset, bool bias)
+    {
+        var kernels = Quantized(QuantizedFormat.Fp8E4M3);
+        Assert.SkipUnless(Target.Kernels is IFusedQuantizedNormInputKernels, $"backend '{Target.Name}' has no quantized product with a norm input");
+        var fused = (IFusedQuantizedNormInputKernels)Target.Kernels;
+        const float eps = 1e-5f;
+        var w = MakeWeight(QuantizedFormat.Fp8E4M3, n, k, 0, 1, zeros: false, actOrder: false);
+        var residual = Round(Data.Uniform((long)t * k, 2f), Act);
+        var x = add ? Round(Data.Uniform((long)t * k, 2f), Act) : null;
+        var nw = Round(Data.Uniform(k, 1f), Act);
+        var summed = x is null ? residual : Round(residual.Zip(x, (a, c) => a + c).ToArray(), Act);
+        var h = Round(Array.ConvertAll(ReferenceOps.RmsNorm(summed, nw, eps, offset), v => (float)v), Act);
+        var b = bias ? Round(Data.Uniform(n, 0.5f), Weight) : null;
+        using var qw = Upload(Target, w);
+        using var rt = Put(Target, residual, Act, t, k);
+        using var xt = x is null ? null : Put(Target, x, Act, t, k);
+        using var nt = Put(Target, nw, Act, k);
+        using var bt = b is null ? null : Put(Target, b, Weight, n);
+        using var o = Target.Allocate(Act, t, n);
+        string shape = $"FP8 W [{n},{k}] per channel{(bias ? " bias" : "")} {(add ? "add + " : "")}RmsNorm (offset {offset}) [{t},{k}]";
+        // The cuda path can be switched off (MODULAR_CUDA_FP8_NORM_INPUT=0); the case turns it on for itself.
+        bool ran = WithCudaSwitch(ck => ck.Fp8NormInput, (ck, on) => ck.Fp8NormInput = on,
+            () => fused.TryLinearQuantizedNormInput(xt, rt, nt, eps, offset, qw, bt, o));
+        if (Target.Kernels is Backends.Cuda.CudaKernels { Fp8ActivationQuantization: true, Fp8GemmUnavailable: null })
+            Assert.True(ran, $"{shape}: the cuda norm-input FP8 product declined");
+        Assert.SkipUnless(ran, $"backend '{Target.Name}' declined the norm-input product for {shape}");
+        var got = Get(o);
+        var gotResidual = Get(rt);
+        Checks.Close(Target.Name, "LinearQuantizedNormInput", shape, got, Oracle(w, h, b, t), Math.Max(Fp8ActivationTolerance, Tolerance.For(Act)));
+        Checks.Exact<float>(Target.Name, "LinearQuantizedNormInput residual", shape, gotResidual, summed);
+        using var rt2 = Put(Target, residual, Act, t, k);
+        using var normed = Target.Allocate(Act, t, k);
+        using var plain = Target.Allocate(Act, t, n);
+        if (xt is null) Target.Kernels.RmsNorm(rt2, nt, eps, offset, normed);
+        else Target.Kernels.AddRmsNorm(xt, rt2, nt, eps, offset, normed);
+        kernels.LinearQuantized(normed, qw, bt, plain);
+        Checks.Exact<float>(Target.Name, "LinearQuantizedNormInput vs (Add)RmsNorm + LinearQuantized", shape, got, Get(plain));
+        Checks.Exact<float>(Target.Name, "LinearQuantizedNormInput residual vs AddRmsNorm's", shape, gotResidual, Get(rt2));
     }
 
     /// <summary>The decode GEMV recorded into a CUDA graph replays to the directly launched result.</summary>
