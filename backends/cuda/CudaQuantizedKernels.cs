@@ -517,7 +517,6 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         plan.Desc.SetPointer(CublasLt.DescBScalePointer, xScales, "B_SCALE_POINTER");
         if (plan.FusedBias) plan.Desc.SetPointer(CublasLt.DescBiasPointer, bias!.Pointer, "BIAS_POINTER");
         float alpha = 1f, beta = 0f;
-        if (!plan.Tuned) Tune(plan, key, w.Data, xCodes, o.Pointer);
         backend.Profiler?.Begin();
         fixed (CublasLt.HeuristicResult* algo = &plan.Algo)
             CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, plan.Desc.Raw, &alpha, w.Data, plan.A.Raw, xCodes, plan.B.Raw,
@@ -528,72 +527,6 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             backend.LaunchElementwise(o.DType == DType.F32 ? lib.BiasAddF32 : lib.BiasAddBf16, o.Length,
                 backend.Args().Ptr(o.Pointer).Ptr(bias.Pointer).Long(t).Int(n), "bias_add");
         return true;
-    }
-
-    /// <summary>
-    /// Whether a new FP8 GEMM shape times cuBLASLt's candidate algorithms on its first call instead of taking the
-    /// heuristic's first (default on; MODULAR_CUDA_FP8_TUNE=0 for A/B runs).
-    /// </summary>
-    internal bool Fp8Tune { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_TUNE") != "0";
-
-    /// <summary>Candidates asked of the heuristic per FP8 shape, and timed runs of each when tuning.</summary>
-    private const int TuneCandidates = 8, TuneRuns = 3;
-
-    /// <summary>
-    /// The heuristic rank that won per shape bucket (N, K, output and epilogue flags, rows rounded up to a power of
-    /// two): a new row count in a timed bucket takes that rank without timing, so ragged prefill lengths pay the
-    /// timing once per bucket, not once per length.
-    /// </summary>
-    private readonly Dictionary<ScaledKey, int> _tunedRank = new();
-
-    /// <summary>Algorithms timed so far and how many of them replaced the heuristic's first choice (reports).</summary>
-    internal (int Shapes, int Changed) Fp8Tuned => (_tunedShapes, _tunedChanged);
-
-    private int _tunedShapes, _tunedChanged;
-
-    /// <summary>
-    /// Picks the plan's algorithm among the heuristic's candidates: the bucket's known winner by rank, else each
-    /// candidate timed on this call's real operands (a warm-up, then <see cref="TuneRuns"/> runs between events) and
-    /// the fastest kept. Needs a host synchronization, so it runs only outside graph capture; the runner's first step
-    /// of every graph shape runs directly, so captured shapes are tuned there. The output is overwritten by the call
-    /// that follows.
-    /// </summary>
-    private void Tune(ScaledFp8Plan plan, ScaledKey key, ulong a, ulong b, ulong d)
-    {
-        if (!Fp8Tune || plan.Candidates.Length < 2) { plan.Tuned = true; return; }
-        if (backend.Capturing) return;  // stays untuned until a direct call
-        var bucket = key with { T = CudaKernels.Bucket(key.T) };
-        if (_tunedRank.TryGetValue(bucket, out int known))
-        {
-            plan.Algo = plan.Candidates[Math.Min(known, plan.Candidates.Length - 1)];
-            plan.Tuned = true;
-            return;
-        }
-        using var start = new CudaEvent(backend.Context);
-        using var end = new CudaEvent(backend.Context);
-        float alpha = 1f, beta = 0f;
-        int best = 0;
-        float bestMs = float.MaxValue;
-        for (int i = 0; i < plan.Candidates.Length; i++)
-        {
-            var algo = plan.Candidates[i];
-            bool ok = true;
-            for (int run = 0; run <= TuneRuns && ok; run++)
-            {
-                if (run == 1) start.Record(backend.Stream);
-                ok = CublasLt.cublasLtMatmul(_lt!.Raw, plan.Desc.Raw, &alpha, a, plan.A.Raw, b, plan.B.Raw, &beta, d, plan.D.Raw, d,
-                    plan.D.Raw, &algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw) == 0;
-            }
-            if (!ok) continue;  // a candidate the library cannot launch here is skipped, not fatal
-            end.Record(backend.Stream);
-            float ms = end.ElapsedSince(start);
-            if (ms < bestMs) { bestMs = ms; best = i; }
-        }
-        plan.Algo = plan.Candidates[best];
-        plan.Tuned = true;
-        _tunedRank[bucket] = best;
-        _tunedShapes++;
-        if (best != 0) _tunedChanged++;
     }
 
     /// <summary>The scaled plan for one shape variant, or null when cuBLASLt refused it (cached and counted either way).</summary>
@@ -766,12 +699,6 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     {
         public required bool FusedBias { get; init; }
 
-        /// <summary>The heuristic's candidates, best guess first; <see cref="LtPlan.Algo"/> is one of them.</summary>
-        public required CublasLt.HeuristicResult[] Candidates { get; init; }
-
-        /// <summary>Whether <see cref="LtPlan.Algo"/> is final (timed, taken from the bucket, or the only candidate).</summary>
-        public bool Tuned { get; set; }
-
         /// <summary>
         /// The plan, or null with the reason in <paramref name="refusal"/>; <paramref name="attributeMissing"/> when the
         /// library rejected the scale mode attributes themselves (older than CUDA 12.8), not just this shape.
@@ -803,11 +730,9 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             var a = new CublasLtLayout(CublasLt.R8FE4M3, key.K, key.N, key.K);
             var b = new CublasLtLayout(CublasLt.R8FE4M3, key.K, key.T, key.K);
             var d = new CublasLtLayout(outType, key.N, key.T, key.N);
-            var results = new CublasLt.HeuristicResult[TuneCandidates];
+            CublasLt.HeuristicResult result;
             int returned = 0;
-            fixed (CublasLt.HeuristicResult* r = results)
-                status = CublasLt.cublasLtMatmulAlgoGetHeuristic(lt.Raw, desc.Raw, a.Raw, b.Raw, d.Raw, d.Raw, preference.Raw, TuneCandidates, r, &returned);
-            var result = returned > 0 ? results[0] : default;
+            status = CublasLt.cublasLtMatmulAlgoGetHeuristic(lt.Raw, desc.Raw, a.Raw, b.Raw, d.Raw, d.Raw, preference.Raw, 1, &result, &returned);
             if (status != 0 || returned == 0 || result.State != 0)
             {
                 desc.Dispose(); a.Dispose(); b.Dispose(); d.Dispose();
@@ -816,8 +741,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                     + $"{(bias != 0 ? " + bias epilogue" : "")}{(key.Aligned256 ? "" : " (D 16-byte aligned)")}: {CudaCheck.BlasStatusName(why)} ({why})";
                 return null;
             }
-            var candidates = results.AsSpan(0, returned).ToArray().Where(c => c.State == 0).ToArray();
-            return new ScaledFp8Plan { Desc = desc, A = a, B = b, D = d, FusedBias = bias != 0, Algo = result, Candidates = candidates };
+            return new ScaledFp8Plan { Desc = desc, A = a, B = b, D = d, FusedBias = bias != 0, Algo = result };
         }
     }
 }
