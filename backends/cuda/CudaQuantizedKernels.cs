@@ -730,6 +730,8 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             var a = new CublasLtLayout(CublasLt.R8FE4M3, key.K, key.N, key.K);
             var b = new CublasLtLayout(CublasLt.R8FE4M3, key.K, key.T, key.K);
             var d = new CublasLtLayout(outType, key.N, key.T, key.N);
+            // The heuristic's first answer is kept. Timing its top eight on each shape's first call was tried and
+            // dropped: W2 FP8 on the H100 ran 12,795.5 tok/s with it against 12,784.2 without (one call).
             CublasLt.HeuristicResult result;
             int returned = 0;
             status = CublasLt.cublasLtMatmulAlgoGetHeuristic(lt.Raw, desc.Raw, a.Raw, b.Raw, d.Raw, d.Raw, preference.Raw, 1, &result, &returned);
