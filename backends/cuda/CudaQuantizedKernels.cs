@@ -335,10 +335,19 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         if (!Fp8GatedInput || weight.Format != QuantizedFormat.Fp8E4M3) return false;
         var g = backend.Own(gateUp, nameof(gateUp));
         var o = backend.Own(output, nameof(output));
-        int n = weight.OutFeatures, k = weight.InFeatures;
+        int k = weight.InFeatures;
         if (g.DType != DType.BF16 || o.DType is not (DType.BF16 or DType.F32) || g.Length % (2L * k) != 0 || 2 * k > GatedInputMaxSharedBytes)
             return false;
-        int t = (int)(g.Length / (2L * k));
+        return TryFp8Rows(new Fp8Input(g, Gated: activation), (int)(g.Length / (2L * k)), weight, bias, o);
+    }
+
+    /// <summary>
+    /// The tail of the fused FP8 entries: T rows past the GEMV sizes, an output of [T, N], a bf16 bias of N, then the
+    /// tensor-core product of <paramref name="input"/>. False, having done nothing, otherwise.
+    /// </summary>
+    private bool TryFp8Rows(in Fp8Input input, int t, QuantizedWeight weight, Tensor? bias, CudaTensor o)
+    {
+        int n = weight.OutFeatures;
         if (t <= KernelLibrary.MaxQuantGemvRows || o.Length != (long)t * n) return false;
         CudaTensor? b = null;
         if (bias is not null)
@@ -348,7 +357,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         }
         var w = Layout.Check(backend, weight);
         backend.Bind();
-        return TryFp8Gemm(new Fp8Input(g, Gated: activation), weight, w, b, o, t);
+        return TryFp8Gemm(input, weight, w, b, o, t);
     }
 
     /// <summary>
@@ -367,22 +376,12 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         var nw = backend.Own(normWeight, nameof(normWeight));
         var a = add is null ? null : backend.Own(add, nameof(add));
         var o = backend.Own(output, nameof(output));
-        int n = weight.OutFeatures, k = weight.InFeatures;
+        int k = weight.InFeatures;
         if (r.DType != DType.BF16 || nw.DType != DType.BF16 || a is { DType: not DType.BF16 } || o.DType is not (DType.BF16 or DType.F32)
             || k % 8 != 0 || 2 * k > GatedInputMaxSharedBytes || nw.Length != k || r.Length % k != 0 || (a is not null && a.Length != r.Length)
             || ((r.Pointer | nw.Pointer | (a?.Pointer ?? 0)) & 15) != 0)
             return false;
-        int t = (int)(r.Length / k);
-        if (t <= KernelLibrary.MaxQuantGemvRows || o.Length != (long)t * n) return false;
-        CudaTensor? b = null;
-        if (bias is not null)
-        {
-            b = backend.Own(bias, nameof(bias));
-            if (b.DType != DType.BF16 || b.Length != n) return false;
-        }
-        var w = Layout.Check(backend, weight);
-        backend.Bind();
-        return TryFp8Gemm(new Fp8Input(r, Norm: new NormInput(a, nw, eps, weightOffset)), weight, w, b, o, t);
+        return TryFp8Rows(new Fp8Input(r, Norm: new NormInput(a, nw, eps, weightOffset)), (int)(r.Length / k), weight, bias, o);
     }
 
     /// <summary>
