@@ -36,7 +36,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     /// <summary>Query rows per tile of the tensor-core prefill kernel.</summary>
     private const int FlashTileRows = 64;
 
-    /// <summary>Steps whose longest query run is shorter than this use the decode kernels.</summary>
+    /// <summary>Queries shorter than this run on the decode kernels (a step with none longer runs on them alone).</summary>
     private const int FlashMinQuery = 16;
 
     /// <summary>
