@@ -336,7 +336,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         var g = backend.Own(gateUp, nameof(gateUp));
         var o = backend.Own(output, nameof(output));
         int k = weight.InFeatures;
-        if (g.DType != DType.BF16 || o.DType is not (DType.BF16 or DType.F32) || g.Length % (2L * k) != 0 || 2 * k > GatedInputMaxSharedBytes)
+        if (g.DType != DType.BF16 || o.DType is not (DType.BF16 or DType.F32) || g.Length % (2L * k) != 0 || 2 * k > RowStagingMaxSharedBytes)
             return false;
         return TryFp8Rows(new Fp8Input(g, Gated: activation), (int)(g.Length / (2L * k)), weight, bias, o);
     }
@@ -378,7 +378,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         var o = backend.Own(output, nameof(output));
         int k = weight.InFeatures;
         if (r.DType != DType.BF16 || nw.DType != DType.BF16 || a is { DType: not DType.BF16 } || o.DType is not (DType.BF16 or DType.F32)
-            || k % 8 != 0 || 2 * k > GatedInputMaxSharedBytes || nw.Length != k || r.Length % k != 0 || (a is not null && a.Length != r.Length)
+            || k % 8 != 0 || 2 * k > RowStagingMaxSharedBytes || nw.Length != k || r.Length % k != 0 || (a is not null && a.Length != r.Length)
             || ((r.Pointer | nw.Pointer | (a?.Pointer ?? 0)) & 15) != 0)
             return false;
         return TryFp8Rows(new Fp8Input(r, Norm: new NormInput(a, nw, eps, weightOffset)), (int)(r.Length / k), weight, bias, o);
@@ -410,7 +410,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// fp8_act_and_mul_quantize_rows and fp8_add_rmsnorm_quantize_rows keep a row of K bf16 in shared memory: at most
     /// the 48 KiB a launch gets by default.
     /// </summary>
-    private const int GatedInputMaxSharedBytes = 48 * 1024;
+    private const int RowStagingMaxSharedBytes = 48 * 1024;
 
     /// <summary>
     /// Per-token FP8 codes and scales of the GEMM's input (see <see cref="Fp8Input"/>); wvec (when not 0) also

@@ -130,13 +130,19 @@ __device__ void fp8_quantize_row(float m, const uint4* src, uint2* qv, int k8, f
 // With wvec non-null the grid also writes wvec[i] = wscales[i / scaleBlockRows] for i < n: the weight's scale per
 // output row, the vector cuBLASLt's outer-vector scaling wants when the weight has one scale per tensor or per block of
 // rows (a few KiB per call, so no per-weight state has to live beside the weight).
+// The wvec duty of the activation quantization kernels (see fp8_act_quantize_rows), spread over the whole grid.
+__device__ __forceinline__ void fp8_fill_wvec(float* __restrict__ wvec, const float* __restrict__ wscales, int scaleBlockRows, int n)
+{
+    if (wvec == nullptr) return;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+        wvec[i] = wscales[i / scaleBlockRows];
+}
+
 extern "C" __global__ void fp8_act_quantize_rows(const bf16_t* __restrict__ x, unsigned char* __restrict__ q, int k,
                                                  float* __restrict__ scales, const float* __restrict__ wscales,
                                                  int scaleBlockRows, int n, float* __restrict__ wvec)
 {
-    if (wvec != nullptr)
-        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
-            wvec[i] = wscales[i / scaleBlockRows];
+    fp8_fill_wvec(wvec, wscales, scaleBlockRows, n);
     const long long row = blockIdx.x;
     const uint4* xv = reinterpret_cast<const uint4*>(x + row * k);
     uint2* qv = reinterpret_cast<uint2*>(q + row * k);
@@ -162,9 +168,7 @@ extern "C" __global__ void fp8_act_and_mul_quantize_rows(const bf16_t* __restric
 {
     extern __shared__ __align__(16) unsigned char amq_sh[];
     uint4* hs = reinterpret_cast<uint4*>(amq_sh);
-    if (wvec != nullptr)
-        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
-            wvec[i] = wscales[i / scaleBlockRows];
+    fp8_fill_wvec(wvec, wscales, scaleBlockRows, n);
     const long long row = blockIdx.x;
     const uint4* gv = reinterpret_cast<const uint4*>(gateUp + row * 2 * k);
     const uint4* uv = reinterpret_cast<const uint4*>(gateUp + row * 2 * k + k);
@@ -208,7 +212,8 @@ extern "C" __global__ void fp8_gemm_epilogue(const void* __restrict__ acc, int a
 // gate|up projection: row t of residual [T, K] (K % 8 == 0, rows 16-byte aligned) takes += x as add_rmsnorm_bf16 stores
 // it, then its norm, rounded to bf16 as the norm kernels write it, is kept in dynamic shared memory (K bf16) between
 // the norm pass and the quantize pass; scales, codes and the wvec duty as fp8_act_quantize_rows. Launched with the
-// norm kernels' block size and summing in their order, so the codes equal the unfused pair's. Saves the [T, K] bf16
+// norm kernels' block size, summing in their order through their helpers (add_residual8, rmsnorm8 in norm.cu), so
+// the codes equal the unfused pair's. Saves the [T, K] bf16
 // round trip of the normalized activations and a launch.
 extern "C" __global__ void fp8_add_rmsnorm_quantize_rows(const bf16_t* __restrict__ x, bf16_t* __restrict__ residual,
                                                          const bf16_t* __restrict__ nw, float eps, float offset,
@@ -218,9 +223,7 @@ extern "C" __global__ void fp8_add_rmsnorm_quantize_rows(const bf16_t* __restric
 {
     extern __shared__ __align__(16) unsigned char nq_sh[];
     uint4* hs = reinterpret_cast<uint4*>(nq_sh);
-    if (wvec != nullptr)
-        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
-            wvec[i] = wscales[i / scaleBlockRows];
+    fp8_fill_wvec(wvec, wscales, scaleBlockRows, n);
     const long long row = blockIdx.x;
     bf16_t* rr = residual + row * k;
     uint4* rv = reinterpret_cast<uint4*>(rr);
@@ -232,17 +235,7 @@ extern "C" __global__ void fp8_add_rmsnorm_quantize_rows(const bf16_t* __restric
         const uint4* xv = reinterpret_cast<const uint4*>(x + row * k);
         for (int c = threadIdx.x; c < k8; c += blockDim.x)
         {
-            uint4 a = xv[c];
-            const uint4 r = rv[c];
-            unsigned* ap = &a.x;
-            const unsigned* rp = &r.x;
-#pragma unroll
-            for (int e = 0; e < 4; e++)
-            {
-                ap[e] = pack_bf2(bf_lo(ap[e]) + bf_lo(rp[e]), bf_hi(ap[e]) + bf_hi(rp[e]));  // the sum as stored
-                const float lo = bf_lo(ap[e]), hi = bf_hi(ap[e]);
-                ss += lo * lo + hi * hi;
-            }
+            const uint4 a = add_residual8(xv[c], rv[c], ss);
             rv[c] = a;
             hs[c] = a;  // each thread reads back only its own entries below
         }
@@ -258,17 +251,10 @@ extern "C" __global__ void fp8_add_rmsnorm_quantize_rows(const bf16_t* __restric
     float m = 0.f;
     for (int c = threadIdx.x; c < k8; c += blockDim.x)
     {
-        const uint4 r = hs[c], w = wv[c];
-        const unsigned* rp = &r.x;
-        const unsigned* wp = &w.x;
-        uint4 o;
-        unsigned* op = &o.x;
+        const uint4 o = rmsnorm8(hs[c], wv[c], inv, offset);
+        const unsigned* op = &o.x;
 #pragma unroll
-        for (int e = 0; e < 4; e++)
-        {
-            op[e] = pack_bf2(bf_lo(rp[e]) * inv * (offset + bf_lo(wp[e])), bf_hi(rp[e]) * inv * (offset + bf_hi(wp[e])));
-            m = fmaxf(m, fmaxf(fabsf(bf_lo(op[e])), fabsf(bf_hi(op[e]))));
-        }
+        for (int e = 0; e < 4; e++) m = fmaxf(m, fmaxf(fabsf(bf_lo(op[e])), fabsf(bf_hi(op[e]))));
         hs[c] = o;
     }
     fp8_quantize_row(m, hs, qv, k8, scales, row);
