@@ -124,12 +124,6 @@ __device__ void fp8_quantize_row(float m, const uint4* src, uint2* qv, int k8, f
     }
 }
 
-// One block per row of x [T, K] (K % 8 == 0, rows 16-byte aligned): the row's max |x| / 448 is its scale
-// (written to scales[row] for the epilogue), then the row is quantized to e4m3 with it (the second read hits L1/L2).
-// Per-token scales keep one outlier token from flattening every other token's codes.
-// With wvec non-null the grid also writes wvec[i] = wscales[i / scaleBlockRows] for i < n: the weight's scale per
-// output row, the vector cuBLASLt's outer-vector scaling wants when the weight has one scale per tensor or per block of
-// rows (a few KiB per call, so no per-weight state has to live beside the weight).
 // The wvec duty of the activation quantization kernels (see fp8_act_quantize_rows), spread over the whole grid.
 __device__ __forceinline__ void fp8_fill_wvec(float* __restrict__ wvec, const float* __restrict__ wscales, int scaleBlockRows, int n)
 {
@@ -138,6 +132,12 @@ __device__ __forceinline__ void fp8_fill_wvec(float* __restrict__ wvec, const fl
         wvec[i] = wscales[i / scaleBlockRows];
 }
 
+// One block per row of x [T, K] (K % 8 == 0, rows 16-byte aligned): the row's max |x| / 448 is its scale
+// (written to scales[row] for the epilogue), then the row is quantized to e4m3 with it (the second read hits L1/L2).
+// Per-token scales keep one outlier token from flattening every other token's codes.
+// With wvec non-null the grid also writes wvec[i] = wscales[i / scaleBlockRows] for i < n: the weight's scale per
+// output row, the vector cuBLASLt's outer-vector scaling wants when the weight has one scale per tensor or per block of
+// rows (a few KiB per call, so no per-weight state has to live beside the weight).
 extern "C" __global__ void fp8_act_quantize_rows(const bf16_t* __restrict__ x, unsigned char* __restrict__ q, int k,
                                                  float* __restrict__ scales, const float* __restrict__ wscales,
                                                  int scaleBlockRows, int n, float* __restrict__ wvec)
