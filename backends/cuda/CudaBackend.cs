@@ -59,7 +59,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         _blasWorkspace = new DeviceBuffer(_context, _stream, BlasWorkspaceBytes);
         CudaCheck.Blas(Cublas.cublasSetWorkspace(_cublas.Raw, _blasWorkspace.Pointer, (nuint)BlasWorkspaceBytes), "cublasSetWorkspace");
         _kernels = new KernelLibrary(_context, Arch);
-        _profiler = LaunchProfiler.FromEnvironment(_context, _stream);
+        _profiler = LaunchProfiler.FromEnvironment(_context, _stream, _kernels.ProfileHold);
         _scratch = new ScratchArena(this);
         DriverVersion = $"CUDA driver {version / 1000}.{version % 1000 / 10}, NVRTC {KernelCompiler.Version()}, sm_{Arch}";
         Kernels = new CudaKernels(this);
@@ -374,7 +374,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
             int r = CudaDriver.cuLaunchKernel(function, gx, gy, gz, bx, 1, 1, sharedBytes, _stream.Raw, ptrs, null);
             if (r != 0) CudaCheck.Driver(r, $"cuLaunchKernel({what}, grid {gx}x{gy}x{gz}, block {bx})");
         }
-        profiler?.End(what);
+        profiler?.End(what, (long)gx * gy * gz);
     }
 
     /// <summary>

@@ -112,3 +112,16 @@ extern "C" __global__ void act_and_mul_bf16(const bf16_t* __restrict__ gateUp, b
         out[i] = f2bf(act_fn(bf2f(row[j]), act) * bf2f(row[inter + j]));
     }
 }
+
+// MODULAR_CUDA_PROFILE's hold (LaunchProfiler): keeps the stream busy for ns nanoseconds, so the host has enqueued the
+// timed launch before the stream reaches its start event.
+extern "C" __global__ void profile_hold(unsigned long long ns)
+{
+    unsigned long long t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    do
+    {
+        asm volatile("nanosleep.u32 2000;");
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while (t - t0 < ns);
+}

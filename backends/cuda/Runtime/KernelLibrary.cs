@@ -78,6 +78,7 @@ internal sealed class KernelLibrary : IDisposable
         ConvertBf16F32 = _module.GetFunction("convert_bf16_f32");
         ConvertF16F32 = _module.GetFunction("convert_f16_f32");
         AddBf16 = _module.GetFunction("add_bf16");
+        ProfileHold = _module.GetFunction("profile_hold");
         BiasAddBf16 = _module.GetFunction("bias_add_bf16");
         BiasAddF32 = _module.GetFunction("bias_add_f32");
         EmbeddingBf16 = _module.GetFunction("embedding_bf16");
@@ -151,6 +152,8 @@ internal sealed class KernelLibrary : IDisposable
     internal nint ConvertBf16F32 { get; }
     internal nint ConvertF16F32 { get; }
     internal nint AddBf16 { get; }
+    /// <summary>Keeps the stream busy for a while (MODULAR_CUDA_PROFILE's <see cref="LaunchProfiler"/>).</summary>
+    internal nint ProfileHold { get; }
     internal nint BiasAddBf16 { get; }
     internal nint BiasAddF32 { get; }
     internal nint EmbeddingBf16 { get; }
