@@ -119,6 +119,14 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// </summary>
     internal bool Fp8ScaledGemm { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_SCALED_GEMM") != "0";
 
+    /// <summary>
+    /// Whether FP8 GEMMs run in fast-accumulation mode (CUBLASLT_MATMUL_DESC_FAST_ACCUM): the tensor cores keep the
+    /// sums over K in their own accumulator instead of promoting them to float32 every few k-steps, as vLLM's CUTLASS
+    /// FP8 kernels do (their FP8FastAccum schedules). Default on; MODULAR_CUDA_FP8_FAST_ACCUM=0 turns it off for A/B
+    /// runs and for callers who want the promoted sums.
+    /// </summary>
+    internal bool Fp8FastAccum { get; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_FAST_ACCUM") != "0";
+
     /// <summary>FP8 linear calls whose GEMM wrote the output with the scales (and bias) applied by cuBLASLt.</summary>
     internal long Fp8ScaledGemms { get; private set; }
 
@@ -533,7 +541,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     {
         if (_scaledPlans.TryGetValue(key, out var cached)) return cached;
         var preference = key.Aligned256 ? _preference! : (_preferenceAlign16 ??= new CublasLtPreference((ulong)LtWorkspaceBytes, 16));
-        var plan = ScaledFp8Plan.Create(_lt!, preference, key, bias, aScale, bScale, out var refusal, out bool attributeMissing);
+        var plan = ScaledFp8Plan.Create(_lt!, preference, key, bias, aScale, bScale, Fp8FastAccum, out var refusal, out bool attributeMissing);
         if (attributeMissing)
         {
             // The library predates outer-vector scaling: no shape will do, so stop asking.
@@ -568,7 +576,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         {
             // A bf16 accumulator image costs the epilogue 4 bytes per output less than float32 (the raw sums are
             // rounded once more, 2^-9, before scaling to a bf16 output anyway); float32 is the fallback.
-            plan = Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R16BF) ?? Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R32F);
+            plan = Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R16BF, Fp8FastAccum) ?? Fp8Plan.Create(_lt!, _preference!, n, t, k, Cublas.R32F, Fp8FastAccum);
         }
         _plans[(n, t, k)] = plan;
         if (plan is null) Fp8ShapesRefused++; else Fp8ShapesPlanned++;
@@ -650,9 +658,10 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     {
         public required bool AccBf16 { get; init; }
 
-        public static Fp8Plan? Create(CublasLtHandle lt, CublasLtPreference preference, int n, int t, int k, int accType)
+        public static Fp8Plan? Create(CublasLtHandle lt, CublasLtPreference preference, int n, int t, int k, int accType, bool fastAccum)
         {
             var desc = new CublasLtMatmulDesc(Cublas.Compute32F, Cublas.R32F, Cublas.OpT, Cublas.OpN);
+            if (fastAccum) desc.SetInt8(CublasLt.DescFastAccum, 1, "FAST_ACCUM");
             var a = new CublasLtLayout(CublasLt.R8FE4M3, k, n, k);
             var b = new CublasLtLayout(CublasLt.R8FE4M3, k, t, k);
             var d = new CublasLtLayout(accType, n, t, n);
@@ -703,11 +712,12 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         /// library rejected the scale mode attributes themselves (older than CUDA 12.8), not just this shape.
         /// </summary>
         public static ScaledFp8Plan? Create(CublasLtHandle lt, CublasLtPreference preference, ScaledKey key, ulong bias,
-            ulong aScale, ulong bScale, out string? refusal, out bool attributeMissing)
+            ulong aScale, ulong bScale, bool fastAccum, out string? refusal, out bool attributeMissing)
         {
             refusal = null;
             attributeMissing = false;
             var desc = new CublasLtMatmulDesc(Cublas.Compute32F, Cublas.R32F, Cublas.OpT, Cublas.OpN);
+            if (fastAccum) desc.SetInt8(CublasLt.DescFastAccum, 1, "FAST_ACCUM");
             int status = desc.TrySetInt32(CublasLt.DescAScaleMode, CublasLt.MatrixScaleOuterVec32F);
             if (status == 0) status = desc.TrySetInt32(CublasLt.DescBScaleMode, CublasLt.MatrixScaleOuterVec32F);
             if (status != 0)

@@ -25,6 +25,11 @@ internal static unsafe partial class CublasLt
     internal const int DescAScalePointer = 17;
     /// <summary>CUBLASLT_MATMUL_DESC_B_SCALE_POINTER.</summary>
     internal const int DescBScalePointer = 18;
+    /// <summary>
+    /// CUBLASLT_MATMUL_DESC_FAST_ACCUM (int8): FP8 products keep their sums in the tensor cores' accumulator instead
+    /// of promoting them to float32 every few k-steps.
+    /// </summary>
+    internal const int DescFastAccum = 25;
     /// <summary>CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE (int32 cudaDataType).</summary>
     internal const int DescBiasDataType = 26;
     /// <summary>CUBLASLT_MATMUL_DESC_A_SCALE_MODE (int32 cublasLtMatmulMatrixScale_t; CUDA 12.8+).</summary>
@@ -122,6 +127,10 @@ internal sealed unsafe class CublasLtMatmulDesc : SafeHandle
     /// </summary>
     internal int TrySetInt32(int attribute, int value) =>
         CublasLt.cublasLtMatmulDescSetAttribute(handle, attribute, &value, sizeof(int));
+
+    /// <summary>Sets an int8 (flag) attribute, checked.</summary>
+    internal void SetInt8(int attribute, sbyte value, string name) =>
+        CudaCheck.Blas(CublasLt.cublasLtMatmulDescSetAttribute(handle, attribute, &value, sizeof(sbyte)), $"cublasLtMatmulDescSetAttribute({name} = {value})");
 
     /// <summary>Sets an int32 (enum) attribute, checked.</summary>
     internal void SetInt32(int attribute, int value, string name) =>
