@@ -10,8 +10,8 @@ namespace Modular.Backends.Cuda.Runtime;
 /// device times per kernel (launch gaps excluded), for finding the largest costs, not for end-to-end speed.
 /// Before each start event the stream runs <c>profile_hold</c> for <see cref="HoldNanoseconds"/>: without it the
 /// stream sat idle at the start event while the host was still enqueueing the launch, and that host latency (several
-/// microseconds, a cuBLASLt call more) was counted as the kernel's, so the profile's sum overshot a real W2 run by a
-/// second and blamed it on the small decode-sized kernels. Kernels launched through
+/// microseconds, a cuBLASLt call more) was counted as the kernel's, which weighs most on the short decode-sized
+/// kernels. Kernels launched through
 /// <see cref="CudaBackend.Launch"/> are keyed by name and grid size (a power-of-two bucket), so a row kernel's decode
 /// and prefill launches are told apart.
 /// </summary>
