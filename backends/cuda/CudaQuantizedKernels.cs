@@ -415,13 +415,6 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     internal bool Fp8GatedInput { get; set; } = Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GATED_INPUT") != "0";
 
     /// <summary>
-    /// Threads per row of fp8_act_and_mul_quantize_rows (MODULAR_CUDA_FP8_GATED_THREADS, 64 to 1024 in steps of 32;
-    /// default 256). Its codes do not depend on it (the row's max is order-free), so it is a pure speed knob.
-    /// </summary>
-    internal uint Fp8GatedRowThreads { get; } =
-        uint.TryParse(Environment.GetEnvironmentVariable("MODULAR_CUDA_FP8_GATED_THREADS"), out uint v) && v is >= 64 and <= 1024 && v % 32 == 0 ? v : 256;
-
-    /// <summary>
     /// fp8_act_and_mul_quantize_rows and fp8_add_rmsnorm_quantize_rows keep a row of K bf16 in shared memory: at most
     /// the 48 KiB a launch gets by default.
     /// </summary>
@@ -442,7 +435,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
                     .Ptr(codes).Int(k).Ptr(xScales).Ptr(wScales).Int(weight.ScaleBlockRows).Int(weight.OutFeatures).Ptr(wvec),
                 "fp8_add_rmsnorm_quantize_rows");
         else if (input.Gated is { } act)
-            backend.Launch(lib.Fp8ActAndMulQuantizeRows, (uint)t, 1, 1, Fp8GatedRowThreads, (uint)(2 * k),
+            backend.Launch(lib.Fp8ActAndMulQuantizeRows, (uint)t, 1, 1, 256, (uint)(2 * k),
                 backend.Args().Ptr(x.Pointer).Int((int)act).Ptr(codes).Int(k).Ptr(xScales).Ptr(wScales).Int(weight.ScaleBlockRows)
                     .Int(weight.OutFeatures).Ptr(wvec), "fp8_act_and_mul_quantize_rows");
         else
