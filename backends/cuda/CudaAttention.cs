@@ -56,7 +56,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         Validate(metadata);
         backend.Bind();
         var plan = PlanFlash(metadata);
-        var layout = new Layout(t, s, metadata.BlockTables.Length, plan.AllTiles, plan.ShortRows);
+        var layout = Layout.Of(t, s, metadata.BlockTables.Length, plan.AllTiles, plan.ShortRows);
         long bytes = layout.Ints * 4L;
         // The previous step's upload reads the pinned buffer until it has run.
         if (_uploaded is not null) CudaCheck.Driver(CudaDriver.cuEventSynchronize(_uploaded.DangerousGetHandle()), "cuEventSynchronize");
@@ -94,7 +94,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         {
             cap = (Math.Max(Math.Max(t, 512), cap.Tokens), Math.Max(Math.Max(s, 512), cap.Seqs),
                 Math.Max(Math.Max(metadata.BlockTables.Length, 512 * 64), cap.TableEntries));
-            var grown = new Layout(cap.Tokens, cap.Seqs, cap.TableEntries, 0, 0);
+            var grown = Layout.Of(cap.Tokens, cap.Seqs, cap.TableEntries, 0, 0);
             _graphHost?.Dispose();
             _graphDevice?.Dispose();
             _graphHost = new PinnedHostBuffer(backend.Context, grown.Ints * 4L);
@@ -102,7 +102,7 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
             _graphCapacity = cap;
             backend.BumpMemoryEpoch();
         }
-        var layout = new Layout(cap.Tokens, cap.Seqs, cap.TableEntries, 0, 0);
+        var layout = Layout.Of(cap.Tokens, cap.Seqs, cap.TableEntries, 0, 0);
         var host = new Span<int>(_graphHost!.Pointer, (int)layout.Ints);
         Pack(metadata, host, layout, default);
         // Only the used part of each region travels; regions stay at their fixed offsets.
@@ -126,9 +126,13 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     /// <summary>Int offsets of the metadata regions in one packed buffer.</summary>
     private readonly record struct Layout(long TokenSeq, long QueryStart, long SeqLens, long Tables, long Slots, long Tiles, long ShortRows, long Ints)
     {
-        public Layout(int tokens, int seqs, int tableEntries, int tiles, int shortRows) : this(0, tokens, tokens + seqs + 1L,
-            tokens + 2L * seqs + 1, tokens + 2L * seqs + 1 + tableEntries, 2L * tokens + 2L * seqs + 1 + tableEntries,
-            2L * tokens + 2L * seqs + 1 + tableEntries + 2L * tiles, 2L * tokens + 2L * seqs + 1 + tableEntries + 2L * tiles + shortRows) { }
+        /// <summary>The regions laid end to end: each starts where the previous one's entries end.</summary>
+        public static Layout Of(int tokens, int seqs, int tableEntries, int tiles, int shortRows)
+        {
+            long queryStart = tokens, seqLens = queryStart + seqs + 1, tables = seqLens + seqs, slots = tables + tableEntries;
+            long tileList = slots + tokens, shortList = tileList + 2L * tiles;  // a tile is a (seq, first row) pair
+            return new Layout(0, queryStart, seqLens, tables, slots, tileList, shortList, shortList + shortRows);
+        }
     }
 
     /// <summary>

@@ -661,8 +661,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
 
         public static Fp8Plan? Create(CublasLtHandle lt, CublasLtPreference preference, int n, int t, int k, int accType, bool fastAccum)
         {
-            var desc = new CublasLtMatmulDesc(Cublas.Compute32F, Cublas.R32F, Cublas.OpT, Cublas.OpN);
-            if (fastAccum) desc.SetInt8(CublasLt.DescFastAccum, 1, "FAST_ACCUM");
+            var desc = Fp8Desc(fastAccum);
             var a = new CublasLtLayout(CublasLt.R8FE4M3, k, n, k);
             var b = new CublasLtLayout(CublasLt.R8FE4M3, k, t, k);
             var d = new CublasLtLayout(accType, n, t, n);
@@ -691,6 +690,14 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         {
             Desc.Dispose(); A.Dispose(); B.Dispose(); D.Dispose();
         }
+
+        /// <summary>An FP8 matmul descriptor: A^T B with float32 compute and scale, fast accumulation when asked.</summary>
+        protected static CublasLtMatmulDesc Fp8Desc(bool fastAccum)
+        {
+            var desc = new CublasLtMatmulDesc(Cublas.Compute32F, Cublas.R32F, Cublas.OpT, Cublas.OpN);
+            if (fastAccum) desc.SetInt8(CublasLt.DescFastAccum, 1, "FAST_ACCUM");
+            return desc;
+        }
     }
 
     /// <summary>
@@ -717,8 +724,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         {
             refusal = null;
             attributeMissing = false;
-            var desc = new CublasLtMatmulDesc(Cublas.Compute32F, Cublas.R32F, Cublas.OpT, Cublas.OpN);
-            if (fastAccum) desc.SetInt8(CublasLt.DescFastAccum, 1, "FAST_ACCUM");
+            var desc = Fp8Desc(fastAccum);
             int status = desc.TrySetInt32(CublasLt.DescAScaleMode, CublasLt.MatrixScaleOuterVec32F);
             if (status == 0) status = desc.TrySetInt32(CublasLt.DescBScaleMode, CublasLt.MatrixScaleOuterVec32F);
             if (status != 0)

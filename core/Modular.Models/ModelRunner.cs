@@ -344,12 +344,15 @@ public sealed class ModelRunner : IDisposable
     /// </summary>
     private void NormLinear(Tensor? add, Tensor normWeight, ILinear linear, Tensor output, Workspace.StepTensors s)
     {
-        if (linear is INormInputLinear fused
-            && fused.TryForwardNormInput(add, s.Residual, normWeight, Config.RmsNormEps, Config.NormWeightOffset, output))
-            return;
+        if (TryNormInput(add, normWeight, linear, output, s)) return;
         NormInto(add, normWeight, s);
         linear.Forward(s.Normed, output);
     }
+
+    /// <summary>The fused half of <see cref="NormLinear"/>: false, having changed nothing, where the linear declines.</summary>
+    private bool TryNormInput(Tensor? add, Tensor normWeight, ILinear? linear, Tensor output, Workspace.StepTensors s) =>
+        linear is INormInputLinear fused
+        && fused.TryForwardNormInput(add, s.Residual, normWeight, Config.RmsNormEps, Config.NormWeightOffset, output);
 
     private void Attention(int layer, LayerWeights w, Workspace.StepTensors s, AttentionMetadata meta, Tensor? add)
     {
@@ -388,8 +391,7 @@ public sealed class ModelRunner : IDisposable
     {
         var c = Config;
         var k = Backend.Kernels;
-        if (w.GateUp is INormInputLinear normed
-            && normed.TryForwardNormInput(add, s.Residual, w.PostAttentionNorm, c.RmsNormEps, c.NormWeightOffset, s.GateUp))
+        if (TryNormInput(add, w.PostAttentionNorm, w.GateUp, s.GateUp, s))
         {
             Down(w, s);
             return;
