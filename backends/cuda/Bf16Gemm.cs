@@ -43,9 +43,6 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
     /// <summary>Shape classes tuned so far, and how many of them a candidate other than the heuristic's first won.</summary>
     internal (int Tuned, int Changed) TuneStats { get; private set; }
 
-    /// <summary>Why cuBLASLt is not used (library absent or switched off), or null while it is.</summary>
-    internal string? Unavailable => Ready() ? null : _missing;
-
     /// <summary>
     /// Enqueues o[T,N] = x[T,K] w[N,K]^T. False, having enqueued nothing, where cuBLASLt is unavailable or has no
     /// algorithm for the shape (the caller then uses cublasGemmEx).
@@ -65,6 +62,9 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
     {
         if (_lt is not null) return true;
         if (_missing is not null) return false;
+        // Setting up allocates the workspace, which a graph being recorded would capture as its own allocation: the
+        // first product recorded before any ran directly takes cublasGemmEx instead.
+        if (backend.Capturing) return false;
         if (!Enabled) { _missing = "MODULAR_CUDA_GEMM_LT=0"; return false; }
         if (!NativeLibraries.TryLoad(NativeLibraries.CublasLt, out _, out var why)) { _missing = $"cuBLASLt not found: {why}"; return false; }
         _lt = new CublasLtHandle(backend.Context);
