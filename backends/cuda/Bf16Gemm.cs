@@ -15,7 +15,9 @@ namespace Modular.Backends.Cuda;
 /// heuristic list lacks the class's winner takes its own first answer. Tuning runs the product several times into
 /// its own output, which is then overwritten by the real call, so results do not depend on it.
 /// MODULAR_CUDA_GEMM_TUNE=0 keeps the heuristic's first answer (A/B runs); MODULAR_CUDA_GEMM_LT=0 sends every product
-/// back to cublasGemmEx.
+/// back to cublasGemmEx. The heuristic is told each operand's real alignment (up to 256 bytes; views aligned below 16
+/// take cublasGemmEx), as cuBLASLt otherwise assumes 256 and may answer with algorithms that refuse a row slice; any
+/// refusal at run time also falls back to cublasGemmEx, since nothing was enqueued.
 /// </remarks>
 internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
 {
@@ -33,10 +35,10 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
     /// <summary>MODULAR_CUDA_GEMM_TUNE=0: cuBLASLt with the heuristic's first answer, no timing.</summary>
     internal static readonly bool Tune = Environment.GetEnvironmentVariable("MODULAR_CUDA_GEMM_TUNE") != "0";
 
-    private readonly Dictionary<(int N, int T, int K, bool F32), Plan?> _plans = new();
-    private readonly Dictionary<(int N, int Bucket, int K, bool F32), CublasLt.HeuristicResult> _winners = new();
+    private readonly Dictionary<(int N, int T, int K, bool F32, int Align), Plan?> _plans = new();
+    private readonly Dictionary<(int N, int Bucket, int K, bool F32, int Align), CublasLt.HeuristicResult> _winners = new();
+    private readonly Dictionary<int, CublasLtPreference> _preferences = new();
     private CublasLtHandle? _lt;
-    private CublasLtPreference? _preference;
     private DeviceBuffer? _workspace;
     private string? _missing;
 
@@ -49,14 +51,18 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
     /// </summary>
     internal bool TryRun(ulong w, ulong x, ulong o, int n, int t, int k, bool f32Out)
     {
-        if (!Ready()) return false;
-        var plan = PlanFor(n, t, k, f32Out);
-        if (plan is null) return false;
-        if (plan.Chosen < 0) Choose(plan, w, x, o, n, t, k, f32Out);
-        int status = Matmul(plan, plan.Chosen < 0 ? 0 : plan.Chosen, w, x, o);
-        CudaCheck.Blas(status, $"cublasLtMatmul(bf16 [{t},{k}] x [{n},{k}]^T -> {(f32Out ? "f32" : "bf16")})");
-        return true;
+        int aw = Alignment(w), ax = Alignment(x), ao = Alignment(o);
+        if (Math.Min(aw, Math.Min(ax, ao)) < 16 || !Ready()) return false;
+        int align = aw | ax << 9 | ao << 18;  // each at most 256: nine bits apiece
+        var plan = PlanFor(n, t, k, f32Out, align);
+        if (plan is null || plan.Refused) return false;
+        if (plan.Chosen < 0 && !Choose(plan, w, x, o, (n, CudaKernels.Bucket(t), k, f32Out, align))) return false;
+        // A refusal enqueues nothing, so the caller's cublasGemmEx can still run (in a capture too).
+        return Matmul(plan, Math.Max(plan.Chosen, 0), w, x, o) == 0;
     }
+
+    /// <summary>The largest power of two up to 256 that divides the address (cuBLASLt's alignment preferences).</summary>
+    private static int Alignment(ulong p) => p == 0 ? 256 : (int)Math.Min(256UL, p & (~p + 1));
 
     private bool Ready()
     {
@@ -67,61 +73,68 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
         if (backend.Capturing) return false;
         if (!Enabled) { _missing = "MODULAR_CUDA_GEMM_LT=0"; return false; }
         if (!NativeLibraries.TryLoad(NativeLibraries.CublasLt, out _, out var why)) { _missing = $"cuBLASLt not found: {why}"; return false; }
-        _lt = new CublasLtHandle(backend.Context);
-        _preference = new CublasLtPreference((ulong)WorkspaceBytes);
-        _workspace = new DeviceBuffer(backend.Context, backend.Stream, WorkspaceBytes);
+        // The handle is published last: a failed workspace allocation leaves the class not ready, not half set up.
+        var lt = new CublasLtHandle(backend.Context);
+        try { _workspace = new DeviceBuffer(backend.Context, backend.Stream, WorkspaceBytes); }
+        catch { lt.Dispose(); throw; }
+        _lt = lt;
         return true;
     }
 
-    private Plan? PlanFor(int n, int t, int k, bool f32Out)
+    private Plan? PlanFor(int n, int t, int k, bool f32Out, int align)
     {
-        var key = (n, t, k, f32Out);
+        var key = (n, t, k, f32Out, align);
         if (_plans.TryGetValue(key, out var plan)) return plan;
-        plan = Plan.Create(_lt!, _preference!, n, t, k, f32Out);
+        if (!_preferences.TryGetValue(align, out var preference))
+        {
+            preference = new CublasLtPreference((ulong)WorkspaceBytes, (uint)(align & 511), (uint)(align >> 9 & 511), (uint)(align >> 18));
+            _preferences[align] = preference;
+        }
+        plan = Plan.Create(_lt!, preference, n, t, k, f32Out);
         _plans[key] = plan;
         return plan;
     }
 
     /// <summary>
     /// Picks the plan's algorithm: the shape class's winner where this length offers it, else by timing (outside graph
-    /// capture, with tuning on), else the heuristic's first answer for now (a later uncaptured call may still tune).
+    /// capture, with tuning on), else the heuristic's first answer. Inside a capture the first answer is used without
+    /// being kept, so a later uncaptured call still tunes. False when no candidate runs (the caller falls back).
     /// </summary>
-    private void Choose(Plan plan, ulong w, ulong x, ulong o, int n, int t, int k, bool f32Out)
+    private bool Choose(Plan plan, ulong w, ulong x, ulong o, (int, int, int, bool, int) cls)
     {
-        var cls = (n, CudaKernels.Bucket(t), k, f32Out);
         if (_winners.TryGetValue(cls, out var winner))
         {
             plan.Chosen = Math.Max(0, plan.IndexOf(winner));
-            return;
+            return true;
         }
-        if (!Tune || plan.Count == 1)
-        {
-            plan.Chosen = 0;
-            _winners[cls] = plan.Results[0];
-            return;
-        }
-        if (backend.Capturing) return;
+        // Nothing to time: the first answer, and no class winner, so each length of the class keeps its own first.
+        if (!Tune || plan.Count == 1) { plan.Chosen = 0; return true; }
+        if (backend.Capturing) return true;
         using var start = new CudaEvent(backend.Context);
         using var end = new CudaEvent(backend.Context);
         var times = new float[TimedRuns];
-        int best = 0;
+        int best = -1;
         float bestTime = float.MaxValue;
         for (int c = 0; c < plan.Count; c++)
         {
             if (Matmul(plan, c, w, x, o) != 0) continue; // an algorithm the heuristic offered but cannot run here
-            for (int r = 0; r < TimedRuns; r++)
+            bool ran = true;
+            for (int r = 0; r < TimedRuns && ran; r++)
             {
                 start.Record(backend.Stream);
-                Matmul(plan, c, w, x, o);
+                ran = Matmul(plan, c, w, x, o) == 0;
                 end.Record(backend.Stream);
                 times[r] = end.ElapsedSince(start);
             }
+            if (!ran) continue;
             Array.Sort(times);
             if (times[TimedRuns / 2] < bestTime) { bestTime = times[TimedRuns / 2]; best = c; }
         }
+        if (best < 0) { plan.Refused = true; return false; }
         plan.Chosen = best;
         _winners[cls] = plan.Results[best];
         TuneStats = (TuneStats.Tuned + 1, TuneStats.Changed + (best != 0 ? 1 : 0));
+        return true;
     }
 
     private int Matmul(Plan plan, int candidate, ulong w, ulong x, ulong o)
@@ -136,8 +149,9 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
     {
         foreach (var p in _plans.Values) p?.Dispose();
         _plans.Clear();
+        foreach (var p in _preferences.Values) p.Dispose();
+        _preferences.Clear();
         _workspace?.Dispose();
-        _preference?.Dispose();
         _lt?.Dispose();
     }
 
@@ -155,6 +169,8 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
         public int Count => Results.Length;
         /// <summary>Index into Results of the algorithm in use; -1 until chosen.</summary>
         public int Chosen = -1;
+        /// <summary>Every candidate failed when timed: this shape takes cublasGemmEx from now on.</summary>
+        public bool Refused;
 
         public static Plan? Create(CublasLtHandle lt, CublasLtPreference preference, int n, int t, int k, bool f32Out)
         {

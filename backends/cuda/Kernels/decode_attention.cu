@@ -37,7 +37,8 @@ __device__ __forceinline__ int dec_swz(int row, int chunk) { return row * HD + (
 
 // KV = bf16_t: the cache is bf16 and tiles move with cp.async into a DEC_STAGES ring. KV = unsigned char: the cache
 // is FP8 e4m3fn (half the bytes, which is what a decode step is bound by); the codes move with cp.async into their
-// own ring and are widened to bf16 (e4m3x16_to_bf16x16) in shared memory, so the tensor-core part is the same.
+// own ring and are widened to bf16 in registers, straight into the MMA fragments (head dims permuted; see the FP8
+// branch below), so only the fragment loads differ.
 template <int HD, typename KV>
 __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restrict__ kc,
     const KV* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
@@ -72,7 +73,7 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         {
             // bf16 cache: the fragment's k columns are head dims kk*16 + (t4*2, +1, +8, +9). FP8 cache: the dot
             // product's order is free, so they are dims t4*HD/4 + kk*4 + (0..3) instead, the four codes a lane then
-            // reads from a K row with one 32-bit word (see kFrag).
+            // reads from a K row with one 32-bit word (see scoresFp8).
             const int c = sizeof(KV) == 1 ? t4 * (HD / 4) + kk * 4 : kk * 16 + t4 * 2, c2 = sizeof(KV) == 1 ? c + 2 : c + 8;
             qa[kk][0] = g < G ? *reinterpret_cast<const unsigned*>(q0p + g * HD + c) : 0u;
             qa[kk][1] = g + 8 < G ? *reinterpret_cast<const unsigned*>(q0p + (g + 8) * HD + c) : 0u;
@@ -233,7 +234,8 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         //    reads HD/4 consecutive codes, one 32-bit word per k-step.
         //  - O += P V: the n columns of output tile dp are head dims n*HD/8 + dp, so for each of its four keys a lane
         //    reads HD/8 consecutive codes (dims g*HD/8 ..), and byte dp of two keys' words pairs into one B register.
-        // 16-byte chunks are XOR-swizzled by row so the 8 lanes of a shared-memory phase hit distinct banks.
+        // 16-byte chunks are XOR-swizzled by row so the lanes of a shared-memory phase hit distinct banks (the K
+        // reads and, for HD 128, the V reads; HD 64's 8-byte V reads are 2-way).
         constexpr int FCH = HD / 16, FRPI = 32 / FCH, FIT = 16 / FRPI;
         const int fsub = lane / FCH, fch = lane % FCH;
         unsigned char* raw = reinterpret_cast<unsigned char*>(dec_smem);  // [stage][warp][K|V][16][HD]
@@ -280,10 +282,20 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
 #pragma unroll
             for (int r = 0; r < 4; r++)
             {
+                // One vector load per key (a 16-byte chunk for HD 128, half of one for HD 64): word loads of the
+                // same bytes would put four lanes on each bank.
                 const int key = t4 * 2 + (r & 1) + (r >> 1) * 8;
-                const unsigned* src = reinterpret_cast<const unsigned*>(at(sV, key, (g * (HD / 8)) >> 4) + ((g * (HD / 8)) & 15));
-#pragma unroll
-                for (int q = 0; q < W; q++) v[r][q] = src[q];
+                const unsigned char* src = at(sV, key, (g * (HD / 8)) >> 4) + ((g * (HD / 8)) & 15);
+                if constexpr (W == 4)
+                {
+                    const uint4 u = *reinterpret_cast<const uint4*>(src);
+                    v[r][0] = u.x; v[r][1] = u.y; v[r][2] = u.z; v[r][3] = u.w;
+                }
+                else
+                {
+                    const uint2 u = *reinterpret_cast<const uint2*>(src);
+                    v[r][0] = u.x; v[r][1] = u.y;
+                }
             }
 #pragma unroll
             for (int q = 0; q < W; q++)
