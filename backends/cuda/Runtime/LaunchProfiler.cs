@@ -11,9 +11,9 @@ namespace Modular.Backends.Cuda.Runtime;
 /// Before each start event the stream runs <c>profile_hold</c> for <see cref="HoldNanoseconds"/>: without it the
 /// stream sat idle at the start event while the host was still enqueueing the launch, and that host latency (several
 /// microseconds, a cuBLASLt call more) was counted as the kernel's, which weighs most on the short decode-sized
-/// kernels. Kernels launched through
-/// <see cref="CudaBackend.Launch"/> are keyed by name and grid size (a power-of-two bucket), so a row kernel's decode
-/// and prefill launches are told apart.
+/// kernels. Kernels launched through <see cref="CudaBackend.Launch"/> are keyed by name and grid size (a power-of-two
+/// bucket), so a row kernel's decode and prefill launches are told apart. The hold is launched here directly, not
+/// through <see cref="CudaBackend.Launch"/>, which would time it as well.
 /// </summary>
 internal sealed class LaunchProfiler : IDisposable
 {
