@@ -112,5 +112,20 @@ both = timed([lane_prefill, lane_decode], [s1, s2])
 both_hi = timed([lane_prefill, lane_decode], [s1, hi])
 print(f"step lanes: prefill {tp:.2f} ms, decode {td:.2f} ms, one stream {seq:.2f} ms, two streams {both:.2f} ms "
       f"({seq / both:.3f}x), decode lane high priority {both_hi:.2f} ms ({seq / both_hi:.3f}x)")
+# A pure decode step at batch 512 as it runs now (GEMMs at m=512, then the whole K/V read, per layer) against the same
+# step split into two half-batches on two streams: each half re-reads the weights, but one half's K/V read can run
+# beside the other's GEMMs.
+x_full, h_full = torch.randn(512, 4096, device=dev, dtype=bf), torch.randn(512, 14336, device=dev, dtype=bf)
+
+
+def decode_full():
+    for _ in range(8):
+        torch.mm(x_full, w_qkv.t()); kv.sum(dtype=torch.float32); torch.mm(x_full, w_o.t())
+        torch.mm(x_full, w_gu.t()); torch.mm(h_full, w_down.t())
+
+
+full = timed([decode_full], [s1])
+halves = timed([lane_decode, lane_decode], [s1, s2])
+print(f"decode batch 512: one stream {full:.2f} ms, two half-batch lanes {halves:.2f} ms ({full / halves:.3f}x)")
 bytes_kv = kv.numel() * 2 * N
 print(f"K/V read alone: {bytes_kv / (timed([read_kv], [s2]) / 1e3) / 1e12:.2f} TB/s")
