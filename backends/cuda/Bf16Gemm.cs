@@ -27,8 +27,7 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
     /// <summary>Timed runs per candidate (after one warm-up); the median counts.</summary>
     internal const int TimedRuns = 3;
 
-    /// <summary>Every product uses the current lane's cuBLASLt workspace (<see cref="CudaBackend.LtWorkspace"/>).</summary>
-    private const long WorkspaceBytes = CudaLane.LtWorkspaceBytes;
+    private const long WorkspaceBytes = 32L << 20;
 
     /// <summary>MODULAR_CUDA_GEMM_LT=0: every bf16 product through cublasGemmEx, as before this class.</summary>
     internal static readonly bool Enabled = Environment.GetEnvironmentVariable("MODULAR_CUDA_GEMM_LT") != "0";
@@ -40,6 +39,7 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
     private readonly Dictionary<(int N, int Bucket, int K, bool F32, int Align), CublasLt.HeuristicResult> _winners = new();
     private readonly Dictionary<int, CublasLtPreference> _preferences = new();
     private CublasLtHandle? _lt;
+    private DeviceBuffer? _workspace;
     private string? _missing;
 
     /// <summary>Shape classes tuned so far, and how many of them a candidate other than the heuristic's first won.</summary>
@@ -68,12 +68,16 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
     {
         if (_lt is not null) return true;
         if (_missing is not null) return false;
-        // The first product recorded before any ran directly takes cublasGemmEx, as it always did: setting up inside
-        // a capture is not worth a special case.
+        // Setting up allocates the workspace, which a graph being recorded would capture as its own allocation: the
+        // first product recorded before any ran directly takes cublasGemmEx instead.
         if (backend.Capturing) return false;
         if (!Enabled) { _missing = "MODULAR_CUDA_GEMM_LT=0"; return false; }
         if (!NativeLibraries.TryLoad(NativeLibraries.CublasLt, out _, out var why)) { _missing = $"cuBLASLt not found: {why}"; return false; }
-        _lt = new CublasLtHandle(backend.Context);
+        // The handle is published last: a failed workspace allocation leaves the class not ready, not half set up.
+        var lt = new CublasLtHandle(backend.Context);
+        try { _workspace = new DeviceBuffer(backend.Context, backend.Stream, WorkspaceBytes); }
+        catch { lt.Dispose(); throw; }
+        _lt = lt;
         return true;
     }
 
@@ -138,7 +142,7 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
         float alpha = 1f, beta = 0f;
         fixed (CublasLt.HeuristicResult* algo = &plan.Results[candidate])
             return CublasLt.cublasLtMatmul(_lt!.Raw, plan.Desc.Raw, &alpha, w, plan.A.Raw, x, plan.B.Raw, &beta, o, plan.D.Raw,
-                o, plan.D.Raw, algo, backend.LtWorkspace.Pointer, (nuint)WorkspaceBytes, backend.Stream.Raw);
+                o, plan.D.Raw, algo, _workspace!.Pointer, (nuint)WorkspaceBytes, backend.Stream.Raw);
     }
 
     public void Dispose()
@@ -147,6 +151,7 @@ internal sealed unsafe class Bf16Gemm(CudaBackend backend) : IDisposable
         _plans.Clear();
         foreach (var p in _preferences.Values) p.Dispose();
         _preferences.Clear();
+        _workspace?.Dispose();
         _lt?.Dispose();
     }
 

@@ -11,7 +11,7 @@ namespace Modular.Backends.Cuda;
 /// the MMA's rows) for head dims 64/128, else the GQA-shared CUDA-core kernel where compiled for the head dim and group
 /// size, else the grouped kernel (head dims 64/128/256), else the simple one-warp-per-key kernel. Prefill-shaped steps
 /// with head dim 128 run the tensor-core prefill kernel (flash_attention.cu) on their long queries and the decode
-/// kernel on the rest (a row map names those rows). <see cref="PrepareForGraph(AttentionMetadata)"/>
+/// kernel on the rest (a row map names those rows). <see cref="PrepareForGraph"/>
 /// packs into buffers at fixed addresses for replayed CUDA graphs. When the batch has too few (row, head) pairs to
 /// fill the device and contexts are long (decode), the key range is split across blocks and the partial softmaxes are
 /// merged by a second kernel (split-K). An FP8 (e4m3) cache is written by reshape_and_cache_fp8 and read by the
@@ -29,17 +29,10 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     private PinnedHostBuffer? _hostMeta;
     private DeviceBuffer? _deviceMeta;
     private CudaEvent? _uploaded;
-    /// <summary>Graph metadata buffers per lane (<see cref="IStreamLanes"/>): each half of a laned step has its own.</summary>
-    private readonly GraphMetadata[] _graph = [new(), new()];
-
-    /// <summary>Fixed-address metadata of one lane's captured steps, and the capacity its regions were laid out for.</summary>
-    private sealed class GraphMetadata
-    {
-        public PinnedHostBuffer? Host;
-        public DeviceBuffer? Device;
-        public CudaEvent? Uploaded;
-        public (int Tokens, int Seqs, int TableEntries) Capacity;
-    }
+    private PinnedHostBuffer? _graphHost;
+    private DeviceBuffer? _graphDevice;
+    private CudaEvent? _graphUploaded;
+    private (int Tokens, int Seqs, int TableEntries) _graphCapacity;
 
     /// <summary>Query rows per tile of the tensor-core prefill kernel.</summary>
     private const int FlashTileRows = 64;
@@ -87,41 +80,31 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
     }
 
     /// <summary>
-    /// <see cref="IGraphAttention.PrepareForGraph(AttentionMetadata)"/>: the same packing into a buffer whose regions sit at offsets
+    /// <see cref="IGraphAttention.PrepareForGraph"/>: the same packing into a buffer whose regions sit at offsets
     /// fixed by its capacity, not by this step's sizes, so every captured step finds its metadata where it looked
     /// during capture. Grows (and bumps the backend's memory epoch) only when a step exceeds the capacity.
     /// </summary>
-    public void PrepareForGraph(AttentionMetadata metadata) => PrepareForGraph(metadata, 0);
-
-    /// <summary>
-    /// <see cref="PrepareForGraph(AttentionMetadata)"/> into <paramref name="lane"/>'s buffers. The copies are enqueued
-    /// on the current lane (lane 0: the caller prepares before it forks).
-    /// </summary>
-    public void PrepareForGraph(AttentionMetadata metadata, int lane)
+    public void PrepareForGraph(AttentionMetadata metadata)
     {
-        if ((uint)lane >= (uint)_graph.Length) throw new ArgumentOutOfRangeException(nameof(lane), lane, $"cuda keeps graph metadata for lanes 0 to {_graph.Length - 1}");
         int t = metadata.NumTokens, s = metadata.NumSeqs;
         Validate(metadata);
         backend.Bind();
-        var g = _graph[lane];
-        if (g.Uploaded is not null) CudaCheck.Driver(CudaDriver.cuEventSynchronize(g.Uploaded.DangerousGetHandle()), "cuEventSynchronize");
-        var cap = g.Capacity;
-        if (g.Device is null || t > cap.Tokens || s > cap.Seqs || metadata.BlockTables.Length > cap.TableEntries)
+        if (_graphUploaded is not null) CudaCheck.Driver(CudaDriver.cuEventSynchronize(_graphUploaded.DangerousGetHandle()), "cuEventSynchronize");
+        var cap = _graphCapacity;
+        if (_graphDevice is null || t > cap.Tokens || s > cap.Seqs || metadata.BlockTables.Length > cap.TableEntries)
         {
             cap = (Math.Max(Math.Max(t, 512), cap.Tokens), Math.Max(Math.Max(s, 512), cap.Seqs),
                 Math.Max(Math.Max(metadata.BlockTables.Length, 512 * 64), cap.TableEntries));
             var grown = Layout.Of(cap.Tokens, cap.Seqs, cap.TableEntries, 0, 0);
-            g.Host?.Dispose();
-            g.Device?.Dispose();
-            g.Host = null;
-            g.Device = null;
-            g.Host = new PinnedHostBuffer(backend.Context, grown.Ints * 4L);
-            g.Device = new DeviceBuffer(backend.Context, backend.Stream, grown.Ints * 4L);
-            g.Capacity = cap;
+            _graphHost?.Dispose();
+            _graphDevice?.Dispose();
+            _graphHost = new PinnedHostBuffer(backend.Context, grown.Ints * 4L);
+            _graphDevice = new DeviceBuffer(backend.Context, backend.Stream, grown.Ints * 4L);
+            _graphCapacity = cap;
             backend.BumpMemoryEpoch();
         }
         var layout = Layout.Of(cap.Tokens, cap.Seqs, cap.TableEntries, 0, 0);
-        var host = new Span<int>(g.Host!.Pointer, (int)layout.Ints);
+        var host = new Span<int>(_graphHost!.Pointer, (int)layout.Ints);
         Pack(metadata, host, layout, default);
         // Only the used part of each region travels; regions stay at their fixed offsets.
         CopyRegion(layout.TokenSeq, t);
@@ -129,14 +112,14 @@ internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBack
         CopyRegion(layout.SeqLens, s);
         CopyRegion(layout.Tables, metadata.BlockTables.Length);
         CopyRegion(layout.Slots, t);
-        g.Uploaded ??= new CudaEvent(backend.Context, timing: false);
-        g.Uploaded.Record(backend.Stream);
-        metadata.DeviceState = State(metadata, g.Device!.Pointer, layout, default);
+        _graphUploaded ??= new CudaEvent(backend.Context);
+        _graphUploaded.Record(backend.Stream);
+        metadata.DeviceState = State(metadata, _graphDevice!.Pointer, layout, default);
 
         void CopyRegion(long offset, long count)
         {
             if (count <= 0) return;
-            CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(g.Device!.Pointer + (ulong)(offset * 4), g.Host!.Pointer + offset * 4,
+            CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(_graphDevice!.Pointer + (ulong)(offset * 4), _graphHost!.Pointer + offset * 4,
                 (nuint)(count * 4), backend.Stream.Raw), "cuMemcpyHtoDAsync(graph attention metadata)");
         }
     }

@@ -8,20 +8,21 @@ namespace Modular.Backends.Cuda;
 /// <summary>
 /// NVIDIA GPU backend: BF16 activations and weights (F16/F32 checkpoints are converted to BF16 on upload, so every
 /// GEMM is one cuBLAS bf16 x bf16 -> bf16 product with float32 accumulation), CUDA C kernels compiled by NVRTC at
-/// load, and one non-blocking stream that orders all work (a second one, with handles and scratch of its own, where a
-/// caller splits a step into lanes: <see cref="IStreamLanes"/>). Device memory comes from the stream-ordered pool, so
+/// load, and one non-blocking stream that orders all work. Device memory comes from the stream-ordered pool, so
 /// allocating and freeing activations each step costs no device synchronization.
 /// </summary>
-public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStreamLanes
+public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
 {
     private readonly CudaContext _context;
-    private readonly CudaLane[] _lanes = new CudaLane[LaneLimit];
-    private int _lane;
+    private readonly CudaStream _stream;
+    private readonly CublasHandle _cublas;
     private readonly KernelLibrary _kernels;
     private readonly LaunchProfiler? _profiler;
     private bool _capturing;
+    private readonly ScratchArena _scratch;
     private readonly KernelArgsBuilder _args = new();
     private PinnedHostBuffer? _staging;
+    private readonly DeviceBuffer _blasWorkspace;
     private PinnedHostBuffer? _asyncStaging;
     private long _asyncOffset;
     private CudaEvent? _asyncDone;
@@ -51,17 +52,21 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
         TotalMemory = (long)total;
 
         _context = CudaContext.RetainPrimary(device);
+        _stream = new CudaStream(_context);
         KeepPoolMemory(device);
-        _lanes[0] = new CudaLane(this, _context);
+        _cublas = new CublasHandle(_context, _stream);
+        // A workspace of our own: cuBLAS then never allocates inside a captured step (32 MiB covers Hopper's kernels).
+        _blasWorkspace = new DeviceBuffer(_context, _stream, BlasWorkspaceBytes);
+        CudaCheck.Blas(Cublas.cublasSetWorkspace(_cublas.Raw, _blasWorkspace.Pointer, (nuint)BlasWorkspaceBytes), "cublasSetWorkspace");
         _kernels = new KernelLibrary(_context, Arch);
-        _profiler = LaunchProfiler.FromEnvironment(_context, Stream, _kernels.ProfileHold);
+        _profiler = LaunchProfiler.FromEnvironment(_context, _stream, _kernels.ProfileHold);
+        _scratch = new ScratchArena(this);
         DriverVersion = $"CUDA driver {version / 1000}.{version % 1000 / 10}, NVRTC {KernelCompiler.Version()}, sm_{Arch}";
         Kernels = new CudaKernels(this);
         Attention = new CudaAttention(this);
     }
 
-    /// <summary>Lanes a step may split into (<see cref="IStreamLanes"/>).</summary>
-    private const int LaneLimit = 2;
+    private const long BlasWorkspaceBytes = 32L << 20;
     private const long AsyncStagingBytes = 4L << 20;
 
     /// <inheritdoc />
@@ -122,55 +127,10 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
     public IAttentionBackend Attention { get; }
 
     internal KernelLibrary Library => _kernels;
+    internal CudaStream Stream => _stream;
     internal CudaContext Context => _context;
-    /// <summary>The current lane's stream: every launch, copy and allocation is enqueued here.</summary>
-    internal CudaStream Stream => _lanes[_lane].Stream;
-    /// <summary>The current lane's cuBLAS handle.</summary>
-    internal CublasHandle Blas => _lanes[_lane].Blas;
-    /// <summary>The current lane's scratch arena.</summary>
-    internal ScratchArena Scratch => _lanes[_lane].Scratch;
-    /// <summary>The current lane's cuBLASLt workspace (<see cref="CudaLane.LtWorkspaceBytes"/> bytes).</summary>
-    internal DeviceBuffer LtWorkspace => _lanes[_lane].LtWorkspace;
-
-    /// <inheritdoc />
-    public int LaneCount => LaneLimit;
-
-    /// <inheritdoc />
-    public void Fork()
-    {
-        Bind();
-        if (_lane != 0) throw new InvalidOperationException("cuda: Fork while lane 0 is not current (a Join is missing)");
-        var main = _lanes[0];
-        main.Done.Record(main.Stream);
-        for (int i = 1; i < LaneLimit; i++)
-        {
-            // Made outside any capture: the first fork of a shape runs uncaptured before it is recorded.
-            _lanes[i] ??= new CudaLane(this, _context);
-            _lanes[i].Stream.Wait(main.Done);
-        }
-    }
-
-    /// <inheritdoc />
-    public void UseLane(int lane)
-    {
-        if ((uint)lane >= LaneLimit) throw new ArgumentOutOfRangeException(nameof(lane), lane, $"cuda has lanes 0 to {LaneLimit - 1}");
-        if (_lanes[lane] is null) throw new InvalidOperationException($"cuda: lane {lane} is used before the first Fork");
-        _lane = lane;
-    }
-
-    /// <inheritdoc />
-    public void Join()
-    {
-        Bind();
-        var main = _lanes[0];
-        for (int i = 1; i < LaneLimit; i++)
-        {
-            if (_lanes[i] is not { } lane) continue;
-            lane.Done.Record(lane.Stream);
-            main.Stream.Wait(lane.Done);
-        }
-        _lane = 0;
-    }
+    internal CublasHandle Blas => _cublas;
+    internal ScratchArena Scratch => _scratch;
 
     /// <inheritdoc />
     public Tensor Allocate(DType dtype, params int[] shape)
@@ -178,7 +138,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
         Bind();
         var t = AllocateUninitialized(dtype, shape);
         if (t.ByteLength > 0)
-            CudaCheck.Driver(CudaDriver.cuMemsetD8Async(t.Pointer, 0, (nuint)t.ByteLength, Stream.Raw), "cuMemsetD8Async");
+            CudaCheck.Driver(CudaDriver.cuMemsetD8Async(t.Pointer, 0, (nuint)t.ByteLength, _stream.Raw), "cuMemsetD8Async");
         return t;
     }
 
@@ -187,7 +147,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
     {
         long n = 1;
         foreach (var d in shape) n = checked(n * d);
-        var buffer = new DeviceBuffer(_context, Stream, n * DTypes.SizeOf(dtype));
+        var buffer = new DeviceBuffer(_context, _stream, n * DTypes.SizeOf(dtype));
         return new CudaTensor(this, buffer, dtype, (int[])shape.Clone());
     }
 
@@ -202,10 +162,10 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
         if (srcType == d.DType)
         {
             fixed (byte* p = src)
-                CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(d.Pointer, p, (nuint)src.Length, Stream.Raw), "cuMemcpyHtoDAsync");
+                CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(d.Pointer, p, (nuint)src.Length, _stream.Raw), "cuMemcpyHtoDAsync");
             // Pageable sources are staged before the call returns, but the caller may free the span right away;
             // synchronizing keeps that true for any source.
-            Stream.Synchronize();
+            _stream.Synchronize();
             return;
         }
         if (!DTypes.IsFloat(srcType) || !DTypes.IsFloat(d.DType))
@@ -226,13 +186,13 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
             int count = (int)Math.Min(chunk, n - start);
             var s = src.Slice((int)(start * srcSize), count * srcSize);
             // The previous chunk's copy reads the staging buffer: finish it before overwriting.
-            Stream.Synchronize();
+            _stream.Synchronize();
             DTypeConversion.ToF32(s, srcType, pivot.AsSpan(0, count));
             DTypeConversion.FromF32(pivot.AsSpan(0, count), d.DType, span[..(count * dstSize)]);
             CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(d.Pointer + (ulong)(start * dstSize), staging.Pointer,
-                (nuint)(count * dstSize), Stream.Raw), "cuMemcpyHtoDAsync");
+                (nuint)(count * dstSize), _stream.Raw), "cuMemcpyHtoDAsync");
         }
-        Stream.Synchronize();
+        _stream.Synchronize();
     }
 
     /// <inheritdoc />
@@ -252,13 +212,13 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
                 DType.F16 => _kernels.ConvertF16F32,
                 _ => throw new NotSupportedException($"cuda: DownloadF32 needs a float tensor, got {s}"),
             };
-            from = Scratch.Acquire(s.Length * 4);
+            from = _scratch.Acquire(s.Length * 4);
             LaunchElementwise(fn, s.Length, Args().Ptr(s.Pointer).Ptr(from).Long(s.Length));
         }
         long bytes = s.Length * 4;
         var staging = EnsureStaging(bytes);
-        CudaCheck.Driver(CudaDriver.cuMemcpyDtoHAsync(staging.Pointer, from, (nuint)bytes, Stream.Raw), "cuMemcpyDtoHAsync");
-        Stream.Synchronize();
+        CudaCheck.Driver(CudaDriver.cuMemcpyDtoHAsync(staging.Pointer, from, (nuint)bytes, _stream.Raw), "cuMemcpyDtoHAsync");
+        _stream.Synchronize();
         new ReadOnlySpan<float>(staging.Pointer, dst.Length).CopyTo(dst);
     }
 
@@ -270,8 +230,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
         if (s.DType != DType.I32) throw new ArgumentException($"cuda: DownloadI32 needs an I32 tensor, got {s}");
         if (dst.Length != s.Length) throw new ArgumentException($"cuda: DownloadI32 of {s} into a span of {dst.Length}");
         fixed (int* p = dst)
-            CudaCheck.Driver(CudaDriver.cuMemcpyDtoHAsync(p, s.Pointer, (nuint)(s.Length * 4), Stream.Raw), "cuMemcpyDtoHAsync");
-        Stream.Synchronize();
+            CudaCheck.Driver(CudaDriver.cuMemcpyDtoHAsync(p, s.Pointer, (nuint)(s.Length * 4), _stream.Raw), "cuMemcpyDtoHAsync");
+        _stream.Synchronize();
     }
 
     /// <summary>Copies raw bytes of a tensor of any dtype to the host (tests, debugging).</summary>
@@ -281,8 +241,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
         Bind();
         if (dst.Length != s.ByteLength) throw new ArgumentException($"cuda: DownloadBytes of {s} ({s.ByteLength} bytes) into a span of {dst.Length}");
         fixed (byte* p = dst)
-            CudaCheck.Driver(CudaDriver.cuMemcpyDtoHAsync(p, s.Pointer, (nuint)dst.Length, Stream.Raw), "cuMemcpyDtoHAsync");
-        Stream.Synchronize();
+            CudaCheck.Driver(CudaDriver.cuMemcpyDtoHAsync(p, s.Pointer, (nuint)dst.Length, _stream.Raw), "cuMemcpyDtoHAsync");
+        _stream.Synchronize();
     }
 
     /// <inheritdoc />
@@ -294,14 +254,14 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
             throw new ArgumentException($"cuda: Copy needs the same dtype and length, got {s} -> {d}");
         Bind();
         if (s.ByteLength > 0)
-            CudaCheck.Driver(CudaDriver.cuMemcpyDtoDAsync(d.Pointer, s.Pointer, (nuint)s.ByteLength, Stream.Raw), "cuMemcpyDtoDAsync");
+            CudaCheck.Driver(CudaDriver.cuMemcpyDtoDAsync(d.Pointer, s.Pointer, (nuint)s.ByteLength, _stream.Raw), "cuMemcpyDtoDAsync");
     }
 
     /// <inheritdoc />
     public void Synchronize()
     {
         Bind();
-        foreach (var lane in _lanes) lane?.Stream.Synchronize();
+        _stream.Synchronize();
     }
 
     /// <summary>
@@ -312,8 +272,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
     public CudaGraphReplay Capture(Action body)
     {
         Bind();
-        if (_lane != 0) throw new InvalidOperationException("cuda: Capture while lane 0 is not current (a Join is missing)");
-        CudaCheck.Driver(CudaDriver.cuStreamBeginCapture(Stream.Raw, CudaDriver.CaptureModeThreadLocal), "cuStreamBeginCapture");
+        CudaCheck.Driver(CudaDriver.cuStreamBeginCapture(_stream.Raw, CudaDriver.CaptureModeThreadLocal), "cuStreamBeginCapture");
         nint graph;
         _capturing = true;
         try
@@ -323,9 +282,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
         finally
         {
             _capturing = false;
-            // A body that forked must have joined (else ending the capture fails: its lanes are unjoined).
-            _lane = 0;
-            int r = CudaDriver.cuStreamEndCapture(Stream.Raw, &graph);
+            int r = CudaDriver.cuStreamEndCapture(_stream.Raw, &graph);
             CudaCheck.Driver(r, "cuStreamEndCapture");
         }
         using var g = new CudaGraph(_context, graph);
@@ -358,8 +315,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
             at = 0;
         }
         src.CopyTo(new Span<byte>(_asyncStaging.Pointer + at, src.Length));
-        CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(d.Pointer, _asyncStaging.Pointer + at, (nuint)src.Length, Stream.Raw), "cuMemcpyHtoDAsync(staged)");
-        _asyncDone.Record(Stream);
+        CudaCheck.Driver(CudaDriver.cuMemcpyHtoDAsync(d.Pointer, _asyncStaging.Pointer + at, (nuint)src.Length, _stream.Raw), "cuMemcpyHtoDAsync(staged)");
+        _asyncDone.Record(_stream);
         _asyncOffset = at + src.Length;
     }
 
@@ -372,9 +329,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
         var times = new double[repeats];
         for (int i = 0; i < repeats; i++)
         {
-            start.Record(Stream);
+            start.Record(_stream);
             body();
-            end.Record(Stream);
+            end.Record(_stream);
             times[i] = end.ElapsedSince(start);
         }
         Array.Sort(times);
@@ -414,7 +371,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
         {
             void** ptrs = stackalloc void*[args.Count];
             for (int i = 0; i < args.Count; i++) ptrs[i] = slots + i;
-            int r = CudaDriver.cuLaunchKernel(function, gx, gy, gz, bx, 1, 1, sharedBytes, Stream.Raw, ptrs, null);
+            int r = CudaDriver.cuLaunchKernel(function, gx, gy, gz, bx, 1, 1, sharedBytes, _stream.Raw, ptrs, null);
             if (r != 0) CudaCheck.Driver(r, $"cuLaunchKernel({what}, grid {gx}x{gy}x{gz}, block {bx})");
         }
         profiler?.End(what, (long)gx * gy * gz);
@@ -422,10 +379,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
 
     /// <summary>
     /// Set by MODULAR_CUDA_PROFILE=1: per-kernel device times, printed at dispose (see <see cref="LaunchProfiler"/>).
-    /// Null during graph capture, where waiting on events is illegal, and on lanes other than 0, whose stream its
-    /// timing events are not on.
+    /// Null during graph capture, where waiting on events is illegal.
     /// </summary>
-    internal LaunchProfiler? Profiler => _capturing || _lane != 0 ? null : _profiler;
+    internal LaunchProfiler? Profiler => _capturing ? null : _profiler;
 
     /// <summary>True while <see cref="Capture"/> records a graph (work enqueued now is replayed, not run once).</summary>
     internal bool Capturing => _capturing;
@@ -442,7 +398,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
     {
         if (_staging is null || _staging.Bytes < bytes)
         {
-            Stream.Synchronize();
+            _stream.Synchronize();
             _staging?.Dispose();
             _staging = new PinnedHostBuffer(_context, Math.Max(bytes, 1 << 20));
         }
@@ -477,7 +433,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
     public void Dispose()
     {
         if (_disposed) return;
-        try { _context.MakeCurrent(); foreach (var lane in _lanes) lane?.Stream.Synchronize(); } catch (CudaException) { }
+        try { _context.MakeCurrent(); _stream.Synchronize(); } catch (CudaException) { }
         _disposed = true;
         if (_profiler is not null)
         {
@@ -486,14 +442,17 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture, IStrea
             Console.Error.WriteLine($"[cuda profile] bf16 GEMM shape classes tuned: {tuned}, won by other than the heuristic's first answer: {changed}");
         }
         _profiler?.Dispose();
+        _scratch.Dispose();
         _staging?.Dispose();
         _asyncStaging?.Dispose();
         _asyncDone?.Dispose();
         (Kernels as CudaKernels)?.DisposeQuantized();
         (Kernels as CudaKernels)?.DisposeSampling();
         (Kernels as CudaKernels)?.Gemm.Dispose();
+        _blasWorkspace.Dispose();
         _kernels.Dispose();
-        for (int i = LaneLimit - 1; i >= 0; i--) _lanes[i]?.Dispose();
+        _cublas.Dispose();
+        _stream.Dispose();
         _context.Dispose();
     }
 }

@@ -25,7 +25,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     /// <summary>Largest dequantized tile, in weights (32 MiB of bf16).</summary>
     internal const long TileElements = 16L << 20;
 
-    private const long LtWorkspaceBytes = CudaLane.LtWorkspaceBytes;
+    private const long LtWorkspaceBytes = 32L << 20;
 
     /// <summary>Largest FP8 GEMM accumulator, in elements (128 MiB of float32): longer batches run in row chunks.</summary>
     private const long AccElements = 32L << 20;
@@ -36,6 +36,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
     private CublasLtHandle? _lt;
     private CublasLtPreference? _preference;
     private CublasLtPreference? _preferenceAlign16;
+    private DeviceBuffer? _ltWorkspace;
     private string? _ltMissing;
     private string? _scaledMissing;
 
@@ -479,7 +480,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
             backend.Profiler?.Begin();
             fixed (CublasLt.HeuristicResult* algo = &p.Algo)
                 CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, p.Desc.Raw, &alpha, w.Data, p.A.Raw, xCodes + (ulong)((long)t0 * k), p.B.Raw,
-                    &beta, accPtr, p.D.Raw, accPtr, p.D.Raw, algo, backend.LtWorkspace.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
+                    &beta, accPtr, p.D.Raw, accPtr, p.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
                     $"cublasLtMatmul(FP8 [{rows},{k}] x [{n},{k}]^T)");
             backend.Profiler?.End($"cublaslt fp8 m={CudaKernels.Bucket(rows)} n={n} k={k}");
             backend.Launch(lib.Fp8GemmEpilogue, (uint)((n + 255) / 256), (uint)Math.Min(rows, 65535), 1, 256, 0,
@@ -527,7 +528,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         backend.Profiler?.Begin();
         fixed (CublasLt.HeuristicResult* algo = &plan.Algo)
             CudaCheck.Blas(CublasLt.cublasLtMatmul(_lt!.Raw, plan.Desc.Raw, &alpha, w.Data, plan.A.Raw, xCodes, plan.B.Raw,
-                &beta, o.Pointer, plan.D.Raw, o.Pointer, plan.D.Raw, algo, backend.LtWorkspace.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
+                &beta, o.Pointer, plan.D.Raw, o.Pointer, plan.D.Raw, algo, _ltWorkspace!.Pointer, (nuint)LtWorkspaceBytes, backend.Stream.Raw),
                 $"cublasLtMatmul(FP8 outer-vector scaled [{t},{k}] x [{n},{k}]^T -> {o.DType})");
         backend.Profiler?.End($"cublaslt fp8 scaled m={CudaKernels.Bucket(t)} n={n} k={k}");
         if (bias is not null && !plan.FusedBias)
@@ -600,6 +601,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         }
         _lt = new CublasLtHandle(backend.Context);
         _preference = new CublasLtPreference((ulong)LtWorkspaceBytes);
+        _ltWorkspace = new DeviceBuffer(backend.Context, backend.Stream, LtWorkspaceBytes);
         return true;
     }
 
@@ -609,6 +611,7 @@ internal sealed unsafe class CudaQuantizedKernels(CudaBackend backend) : IDispos
         _plans.Clear();
         foreach (var p in _scaledPlans.Values) p?.Dispose();
         _scaledPlans.Clear();
+        _ltWorkspace?.Dispose();
         _preferenceAlign16?.Dispose();
         _preference?.Dispose();
         _lt?.Dispose();

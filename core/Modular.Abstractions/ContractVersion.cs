@@ -12,10 +12,9 @@ public static class ContractVersion
     /// <summary>
     /// Bumped when members are added without breaking existing plugins. History: 1.1 optional backend capabilities;
     /// 1.2 <c>IDeviceSampler</c>; 1.3 <c>IGrammarMatcher.FillMask(Span&lt;ulong&gt;, int)</c>, the budget-aware mask
-    /// (a default method: matchers built against 1.2 keep working and simply ignore the budget); 1.4
-    /// <c>IStreamLanes</c> and <c>IGraphAttention.PrepareForGraph(AttentionMetadata, int)</c> (a default method).
+    /// (a default method: matchers built against 1.2 keep working and simply ignore the budget).
     /// </summary>
-    public const int Minor = 4;
+    public const int Minor = 3;
 
     /// <summary>"major.minor", as printed in errors and conformance reports.</summary>
     public static string Current => $"{Major}.{Minor}";

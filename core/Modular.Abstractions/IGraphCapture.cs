@@ -4,7 +4,7 @@ namespace Modular.Abstractions;
 /// Optional capability of an <see cref="IBackend"/>: record the work a step enqueues once and replay it later with
 /// one launch (CUDA graphs). A replay reads and writes the same device addresses as the capture, so a caller keeps
 /// the step's inputs in fixed tensors, refreshes them with <see cref="UploadAsync"/> (and
-/// <see cref="IGraphAttention.PrepareForGraph(AttentionMetadata)"/> for attention metadata) before each replay, and drops its graphs
+/// <see cref="IGraphAttention.PrepareForGraph"/> for attention metadata) before each replay, and drops its graphs
 /// when <see cref="MemoryEpoch"/> changes. Backends without it simply do not implement the interface.
 /// </summary>
 public interface IGraphCapture
@@ -51,15 +51,4 @@ public interface IGraphAttention
     /// <see cref="IGraphCapture.MemoryEpoch"/>.
     /// </summary>
     void PrepareForGraph(AttentionMetadata metadata);
-
-    /// <summary>
-    /// <see cref="PrepareForGraph(AttentionMetadata)"/> into the fixed buffers of <paramref name="lane"/>, for a
-    /// step whose halves run on two <see cref="IStreamLanes"/> lanes with metadata of their own. Lane 0 is the
-    /// buffers of the one-argument overload; a backend without lanes supports only that one.
-    /// </summary>
-    void PrepareForGraph(AttentionMetadata metadata, int lane)
-    {
-        if (lane != 0) throw new NotSupportedException($"{GetType().Name} keeps graph attention metadata for lane 0 only");
-        PrepareForGraph(metadata);
-    }
 }

@@ -19,10 +19,7 @@ namespace Modular.Models;
 /// sequence, logits for every row in order) is padded to a fixed batch size, its metadata put at fixed device
 /// addresses, and the whole step - decoder, LM head and greedy argmax - recorded once per (padded batch, context
 /// bucket) as a graph and replayed afterwards (MODULAR_GRAPHS=0 turns this off). <see cref="IDeviceArgMax"/>:
-/// <see cref="ExecuteGreedy"/> brings back token ids instead of logits. <see cref="IStreamLanes"/> (with
-/// MODULAR_DECODE_LANES=2): a decode graph of at least <see cref="LaneMinBatch"/> padded rows runs its decoder as two
-/// half-batches on two lanes, so one half's memory-bound attention can overlap the other half's GEMMs (each half
-/// reads the weights once more); the LM head runs over all rows after the lanes join.
+/// <see cref="ExecuteGreedy"/> brings back token ids instead of logits.
 /// </remarks>
 public sealed class ModelRunner : IDisposable
 {
@@ -31,15 +28,6 @@ public sealed class ModelRunner : IDisposable
 
     /// <summary>Smallest context bucket of a decode graph; buckets double from here.</summary>
     private const int MinContextBucket = 256;
-
-    /// <summary>
-    /// Smallest padded decode batch split into lanes: below it each half's GEMMs are bound by reading the weights,
-    /// which the split doubles.
-    /// </summary>
-    public const int LaneMinBatch = 256;
-
-    /// <summary>Set when decode graphs split into two lanes (MODULAR_DECODE_LANES=2 on a backend with lanes).</summary>
-    private readonly IStreamLanes? _lanes;
 
     private readonly Workspace _ws;
     private readonly IGraphCapture? _capture;
@@ -73,8 +61,6 @@ public sealed class ModelRunner : IDisposable
         {
             _capture = capture;
             _graphAttention = ga;
-            if (Environment.GetEnvironmentVariable("MODULAR_DECODE_LANES") == "2" && model.Backend is IStreamLanes lanes && lanes.LaneCount >= 2)
-                _lanes = lanes;
         }
     }
 
@@ -94,8 +80,6 @@ public sealed class ModelRunner : IDisposable
     public bool FusedQkv { get; }
     /// <summary>True when pure decode steps are replayed from captured graphs.</summary>
     public bool UsesGraphs => _capture is not null;
-    /// <summary>True when decode graphs of at least <see cref="LaneMinBatch"/> rows run as two lanes.</summary>
-    public bool UsesLanes => _lanes is not null;
     /// <summary>Decode steps replayed from a graph so far.</summary>
     public long GraphReplays { get; private set; }
     /// <summary>Graphs recorded so far.</summary>
@@ -224,14 +208,7 @@ public sealed class ModelRunner : IDisposable
         foreach (var size in GraphBatchSizes) if (size >= t) { padded = size; break; }
 
         var meta = PaddedDecodeMetadata(batch, padded, stride, bucket, out var ids, out var positions);
-        AttentionMetadata[]? halves = null;
-        if (_lanes is not null && padded >= LaneMinBatch)
-        {
-            halves = [RowRange(meta, 0, padded / 2), RowRange(meta, padded / 2, padded - padded / 2)];
-            _graphAttention.PrepareForGraph(halves[0], 0);
-            _graphAttention.PrepareForGraph(halves[1], 1);
-        }
-        else _graphAttention.PrepareForGraph(meta);
+        _graphAttention.PrepareForGraph(meta);
         var s = _ws.Step(padded);
         _capture.UploadAsync(MemoryMarshal.AsBytes(ids.AsSpan()), s.Ids);
         _capture.UploadAsync(MemoryMarshal.AsBytes(positions.AsSpan()), s.Positions);
@@ -248,9 +225,9 @@ public sealed class ModelRunner : IDisposable
         if (step is not null) { step.Graph.Dispose(); _graphs.Remove(key); }
         // First step of this shape: run it directly (which also grows every lazily sized buffer to this shape),
         // then record the same work for the steps after it.
-        DecodeBody(s, meta, halves, padded);
+        DecodeBody(s, meta, padded);
         int generation = _ws.Generation;
-        var graph = _capture.Capture(() => DecodeBody(s, meta, halves, padded));
+        var graph = _capture.Capture(() => DecodeBody(s, meta, padded));
         if (_capture.MemoryEpoch == epoch && _ws.Generation == generation)
         {
             _graphs[key] = new CapturedStep(graph, generation);
@@ -294,47 +271,10 @@ public sealed class ModelRunner : IDisposable
         };
     }
 
-    /// <summary>
-    /// Sequences [<paramref name="start"/>, start + <paramref name="count"/>) of a padded pure-decode step (one row per
-    /// sequence) as a step of their own, indexed from 0.
-    /// </summary>
-    private static AttentionMetadata RowRange(AttentionMetadata m, int start, int count)
+    /// <summary>What a decode graph records: the decoder, the LM head and the greedy ids.</summary>
+    private void DecodeBody(Workspace.StepTensors s, AttentionMetadata meta, int rows)
     {
-        var qsl = new int[count + 1];
-        for (int i = 0; i <= count; i++) qsl[i] = i;
-        int stride = m.MaxBlocksPerSeq;
-        return new AttentionMetadata
-        {
-            NumTokens = count, NumSeqs = count, QueryStartLoc = qsl, SeqLens = m.SeqLens.AsSpan(start, count).ToArray(),
-            BlockTables = m.BlockTables.AsSpan(start * stride, count * stride).ToArray(), MaxBlocksPerSeq = stride,
-            SlotMapping = m.SlotMapping.AsSpan(start, count).ToArray(), MaxSeqLen = m.MaxSeqLen, MaxQueryLen = 1,
-        };
-    }
-
-    /// <summary>
-    /// What a decode graph records: the decoder (as two lanes when <paramref name="halves"/> is set), the LM head
-    /// and the greedy ids.
-    /// </summary>
-    private void DecodeBody(Workspace.StepTensors s, AttentionMetadata meta, AttentionMetadata[]? halves, int rows)
-    {
-        Tensor hidden;
-        if (halves is null) hidden = Layers(s, meta);
-        else
-        {
-            // Each lane writes only its own rows of the step's tensors and its own sequences' KV slots; the normed
-            // rows of both halves are the rows of s.Normed the LM head reads once the lanes have joined.
-            _lanes!.Fork();
-            try
-            {
-                for (int lane = 0, start = 0; lane < halves.Length; start += halves[lane].NumTokens, lane++)
-                {
-                    _lanes.UseLane(lane);
-                    Layers(s.Rows(start, halves[lane].NumTokens), halves[lane]);
-                }
-            }
-            finally { _lanes.Join(); }
-            hidden = s.Normed;
-        }
+        var hidden = Layers(s, meta);
         var head = _ws.Logits(rows, VocabSize);
         Model.LmHead.Forward(hidden, head);
         if (Backend.Kernels is IDeviceArgMax am) am.ArgMax(head, _ws.NextIds(rows));

@@ -15,17 +15,6 @@ internal sealed class Workspace(TransformerModel model, int fusedQkvWidth) : IDi
         public Tensor? RouterLogits;
         /// <summary>Output of the fused q|k|v projection, when the layers were loaded with one (<see cref="LayerWeights.Qkv"/>).</summary>
         public Tensor? Qkv;
-
-        /// <summary>Rows [<paramref name="start"/>, start + <paramref name="count"/>) of every tensor.</summary>
-        public StepTensors Rows(int start, int count) => new()
-        {
-            Ids = Ids.Slice(start, count), Positions = Positions.Slice(start, count),
-            Residual = Residual.Slice(start, count), Normed = Normed.Slice(start, count),
-            Q = Q.Slice(start, count), K = K.Slice(start, count), V = V.Slice(start, count),
-            AttnOut = AttnOut.Slice(start, count), O = O.Slice(start, count),
-            GateUp = GateUp.Slice(start, count), Act = Act.Slice(start, count), MlpOut = MlpOut.Slice(start, count),
-            RouterLogits = RouterLogits?.Slice(start, count), Qkv = Qkv?.Slice(start, count),
-        };
     }
 
     private readonly List<Tensor> _owned = new();
@@ -40,7 +29,16 @@ internal sealed class Workspace(TransformerModel model, int fusedQkvWidth) : IDi
     public StepTensors Step(int tokens)
     {
         if (tokens > _capacity) Grow(Math.Max(tokens, Math.Max(16, _capacity * 2)));
-        return _full!.Rows(0, tokens);
+        var f = _full!;
+        return new StepTensors
+        {
+            Ids = f.Ids.Slice(0, tokens), Positions = f.Positions.Slice(0, tokens),
+            Residual = f.Residual.Slice(0, tokens), Normed = f.Normed.Slice(0, tokens),
+            Q = f.Q.Slice(0, tokens), K = f.K.Slice(0, tokens), V = f.V.Slice(0, tokens),
+            AttnOut = f.AttnOut.Slice(0, tokens), O = f.O.Slice(0, tokens),
+            GateUp = f.GateUp.Slice(0, tokens), Act = f.Act.Slice(0, tokens), MlpOut = f.MlpOut.Slice(0, tokens),
+            RouterLogits = f.RouterLogits?.Slice(0, tokens), Qkv = f.Qkv?.Slice(0, tokens),
+        };
     }
 
     public (Tensor Index, Tensor Gathered) Rows(int rows, int hidden)

@@ -48,11 +48,8 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Lib)] internal static partial int cuStreamCreate(nint* stream, uint flags);
     [LibraryImport(Lib, EntryPoint = "cuStreamDestroy_v2")] internal static partial int cuStreamDestroy(nint stream);
     [LibraryImport(Lib)] internal static partial int cuStreamSynchronize(nint stream);
-    [LibraryImport(Lib)] internal static partial int cuStreamWaitEvent(nint stream, nint evt, uint flags);
 
     [LibraryImport(Lib)] internal static partial int cuEventCreate(nint* evt, uint flags);
-    /// <summary>CU_EVENT_DISABLE_TIMING: an event that only orders work (cheaper to record and wait on).</summary>
-    internal const uint EventDisableTiming = 0x2;
     [LibraryImport(Lib, EntryPoint = "cuEventDestroy_v2")] internal static partial int cuEventDestroy(nint evt);
     [LibraryImport(Lib)] internal static partial int cuEventRecord(nint evt, nint stream);
     [LibraryImport(Lib)] internal static partial int cuEventSynchronize(nint evt);

@@ -107,21 +107,16 @@ internal sealed unsafe class CudaStream : ContextBoundHandle
     /// <summary>Blocks until the stream's queued work is done.</summary>
     internal void Synchronize() => CudaCheck.Driver(CudaDriver.cuStreamSynchronize(handle), "cuStreamSynchronize");
 
-    /// <summary>Work enqueued on this stream from now on waits for <paramref name="e"/>'s last recording.</summary>
-    internal void Wait(CudaEvent e) => CudaCheck.Driver(CudaDriver.cuStreamWaitEvent(handle, e.DangerousGetHandle(), 0), "cuStreamWaitEvent");
-
     protected override bool Destroy(nint native) => CudaDriver.cuStreamDestroy(native) == 0;
 }
 
 /// <summary>A CUDA event for timing and ordering.</summary>
 internal sealed unsafe class CudaEvent : ContextBoundHandle
 {
-    /// <param name="context">The context the event belongs to.</param>
-    /// <param name="timing">False for an event that only orders work (<see cref="CudaDriver.EventDisableTiming"/>).</param>
-    internal CudaEvent(CudaContext context, bool timing = true) : base(context)
+    internal CudaEvent(CudaContext context) : base(context)
     {
         nint e;
-        CudaCheck.Driver(CudaDriver.cuEventCreate(&e, timing ? 0 : CudaDriver.EventDisableTiming), "cuEventCreate");
+        CudaCheck.Driver(CudaDriver.cuEventCreate(&e, 0), "cuEventCreate");
         Adopt(e);
     }
 
