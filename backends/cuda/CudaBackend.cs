@@ -435,12 +435,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         if (_disposed) return;
         try { _context.MakeCurrent(); _stream.Synchronize(); } catch (CudaException) { }
         _disposed = true;
-        if (_profiler is not null)
-        {
-            Console.Error.Write(_profiler.Report());
-            var (tuned, changed) = ((CudaKernels)Kernels).Gemm.TuneStats;
-            Console.Error.WriteLine($"[cuda profile] bf16 GEMM shape classes tuned: {tuned}, won by other than the heuristic's first answer: {changed}");
-        }
+        if (_profiler is not null) Console.Error.Write(_profiler.Report());
         _profiler?.Dispose();
         _scratch.Dispose();
         _staging?.Dispose();
@@ -448,7 +443,6 @@ public sealed unsafe partial class CudaBackend : IBackend, IGraphCapture
         _asyncDone?.Dispose();
         (Kernels as CudaKernels)?.DisposeQuantized();
         (Kernels as CudaKernels)?.DisposeSampling();
-        (Kernels as CudaKernels)?.Gemm.Dispose();
         _blasWorkspace.Dispose();
         _kernels.Dispose();
         _cublas.Dispose();

@@ -15,9 +15,6 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
     /// <summary>The quantized linear layers (see CudaKernels.Quantized.cs).</summary>
     private readonly CudaQuantizedKernels _quantized = new(backend);
 
-    /// <summary>bf16 products past the GEMV, through cuBLASLt with timed algorithm choice (see <see cref="Bf16Gemm"/>).</summary>
-    internal Bf16Gemm Gemm { get; } = new(backend);
-
     public void Embedding(Tensor table, Tensor ids, float scale, Tensor output)
     {
         var tb = Bf16(table, "Embedding", nameof(table));
@@ -95,11 +92,10 @@ internal sealed unsafe partial class CudaKernels(CudaBackend backend) : IKernels
             // Row-major y[T,N] = x[T,K] W[N,K]^T is column-major y^T[N,T] = W^T(as stored, K x N col-major)^T * x^T.
             float alpha = 1f, beta = 0f;
             backend.Profiler?.Begin();
-            if (!Gemm.TryRun(w.Pointer, xv.Pointer, o.Pointer, n, t, k, f32Out))
-                CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, n, t, k,
-                    &alpha, w.Pointer, Cublas.R16BF, k, xv.Pointer, Cublas.R16BF, k,
-                    &beta, o.Pointer, f32Out ? Cublas.R32F : Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
-                    $"cublasGemmEx(Linear x {xv} weight {w} -> {o})");
+            CudaCheck.Blas(Cublas.cublasGemmEx(backend.Blas.Raw, Cublas.OpT, Cublas.OpN, n, t, k,
+                &alpha, w.Pointer, Cublas.R16BF, k, xv.Pointer, Cublas.R16BF, k,
+                &beta, o.Pointer, f32Out ? Cublas.R32F : Cublas.R16BF, n, Cublas.Compute32F, Cublas.GemmDefault),
+                $"cublasGemmEx(Linear x {xv} weight {w} -> {o})");
             backend.Profiler?.End($"cublas gemm m={Bucket(t)} n={n} k={k}"); // the label is built only when profiling
         }
         if (b is not null)

@@ -45,10 +45,6 @@ internal static unsafe partial class CublasLt
     internal const int MatrixScaleOuterVec32F = 3;
     /// <summary>CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES (uint64).</summary>
     internal const int PrefMaxWorkspaceBytes = 1;
-    /// <summary>CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES (uint32, default 256).</summary>
-    internal const int PrefMinAlignmentABytes = 5;
-    /// <summary>CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES (uint32, default 256).</summary>
-    internal const int PrefMinAlignmentBBytes = 6;
     /// <summary>CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES (uint32, default 256).</summary>
     internal const int PrefMinAlignmentCBytes = 7;
     /// <summary>CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES (uint32, default 256).</summary>
@@ -174,30 +170,18 @@ internal sealed unsafe class CublasLtPreference : SafeHandle
     /// <param name="minAlignmentCdBytes">
     /// Alignment the caller guarantees for C and D (0 keeps the library's 256): algorithms that need more are excluded.
     /// </param>
-    internal CublasLtPreference(ulong maxWorkspaceBytes, uint minAlignmentCdBytes = 0) : this(maxWorkspaceBytes, 0, 0, minAlignmentCdBytes) { }
-
-    /// <param name="maxWorkspaceBytes">Largest workspace an algorithm may need.</param>
-    /// <param name="minAlignmentA">Alignment the caller guarantees for A (0 keeps the library's 256).</param>
-    /// <param name="minAlignmentB">Likewise for B.</param>
-    /// <param name="minAlignmentCd">Likewise for C and D.</param>
-    internal CublasLtPreference(ulong maxWorkspaceBytes, uint minAlignmentA, uint minAlignmentB, uint minAlignmentCd) : base(0, true)
+    internal CublasLtPreference(ulong maxWorkspaceBytes, uint minAlignmentCdBytes = 0) : base(0, true)
     {
         nint p;
         CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceCreate(&p), "cublasLtMatmulPreferenceCreate");
         SetHandle(p);
         CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceSetAttribute(p, CublasLt.PrefMaxWorkspaceBytes, &maxWorkspaceBytes, sizeof(ulong)),
             "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
-        Align(p, CublasLt.PrefMinAlignmentABytes, minAlignmentA, "A");
-        Align(p, CublasLt.PrefMinAlignmentBBytes, minAlignmentB, "B");
-        Align(p, CublasLt.PrefMinAlignmentCBytes, minAlignmentCd, "C");
-        Align(p, CublasLt.PrefMinAlignmentDBytes, minAlignmentCd, "D");
-    }
-
-    private static void Align(nint preference, int attribute, uint bytes, string operand)
-    {
-        if (bytes == 0) return;
-        CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceSetAttribute(preference, attribute, &bytes, sizeof(uint)),
-            $"cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_{operand}_BYTES)");
+        if (minAlignmentCdBytes == 0) return;
+        CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceSetAttribute(p, CublasLt.PrefMinAlignmentCBytes, &minAlignmentCdBytes, sizeof(uint)),
+            "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_C_BYTES)");
+        CudaCheck.Blas(CublasLt.cublasLtMatmulPreferenceSetAttribute(p, CublasLt.PrefMinAlignmentDBytes, &minAlignmentCdBytes, sizeof(uint)),
+            "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_D_BYTES)");
     }
 
     /// <inheritdoc />
