@@ -15,9 +15,8 @@ namespace Modular.Backends.Cuda;
 /// packs into buffers at fixed addresses for replayed CUDA graphs. When the batch has too few (row, head) pairs to
 /// fill the device and contexts are long (decode), the key range is split across blocks and the partial softmaxes are
 /// merged by a second kernel (split-K). An FP8 (e4m3) cache is written by reshape_and_cache_fp8 and read by the
-/// tensor-core kernels only (flash prefill for head dim 128, which widens each tile to bf16 in shared memory, and
-/// tensor-core decode for 64/128, which widens codes straight into its MMA fragments); other shapes are refused when
-/// the cache is created or the step runs.
+/// tensor-core kernels only (flash prefill for head dim 128, tensor-core decode for 64/128), which widen each tile to
+/// bf16 in shared memory; other shapes are refused when the cache is created or the step runs.
 /// </summary>
 internal sealed unsafe class CudaAttention(CudaBackend backend) : IAttentionBackend, IGraphAttention, IFusedQkvStore
 {

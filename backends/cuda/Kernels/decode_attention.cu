@@ -16,7 +16,7 @@
 //
 // 4 warps; warp w owns keys [16w, 16w + 16) of each tile and keeps its own running (max, sum, O); the warps merge
 // through shared memory at the end. Dynamic shared memory: DEC_STAGES x (K + V) x 64 x HD bf16 (64 KiB for HD 128);
-// with an FP8 cache DEC_FP8_STAGES x (K + V) x 64 x HD codes (48 KiB for HD 128; see paged_decode_tc).
+// with an FP8 cache one bf16 tile plus DEC_FP8_STAGES x (K + V) x 64 x HD codes (64 KiB for HD 128; see paged_decode_tc).
 // Two stages: W2 on the H200 ran at 9,910 / 9,721 output tok/s with 2 / 3 (and 8,366 with 4 in an earlier build);
 // deeper rings cost resident blocks. KV heads vary fastest in the grid, so the Hk blocks of a row read its whole
 // [Hk, HD] cache rows together; measured before the loads were coalesced, rows-first was no different (W2 8,557 vs
@@ -37,8 +37,7 @@ __device__ __forceinline__ int dec_swz(int row, int chunk) { return row * HD + (
 
 // KV = bf16_t: the cache is bf16 and tiles move with cp.async into a DEC_STAGES ring. KV = unsigned char: the cache
 // is FP8 e4m3fn (half the bytes, which is what a decode step is bound by); the codes move with cp.async into their
-// own ring and are widened to bf16 in registers, straight into the MMA fragments (head dims permuted; see the FP8
-// branch below), so only the fragment loads differ.
+// own ring and are widened to bf16 (e4m3x16_to_bf16x16) in shared memory, so the tensor-core part is the same.
 template <int HD, typename KV>
 __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restrict__ kc,
     const KV* __restrict__ vc, bf16_t* __restrict__ out, const int* __restrict__ tokenSeq,
@@ -71,14 +70,11 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
 #pragma unroll
         for (int kk = 0; kk < KSTEPS; kk++)
         {
-            // bf16 cache: the fragment's k columns are head dims kk*16 + (t4*2, +1, +8, +9). FP8 cache: the dot
-            // product's order is free, so they are dims t4*HD/4 + kk*4 + (0..3) instead, the four codes a lane then
-            // reads from a K row with one 32-bit word (see scoresFp8).
-            const int c = sizeof(KV) == 1 ? t4 * (HD / 4) + kk * 4 : kk * 16 + t4 * 2, c2 = sizeof(KV) == 1 ? c + 2 : c + 8;
+            const int c = kk * 16 + t4 * 2;
             qa[kk][0] = g < G ? *reinterpret_cast<const unsigned*>(q0p + g * HD + c) : 0u;
             qa[kk][1] = g + 8 < G ? *reinterpret_cast<const unsigned*>(q0p + (g + 8) * HD + c) : 0u;
-            qa[kk][2] = g < G ? *reinterpret_cast<const unsigned*>(q0p + g * HD + c2) : 0u;
-            qa[kk][3] = g + 8 < G ? *reinterpret_cast<const unsigned*>(q0p + (g + 8) * HD + c2) : 0u;
+            qa[kk][2] = g < G ? *reinterpret_cast<const unsigned*>(q0p + g * HD + c + 8) : 0u;
+            qa[kk][3] = g + 8 < G ? *reinterpret_cast<const unsigned*>(q0p + (g + 8) * HD + c + 8) : 0u;
         }
     }
 
@@ -91,9 +87,20 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
     const int mi = lane >> 3, r8 = lane & 7;
     // One 64-key tile of this warp's stripe from shared memory: S = Q K^T and the online softmax, leaving P as an A
     // fragment in pa (then attendV: O += P V).
-    // The online softmax of this warp's 16 keys of tile i from their scores (rows g and g + 8 of the fragment),
-    // leaving P as an A fragment in pa.
-    auto softmax = [&](float (&sc)[2][4], int i, unsigned* pa) {
+    auto scores = [&](const bf16_t* sK, int i, unsigned* pa) {
+        float sc[2][4];
+#pragma unroll
+        for (int j = 0; j < 2; j++) { sc[j][0] = 0.f; sc[j][1] = 0.f; sc[j][2] = 0.f; sc[j][3] = 0.f; }
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk++)
+        {
+            unsigned b0, b1, b2, b3;
+            fa_ldsm4(smem_addr(sK + dec_swz<HD>(warp * 16 + r8 + (mi >> 1) * 8, kk * 2 + (mi & 1))), b0, b1, b2, b3);
+            fa_mma(sc[0], qa[kk], b0, b1);
+            fa_mma(sc[1], qa[kk], b2, b3);
+        }
+
+        // Online softmax of this warp's 16 keys; rows g and g + 8 of the fragment.
         const int keyBase = kBegin + i * DEC_KEYS + warp * 16;
         float mx[2] = {NEG_INF, NEG_INF};
 #pragma unroll
@@ -143,20 +150,6 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
         pa[1] = fa_pack(sc[0][2], sc[0][3]);
         pa[2] = fa_pack(sc[1][0], sc[1][1]);
         pa[3] = fa_pack(sc[1][2], sc[1][3]);
-    };
-    auto scores = [&](const bf16_t* sK, int i, unsigned* pa) {
-        float sc[2][4];
-#pragma unroll
-        for (int j = 0; j < 2; j++) { sc[j][0] = 0.f; sc[j][1] = 0.f; sc[j][2] = 0.f; sc[j][3] = 0.f; }
-#pragma unroll
-        for (int kk = 0; kk < KSTEPS; kk++)
-        {
-            unsigned b0, b1, b2, b3;
-            fa_ldsm4(smem_addr(sK + dec_swz<HD>(warp * 16 + r8 + (mi >> 1) * 8, kk * 2 + (mi & 1))), b0, b1, b2, b3);
-            fa_mma(sc[0], qa[kk], b0, b1);
-            fa_mma(sc[1], qa[kk], b2, b3);
-        }
-        softmax(sc, i, pa);
     };
     // O += P V for the same stripe.
     auto attendV = [&](const bf16_t* sV, const unsigned* pa) {
@@ -225,22 +218,16 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
     }
     else
     {
-        // FP8: the codes travel by cp.async into a DEC_FP8_STAGES ring (two tiles ahead; each warp copies the 16 rows
-        // it computes on) and are widened to bf16 in registers, straight into the MMA fragments: no bf16 tile is
-        // written to shared memory and read back. The earlier version widened each tile into a shared bf16 buffer
-        // for ldmatrix and read 0.67 GB per W2 layer-step in 295 us on the H100 (2.3 TB/s against the bf16 cache's
-        // 3.1). Two reorderings make every fragment a plain load (the results are the same sums):
-        //  - S = Q K^T: a lane's k columns are head dims t4*HD/4 + kk*4 + (0..3) (qa above), so for key row g it
-        //    reads HD/4 consecutive codes, one 32-bit word per k-step.
-        //  - O += P V: the n columns of output tile dp are head dims n*HD/8 + dp, so for each of its four keys a lane
-        //    reads HD/8 consecutive codes (dims g*HD/8 ..), and byte dp of two keys' words pairs into one B register.
-        // 16-byte chunks are XOR-swizzled by row so the lanes of a shared-memory phase hit distinct banks (the K
-        // reads and, for HD 128, the V reads; HD 64's 8-byte V reads are 2-way).
+        // FP8: a row is HD bytes, FCH 16-byte chunks; FRPI rows per copy instruction, FIT instructions per stripe.
+        // The codes travel by cp.async into a FP8_STAGES ring (no registers held, two tiles ahead: the bytes in
+        // flight per warp match the bf16 ring's while each is worth twice the keys), and each lane widens the
+        // chunks it copied itself into one bf16 buffer of the warp's 16 rows, first K, then (after S) V.
+        // A first version staged one tile ahead in registers: W2 9,698 output tok/s against 9,419 with bf16.
         constexpr int FCH = HD / 16, FRPI = 32 / FCH, FIT = 16 / FRPI;
         const int fsub = lane / FCH, fch = lane % FCH;
-        unsigned char* raw = reinterpret_cast<unsigned char*>(dec_smem);  // [stage][warp][K|V][16][HD]
+        bf16_t* sBuf = dec_smem;  // [64][HD] bf16, rows warp * 16 .. + 15 are this warp's
+        unsigned char* raw = reinterpret_cast<unsigned char*>(dec_smem + DEC_KEYS * HD);  // [stage][warp][K|V][16][HD]
         auto stage = [&](int tile) { return raw + ((tile % DEC_FP8_STAGES) * 4 + warp) * 2 * 16 * HD; };
-        auto at = [&](const unsigned char* base, int row, int chunk) { return base + row * HD + ((chunk ^ (row & (FCH - 1))) << 4); };
         auto issue = [&](int tile) {
             const int mySlot = slotOf(tile);
             unsigned char* st = stage(tile);
@@ -251,67 +238,19 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
                 const int slot = __shfl_sync(0xffffffffu, mySlot, r);
                 const long long off = (long long)max(slot, 0) * rowStride + (long long)kvh * HD + fch * 16;
                 const int bytes = slot >= 0 ? 16 : 0;  // keys past the end land as zeros (no stale NaN meets P = 0)
-                cp_async16(smem_addr(at(st, r, fch)), kc + off, bytes);
-                cp_async16(smem_addr(at(st + 16 * HD, r, fch)), vc + off, bytes);
+                cp_async16(smem_addr(st + r * HD + fch * 16), kc + off, bytes);
+                cp_async16(smem_addr(st + (16 + r) * HD + fch * 16), vc + off, bytes);
             }
         };
-        // S of the warp's 16 keys: key j*8 + g of n-tile j, its HD/4 codes from chunk t4*HD/64 on.
-        auto scoresFp8 = [&](const unsigned char* sK, int i, unsigned* pa) {
-            float sc[2][4];
+        auto widen = [&](const unsigned char* src) {
 #pragma unroll
-            for (int j = 0; j < 2; j++)
+            for (int it = 0; it < FIT; it++)
             {
-                sc[j][0] = 0.f; sc[j][1] = 0.f; sc[j][2] = 0.f; sc[j][3] = 0.f;
-                uint4 kw[HD / 64];
-#pragma unroll
-                for (int c = 0; c < HD / 64; c++) kw[c] = *reinterpret_cast<const uint4*>(at(sK, j * 8 + g, t4 * (HD / 64) + c));
-                const unsigned* w = &kw[0].x;
-#pragma unroll
-                for (int kk = 0; kk < KSTEPS; kk++)
-                {
-                    const uint2 b = e4m3x4_to_bf16x4(w[kk]);
-                    fa_mma(sc[j], qa[kk], b.x, b.y);
-                }
-            }
-            softmax(sc, i, pa);
-        };
-        // O += P V: keys t4*2, +1, +8, +9 (the k rows of the B fragment), dims g*HD/8 .. + HD/8 of each.
-        auto attendVFp8 = [&](const unsigned char* sV, const unsigned* pa) {
-            constexpr int W = HD / 32;  // 32-bit words of HD/8 codes
-            unsigned v[4][W];
-#pragma unroll
-            for (int r = 0; r < 4; r++)
-            {
-                // One vector load per key (a 16-byte chunk for HD 128, half of one for HD 64): word loads of the
-                // same bytes would put four lanes on each bank.
-                const int key = t4 * 2 + (r & 1) + (r >> 1) * 8;
-                const unsigned char* src = at(sV, key, (g * (HD / 8)) >> 4) + ((g * (HD / 8)) & 15);
-                if constexpr (W == 4)
-                {
-                    const uint4 u = *reinterpret_cast<const uint4*>(src);
-                    v[r][0] = u.x; v[r][1] = u.y; v[r][2] = u.z; v[r][3] = u.w;
-                }
-                else
-                {
-                    const uint2 u = *reinterpret_cast<const uint2*>(src);
-                    v[r][0] = u.x; v[r][1] = u.y;
-                }
-            }
-#pragma unroll
-            for (int q = 0; q < W; q++)
-            {
-                // Bytes e of keys (t4*2, t4*2+1) as one bf16 pair per dim 4q + e; the same for keys +8, +9.
-                unsigned lo01, hi01, lo23, hi23;
-                asm("prmt.b32 %0, %1, %2, 0x5140;" : "=r"(lo01) : "r"(v[0][q]), "r"(v[1][q]));
-                asm("prmt.b32 %0, %1, %2, 0x7362;" : "=r"(hi01) : "r"(v[0][q]), "r"(v[1][q]));
-                asm("prmt.b32 %0, %1, %2, 0x5140;" : "=r"(lo23) : "r"(v[2][q]), "r"(v[3][q]));
-                asm("prmt.b32 %0, %1, %2, 0x7362;" : "=r"(hi23) : "r"(v[2][q]), "r"(v[3][q]));
-                const uint2 a01 = e4m3x4_to_bf16x4(lo01), b01 = e4m3x4_to_bf16x4(hi01);
-                const uint2 a23 = e4m3x4_to_bf16x4(lo23), b23 = e4m3x4_to_bf16x4(hi23);
-                fa_mma(o[4 * q + 0], pa, a01.x, a23.x);
-                fa_mma(o[4 * q + 1], pa, a01.y, a23.y);
-                fa_mma(o[4 * q + 2], pa, b01.x, b23.x);
-                fa_mma(o[4 * q + 3], pa, b01.y, b23.y);
+                const int r = it * FRPI + fsub;
+                uint4 lo, hi;
+                e4m3x16_to_bf16x16(*reinterpret_cast<const uint4*>(src + r * HD + fch * 16), lo, hi);
+                *reinterpret_cast<uint4*>(sBuf + dec_swz<HD>(warp * 16 + r, 2 * fch)) = lo;
+                *reinterpret_cast<uint4*>(sBuf + dec_swz<HD>(warp * 16 + r, 2 * fch + 1)) = hi;
             }
         };
 #pragma unroll
@@ -325,12 +264,16 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
             if (i + DEC_FP8_STAGES - 1 < nTiles) issue(i + DEC_FP8_STAGES - 1);
             cp_async_commit();
             cp_async_wait<DEC_FP8_STAGES - 1>();  // this lane's copies of tile i have landed
-            __syncwarp();                          // and so have the other lanes' copies of the warp's rows
             const unsigned char* st = stage(i);
+            widen(st);
+            __syncwarp();   // the warp's K rows are bf16 in sBuf
             unsigned pa[4];
-            scoresFp8(st, i, pa);
-            attendVFp8(st + 16 * HD, pa);
-            __syncwarp();   // stage i % DEC_FP8_STAGES is refilled by this warp's next issue
+            scores(sBuf, i, pa);
+            __syncwarp();   // and read
+            widen(st + 16 * HD);
+            __syncwarp();
+            attendV(sBuf, pa);
+            __syncwarp();   // sBuf is free for the next tile's K
         }
     }
 
@@ -347,12 +290,11 @@ __device__ void paged_decode_tc(const bf16_t* __restrict__ q, const KV* __restri
 #pragma unroll
     for (int d = 0; d < 2 * KSTEPS; d++)
     {
-        // Head dims of the tile's columns t4*2 and t4*2 + 1: consecutive for bf16, HD/8 apart for FP8 (attendVFp8).
-        const int c = sizeof(KV) == 1 ? t4 * 2 * (HD / 8) + d : d * 8 + t4 * 2, c1 = sizeof(KV) == 1 ? c + HD / 8 : c + 1;
+        const int c = d * 8 + t4 * 2;
         sO[(warp * 16 + g) * HD + c] = o[d][0];
-        sO[(warp * 16 + g) * HD + c1] = o[d][1];
+        sO[(warp * 16 + g) * HD + c + 1] = o[d][1];
         sO[(warp * 16 + g + 8) * HD + c] = o[d][2];
-        sO[(warp * 16 + g + 8) * HD + c1] = o[d][3];
+        sO[(warp * 16 + g + 8) * HD + c + 1] = o[d][3];
     }
     __syncthreads();
     for (int idx = tid; idx < G * HD; idx += DEC_THREADS)

@@ -270,13 +270,13 @@ internal sealed class KernelLibrary : IDisposable
 
     /// <summary>
     /// Dynamic shared memory of the tensor-core decode kernel: a K and a V tile in bf16 per stage, or for an FP8 cache
-    /// a K and a V tile of codes per stage (widened in registers); at least the four warps' float32 partials merged at
-    /// the end.
+    /// one bf16 tile (K, then V) plus a ring of K and V tiles of codes; at least the four warps' float32 partials
+    /// merged at the end.
     /// </summary>
     internal static int DecodeTcSharedBytes(int headDim, bool fp8 = false)
     {
         int tile = DecodeTcKeysPerTile * headDim;
-        int ring = fp8 ? DecodeTcFp8Stages * 2 * tile : DecodeTcStages * 2 * tile * 2;
+        int ring = fp8 ? tile * 2 + DecodeTcFp8Stages * 2 * tile : DecodeTcStages * 2 * tile * 2;
         int merge = (4 * 16 * headDim + 2 * 4 * 16) * 4;
         return Math.Max(ring, merge);
     }
