@@ -62,10 +62,19 @@ public sealed partial class EngineCore
     public EngineMetrics Metrics { get; } = new();
     /// <summary>Longest prompt + output.</summary>
     public int MaxModelLen { get; }
-    /// <summary>Seconds spent in the model's forward passes (engine thread; for profiling).</summary>
+    /// <summary>
+    /// Seconds spent scheduling and flattening steps, before each forward pass (engine thread; for profiling: the
+    /// device idles meanwhile, since a step is scheduled only after the previous one's tokens are back).
+    /// </summary>
+    public double ScheduleSeconds { get; private set; }
+    /// <summary>Seconds spent in the model's forward passes, waiting for the device included (engine thread; for profiling).</summary>
     public double ModelSeconds { get; private set; }
-    /// <summary>Seconds spent sampling and updating sequences (engine thread; for profiling).</summary>
+    /// <summary>The part of <see cref="ModelSeconds"/> the runner spent on the host before each step's work reached the device.</summary>
+    public double PrepareSeconds => _runner.PrepareSeconds;
+    /// <summary>Seconds spent sampling, updating sequences and handing outputs over (engine thread; for profiling).</summary>
     public double SampleSeconds { get; private set; }
+    /// <summary>Steps that computed at least one token.</summary>
+    public long Steps { get; private set; }
     /// <summary>Requests not yet finished.</summary>
     public int NumUnfinishedRequests => _requests.Count;
     /// <summary>True while any request is unfinished.</summary>
@@ -187,6 +196,7 @@ public sealed partial class EngineCore
     /// <summary>Runs one step; returns the number of tokens computed (0 when there was nothing to do).</summary>
     public int Step()
     {
+        long t0 = Stopwatch.GetTimestamp();
         var plan = Scheduler.Schedule();
         if (plan.Scheduled.Count == 0)
         {
@@ -194,9 +204,10 @@ public sealed partial class EngineCore
             return 0;
         }
         int tokens = plan.TotalTokens;
+        Steps++;
         try
         {
-            Execute(plan);
+            Execute(plan, t0);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -213,7 +224,9 @@ public sealed partial class EngineCore
         Metrics.SetGauges(Scheduler.NumRunning, Scheduler.NumWaiting, Allocator.Usage, Allocator.PrefixQueryTokens,
             Allocator.PrefixHitTokens, Scheduler.TotalPreemptions);
 
-    private void Execute(SchedulerOutput plan)
+    /// <param name="plan">The scheduled step.</param>
+    /// <param name="t0">When scheduling it began (its host time counts into <see cref="ScheduleSeconds"/>).</param>
+    private void Execute(SchedulerOutput plan, long t0)
     {
         var scheduled = plan.Scheduled;
         foreach (var s in scheduled)
@@ -223,7 +236,8 @@ public sealed partial class EngineCore
         var batch = BatchBuilder.Build(scheduled, Allocator.BlockSize, _firstRow);
         int vocab = Config.VocabSize;
         var onDevice = DeviceSamplingFor(scheduled);
-        long t0 = Stopwatch.GetTimestamp();
+        ScheduleSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        t0 = Stopwatch.GetTimestamp();
         if (onDevice != DeviceSampling.None && _deviceIds.Length < batch.LogitRows.Length) _deviceIds = new int[batch.LogitRows.Length * 2];
         if (onDevice == DeviceSampling.ArgMax) _runner.ExecuteGreedy(batch, _deviceIds);
         else if (onDevice == DeviceSampling.Random) _runner.ExecuteSampled(batch, DeviceRows(scheduled, batch.LogitRows.Length), _deviceIds);
@@ -253,8 +267,8 @@ public sealed partial class EngineCore
         t0 = Stopwatch.GetTimestamp();
         if (onDevice != DeviceSampling.None) UpdateFromDeviceIds();
         else SampleAndUpdate(vocab);
-        SampleSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
         foreach (var state in _touched) Emit(state);
+        SampleSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
     /// <summary>Where this step's tokens are chosen.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Modular.Abstractions;
 using Modular.Models.Loading;
@@ -84,6 +85,11 @@ public sealed class ModelRunner : IDisposable
     public long GraphReplays { get; private set; }
     /// <summary>Graphs recorded so far.</summary>
     public long GraphCaptures { get; private set; }
+    /// <summary>
+    /// Host seconds each step spent before its first work reached the device (inputs and attention metadata built
+    /// and enqueued): the runner's share of the time the device waits between steps. For profiling.
+    /// </summary>
+    public double PrepareSeconds { get; private set; }
 
     /// <summary>Bytes one KV block of <paramref name="blockSize"/> slots takes for this model.</summary>
     public static long KvBytesPerBlock(ModelConfig config, int blockSize, DType kvDType) =>
@@ -187,6 +193,7 @@ public sealed class ModelRunner : IDisposable
     /// </summary>
     private bool TryGraphStep(ForwardBatch batch)
     {
+        long t0 = Stopwatch.GetTimestamp();
         _lastStepWasGraph = false;
         if (_capture is null || _graphAttention is null) return false;
         var m = batch.Attention;
@@ -215,6 +222,7 @@ public sealed class ModelRunner : IDisposable
         long epoch = _capture.MemoryEpoch;
         if (epoch != _graphEpoch) ClearGraphs(epoch);
         var key = (padded, stride);
+        PrepareSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
         if (_graphs.TryGetValue(key, out var step) && step.WorkspaceGeneration == _ws.Generation)
         {
             step.Graph.Replay();
@@ -290,6 +298,7 @@ public sealed class ModelRunner : IDisposable
     /// <summary>The decoder stack; returns the final-normed hidden rows selected by LogitRows.</summary>
     private Tensor Forward(ForwardBatch batch)
     {
+        long t0 = Stopwatch.GetTimestamp();
         int t = batch.TokenIds.Length;
         if (t == 0 || batch.Positions.Length != t || batch.Attention.NumTokens != t)
             throw new ArgumentException("batch token ids, positions and attention metadata disagree on the token count");
@@ -297,6 +306,7 @@ public sealed class ModelRunner : IDisposable
         Upload(batch.TokenIds, s.Ids);
         Upload(batch.Positions, s.Positions);
         Backend.Attention.Prepare(batch.Attention);
+        PrepareSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
         var normed = Layers(s, batch.Attention);
         if (batch.LogitRows.Length == t && IsIdentity(batch.LogitRows)) return normed;
         var rows = _ws.Rows(batch.LogitRows.Length, HiddenSize);

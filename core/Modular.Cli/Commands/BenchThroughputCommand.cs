@@ -53,6 +53,7 @@ internal static class BenchThroughputCommand
             Console.WriteLine($"model {name} on {runtime.Backend.Info.Name}, max-num-seqs {options.MaxNumSeqs}, max-num-batched-tokens {options.MaxNumBatchedTokens}, kv-cache-dtype {options.KvCacheDType}");
             Console.WriteLine($"Throughput: {result.RequestsPerSecond:F2} requests/s, {result.TotalTokensPerSecond:F1} total tokens/s, {result.OutputTokensPerSecond:F1} output tokens/s");
             Console.WriteLine($"{result.Requests} requests, {result.PromptTokens} prompt + {result.OutputTokens} output tokens in {result.Seconds:F2} s, {result.Preemptions} preemptions");
+            Console.WriteLine($"engine thread: {result.Engine}");
             if (r.GetValue(json) is string path)
                 File.WriteAllText(path, JsonSerializer.Serialize(new
                 {
@@ -60,6 +61,11 @@ internal static class BenchThroughputCommand
                     settings = new { num_prompts = result.Requests, input_len = inLen, output_len = outLen, options.MaxNumSeqs, options.MaxNumBatchedTokens, kv_cache_dtype = options.KvCacheDType, dataset = data },
                     requests_per_s = result.RequestsPerSecond, total_tok_s = result.TotalTokensPerSecond, output_tok_s = result.OutputTokensPerSecond,
                     seconds = result.Seconds, preemptions = result.Preemptions,
+                    engine = new
+                    {
+                        steps = result.Engine.Steps, schedule_s = result.Engine.Schedule, forward_s = result.Engine.Forward,
+                        prepare_s = result.Engine.Prepare, update_s = result.Engine.Update, host_s = result.Engine.HostSeconds,
+                    },
                 }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });

@@ -12,7 +12,9 @@ namespace Modular.Engine;
 /// <param name="Preemptions">Preemptions during the run.</param>
 /// <param name="CpuSeconds">Processor time the whole process used meanwhile (all threads): on a shared machine,
 /// output tokens per CPU-second are steadier than per wall-second.</param>
-public sealed record ThroughputResult(int Requests, long PromptTokens, long OutputTokens, double Seconds, long Preemptions, double CpuSeconds)
+/// <param name="Engine">Where the engine thread's time went during the run.</param>
+public sealed record ThroughputResult(int Requests, long PromptTokens, long OutputTokens, double Seconds, long Preemptions, double CpuSeconds,
+    EngineTimeSplit Engine)
 {
     /// <summary>Generated tokens per second of processor time.</summary>
     public double OutputTokensPerCpuSecond => OutputTokens / CpuSeconds;
@@ -28,6 +30,35 @@ public sealed record ThroughputResult(int Requests, long PromptTokens, long Outp
         $"{Requests} requests, {PromptTokens} prompt + {OutputTokens} output tokens in {Seconds:F2} s: " +
         $"{OutputTokensPerSecond:F1} output tok/s, {TotalTokensPerSecond:F1} total tok/s, {RequestsPerSecond:F2} req/s, {Preemptions} preemptions, " +
         $"{CpuSeconds:F2} CPU s ({OutputTokensPerCpuSecond:F1} output tok per CPU s)";
+}
+
+/// <summary>
+/// The engine thread's time over a run (<see cref="EngineCore"/>'s profiling counters, differenced). In a synchronous
+/// engine the device waits while the host schedules, prepares and updates, so those three are the host overhead that
+/// overlapping step N+1's scheduling with step N's device work could hide.
+/// </summary>
+/// <param name="Steps">Engine steps that computed tokens.</param>
+/// <param name="Schedule">Scheduling and flattening each step.</param>
+/// <param name="Forward">Forward passes, the wait for the device included.</param>
+/// <param name="Prepare">The part of <paramref name="Forward"/> spent on the host before the step's work reached the device.</param>
+/// <param name="Update">Sampling, sequence updates and output delivery.</param>
+public sealed record EngineTimeSplit(long Steps, double Schedule, double Forward, double Prepare, double Update)
+{
+    /// <summary>Host seconds while the device had nothing of this engine's to run.</summary>
+    public double HostSeconds => Schedule + Prepare + Update;
+
+    /// <summary>The counters of <paramref name="core"/> now.</summary>
+    public static EngineTimeSplit Of(EngineCore core) =>
+        new(core.Steps, core.ScheduleSeconds, core.ModelSeconds, core.PrepareSeconds, core.SampleSeconds);
+
+    /// <summary>This reading minus an earlier one.</summary>
+    public EngineTimeSplit Since(EngineTimeSplit before) =>
+        new(Steps - before.Steps, Schedule - before.Schedule, Forward - before.Forward, Prepare - before.Prepare, Update - before.Update);
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{Steps} steps; schedule {Schedule:F3} s, forward {Forward:F3} s (host prepare {Prepare:F3} s), update {Update:F3} s; " +
+        $"host work the device waited on: {HostSeconds:F3} s ({HostSeconds / Math.Max(Steps, 1) * 1e3:F2} ms per step)";
 }
 
 /// <summary>
@@ -89,9 +120,12 @@ public static class ThroughputBench
         long preemptionsBefore = llm.Engine.Metrics.Snapshot().Preemptions;
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
+        var engineBefore = EngineTimeSplit.Of(llm.Engine.Core);
         var clock = Stopwatch.StartNew();
         var outputs = llm.Generate(requests);
         double seconds = clock.Elapsed.TotalSeconds;
+        // Read after Generate returned: the engine thread has delivered every output, so its counters are final.
+        var engine = EngineTimeSplit.Of(llm.Engine.Core).Since(engineBefore);
         process.Refresh();
         double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
         long generated = 0;
@@ -100,6 +134,6 @@ public static class ThroughputBench
             if (o.Error is not null) throw new InvalidOperationException($"benchmark request {o.RequestId} failed: {o.Error}");
             generated += o.Usage.CompletionTokens;
         }
-        return new ThroughputResult(prompts.Count, promptTotal, generated, seconds, llm.Engine.Metrics.Snapshot().Preemptions - preemptionsBefore, cpu);
+        return new ThroughputResult(prompts.Count, promptTotal, generated, seconds, llm.Engine.Metrics.Snapshot().Preemptions - preemptionsBefore, cpu, engine);
     }
 }
