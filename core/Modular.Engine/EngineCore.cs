@@ -73,8 +73,6 @@ public sealed partial class EngineCore
     public double PrepareSeconds => _runner.PrepareSeconds;
     /// <summary>Seconds spent sampling, updating sequences and handing outputs over (engine thread; for profiling).</summary>
     public double SampleSeconds { get; private set; }
-    /// <summary>Steps that computed at least one token.</summary>
-    public long Steps { get; private set; }
     /// <summary>Requests not yet finished.</summary>
     public int NumUnfinishedRequests => _requests.Count;
     /// <summary>True while any request is unfinished.</summary>
@@ -204,7 +202,6 @@ public sealed partial class EngineCore
             return 0;
         }
         int tokens = plan.TotalTokens;
-        Steps++;
         try
         {
             Execute(plan, t0);

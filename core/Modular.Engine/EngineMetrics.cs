@@ -24,7 +24,6 @@ public sealed class EngineMetrics
         {
             _running = running; _waiting = waiting; _kvUsage = kvUsage;
             _prefixQueries = prefixQueries; _prefixHits = prefixHits; _preemptions = preemptions;
-            _steps++;
         }
     }
 
@@ -35,7 +34,8 @@ public sealed class EngineMetrics
 
     internal void AddStepTokens(int computed, int generation)
     {
-        lock (_gate) { _computedTokens += computed; _generationTokens += generation; }
+        // Once per executed step: gauges are also refreshed by idle polls and aborts, which are not steps.
+        lock (_gate) { _computedTokens += computed; _generationTokens += generation; _steps++; }
     }
 
     internal void ObserveFirstToken(double seconds) { lock (_gate) _ttft.Observe(seconds); }
@@ -71,7 +71,7 @@ public sealed class EngineMetrics
 /// <param name="PromptTokens">Prompt tokens of admitted requests.</param>
 /// <param name="ComputedTokens">Tokens run through the model (prefill chunks, recomputation and decodes; prefix-cache hits excluded).</param>
 /// <param name="GenerationTokens">Tokens generated.</param>
-/// <param name="Steps">Engine steps run.</param>
+/// <param name="Steps">Engine steps that computed tokens.</param>
 /// <param name="RequestsFinished">Requests that finished normally.</param>
 /// <param name="RequestsAborted">Requests aborted.</param>
 /// <param name="RequestsFailed">Requests that failed.</param>

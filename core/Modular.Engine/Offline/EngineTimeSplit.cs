@@ -17,7 +17,7 @@ public sealed record EngineTimeSplit(long Steps, double Schedule, double Forward
 
     /// <summary>The counters of <paramref name="core"/> now.</summary>
     public static EngineTimeSplit Of(EngineCore core) =>
-        new(core.Steps, core.ScheduleSeconds, core.ModelSeconds, core.PrepareSeconds, core.SampleSeconds);
+        new(core.Metrics.Snapshot().Steps, core.ScheduleSeconds, core.ModelSeconds, core.PrepareSeconds, core.SampleSeconds);
 
     /// <summary>This reading minus an earlier one.</summary>
     public EngineTimeSplit Since(EngineTimeSplit before) =>
